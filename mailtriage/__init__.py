@@ -1,0 +1,3 @@
+"""mailtriage: keep an inbox inside its promised response windows."""
+
+__version__ = "0.1.0"

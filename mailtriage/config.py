@@ -1,0 +1,272 @@
+"""The shape of rules.yaml: frozen, validated settings (pydantic), and the JSON Schema derived from them.
+
+Only per-field rules live here; rules that relate several parts of the file (duplicate client
+names, overlapping matches, unknown countries) are in rulesfile.py, which also reads the YAML
+and turns every error into `file:line: path: message`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date, time
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from mailtriage.businessdays import WEEKDAYS, BusinessCalendar
+from mailtriage.windows import WINDOW_FORMS, Window, parse_window
+
+
+def _error(kind: str, message: str) -> PydanticCustomError:
+    # A custom error keeps pydantic from prefixing "Value error, " to a message meant for people.
+    return PydanticCustomError(kind, message)
+
+
+def _clock(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    text = str(value).strip()
+    found = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+        raise _error("clock", f"not a time of day: {text!r}; write HH:MM, e.g. \"08:00\" (quoted)")
+    return time(int(found.group(1)), int(found.group(2)))
+
+
+def _window(value: Any) -> Window:
+    if isinstance(value, Window):
+        return value
+    try:
+        return parse_window(str(value))
+    except ValueError as exc:
+        raise _error("window", str(exc)) from None
+
+
+def _zone(value: Any) -> str:
+    name = str(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        import difflib
+
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (an IANA name such as 'Europe/Warsaw')"
+        raise _error("timezone", f"unknown time zone {name!r}{hint}") from None
+    return name
+
+
+def _address(value: Any) -> str:
+    """A bare, lower-cased address; 'Name <a@b>' is accepted and reduced to a@b."""
+    text = str(value).strip()
+    address = parseaddr(text)[1] or text
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+        raise _error("address", f"not an email address: {text!r}")
+    return address.lower()
+
+
+def _domain(value: Any) -> str:
+    text = str(value).strip().lower().lstrip("@")
+    if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", text):
+        raise _error("domain", f"not a domain: {value!r} (write it like 'acme.pl', without '*' or '@')")
+    return text
+
+
+Clock = Annotated[
+    time,
+    BeforeValidator(_clock),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "examples": ["08:00"]}),
+]
+WindowText = Annotated[
+    Window,
+    BeforeValidator(_window),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "description": f"{WINDOW_FORMS}", "examples": ["1 business day"]}),
+]
+Zone = Annotated[str, BeforeValidator(_zone)]
+Address = Annotated[str, BeforeValidator(_address), WithJsonSchema({"type": "string", "format": "email"})]
+Domain = Annotated[str, BeforeValidator(_domain)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Language = Literal["pl", "en"]
+Action = Literal["reply", "record", "ignore"]
+
+
+class Section(BaseModel):
+    """Every section refuses unknown keys, so a typo is an error instead of a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class BusinessHours(Section):
+    days: list[Weekday] = Field(default=["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    start: Clock = time(8, 0)
+    end: Clock = time(16, 0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BusinessHours:
+        if self.end <= self.start:
+            raise _error("hours", "end must be later than start (business hours within one day)")
+        return self
+
+
+class Holidays(Section):
+    country: str | None = Field(default=None, description="ISO 3166 code, e.g. PL; public holidays")
+    subdivision: str | None = Field(default=None, description="region code, e.g. BY for Bavaria")
+    extra: list[date] = Field(default=[], description="own days off")
+
+
+class Away(Section):
+    from_: date = Field(alias="from")
+    to: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Away:
+        if self.to < self.from_:
+            raise _error("away", f"'to' ({self.to}) is before 'from' ({self.from_})")
+        return self
+
+
+class Identity(Section):
+    from_: str = Field(alias="from", description="From header of our replies: 'Name <address>'")
+    addresses: list[Address] = Field(default=[], description="every address that is ours")
+
+    @field_validator("from_")
+    @classmethod
+    def _has_address(cls, value: str) -> str:
+        _address(value)
+        return value
+
+    @property
+    def all_addresses(self) -> frozenset[str]:
+        return frozenset([*self.addresses, _address(self.from_)])
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses: the only hosts where plain text is allowed."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Server(Section):
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str
+    password_env: str | None = None
+    password_file: str | None = Field(default=None, description="may use ${CREDENTIALS_DIRECTORY}")
+    password_command: str | None = None
+    tls_ca_file: str | None = Field(default=None, description="CA bundle for a private CA")
+    timeout: float = Field(default=30.0, gt=0, le=600, description="seconds, per connect and command")
+
+    @model_validator(mode="after")
+    def _safe(self) -> Server:
+        sources = [s for s in ("password_env", "password_file", "password_command") if getattr(self, s)]
+        if len(sources) != 1:
+            raise _error(
+                "password",
+                "give exactly one of password_env, password_file or password_command"
+                + (f" (found {', '.join(sources)})" if sources else ""),
+            )
+        if self.security == "none" and not is_loopback(self.host):
+            raise _error(
+                "security",
+                f"security: none sends the password in clear text; it is allowed only for a loopback "
+                f"host, not {self.host!r}: use tls or starttls",
+            )
+        return self
+
+
+class Imap(Server):
+    folders: list[str] = Field(default=["INBOX"], min_length=1)
+    sent_folder: str | None = Field(default=None, description="when the server has no \\Sent special-use")
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.security == "tls" else 143)
+
+
+class Smtp(Server):
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"tls": 465, "starttls": 587, "none": 25}[self.security]
+
+
+class Summary(Section):
+    to: Address
+    at: Clock = time(7, 30)
+    deliver: Literal["smtp", "imap"] = "smtp"
+
+
+class Match(Section):
+    addresses: list[Address] = []
+    domains: list[Domain] = []
+    patterns: list[str] = Field(default=[], description="shell-style globs on the whole address")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Match:
+        if not (self.addresses or self.domains or self.patterns):
+            raise _error("match", "matches nothing: give addresses, domains or patterns")
+        return self
+
+
+class Defaults(Section):
+    action: Action = "reply"
+    respond_within: WindowText = Window("business days", 2)
+    language: Language | None = None
+
+
+class Client(Section):
+    name: str = Field(min_length=1)
+    match: Match
+    action: Action | None = Field(default=None, description="default: defaults.action")
+    respond_within: WindowText | None = Field(default=None, description="default: defaults.respond_within")
+    language: Language | None = Field(default=None, description="default: defaults.language, then language")
+
+
+class Rules(Section):
+    """The whole of rules.yaml."""
+
+    model_config = ConfigDict(title="mailtriage rules.yaml")
+
+    timezone: Zone
+    language: Language = "en"
+    check_times: list[Clock] = Field(min_length=1)
+    check_on_days_off: bool = False
+    business_hours: BusinessHours = BusinessHours()
+    holidays: Holidays = Holidays()
+    away: list[Away] = []
+    identity: Identity
+    imap: Imap
+    smtp: Smtp | None = None
+    database: Path = Path("mailtriage.db")
+    summary: Summary | None = None
+    require_addressed: bool = True
+    defaults: Defaults = Defaults()
+    clients: list[Client] = []
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar these rules describe."""
+        hours = self.business_hours
+        return BusinessCalendar(
+            tz=self.tz,
+            weekdays=frozenset(WEEKDAYS.index(d) for d in hours.days),
+            start=hours.start,
+            end=hours.end,
+            country=self.holidays.country,
+            subdivision=self.holidays.subdivision,
+            extra=frozenset(self.holidays.extra),
+            away=tuple((a.from_, a.to) for a in self.away),
+        )
