@@ -1,0 +1,117 @@
+"""The CLI: thin commands, --json for scripts, one clear line and exit 2 for a bad rules.yaml."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mailtriage.cli import cli, main
+from tests.conftest import EXAMPLE, MINIMAL, REPO
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process, as the console script would."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_summarises_a_good_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "validate")
+    assert code == 0
+    assert "OK" in out and "3 (Acme, Piekarnia, Newsletters)" in out and "08:00, 12:00, 16:00" in out
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "validate", "--json")
+    data = json.loads(out)
+    assert data["ok"] and data["clients"] == ["Acme", "Piekarnia", "Newsletters"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT(08|12|16):00:00\+0[12]:00", data["next_check"])
+
+
+def test_validate_prints_every_problem_and_exits_2_without_traceback(
+        capsys: pytest.CaptureFixture[str], write_rules: Callable[..., Path]) -> None:
+    path = write_rules(MINIMAL + "langauge: pl\nclients: [{name: A, match: {domian: [a.pl]}}]\n")
+    code, out, err = run(capsys, "-c", str(path), "validate")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        f"{path}:7: unknown key 'langauge' (did you mean 'language'?)",
+        f"{path}:8: clients[0].match: unknown key 'domian' (did you mean 'domains'?)",
+    ]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "deadline"),
+    [
+        (["--received", "2026-11-30T12:30", "--window", "1 business day"], "2026-12-01T16:00:00+01:00"),
+        (["--received", "2026-12-04T17:10", "--from", "orders@piekarnia-rynek.pl"], "2026-12-07T12:00:00+01:00"),
+        (["--received", "2026-11-30T11:30:00Z", "--window", "same business day"], "2026-11-30T16:00:00+01:00"),
+    ],
+)
+def test_deadline_json(capsys: pytest.CaptureFixture[str], args: list[str], deadline: str) -> None:
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "deadline", *args, "--json")
+    assert code == 0
+    assert json.loads(out)["deadline"] == deadline
+
+
+def test_deadline_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "deadline", "--received", "2026-11-30T12:30",
+                       "--from", "a@acme.pl", "--json")
+    assert json.loads(out) == {"received": "2026-11-30T12:30:00+01:00", "client": "Acme",
+                               "window": "same business day", "deadline": "2026-11-30T16:00:00+01:00"}
+
+
+def test_deadline_usage_mistakes_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "-c", str(EXAMPLE), "deadline", "--received", "2026-11-30")[0] == 2
+    code, _, err = run(capsys, "-c", str(EXAMPLE), "deadline", "--window", "2 weeks")
+    assert code == 2 and "not a window" in err
+    code, _, err = run(capsys, "-c", str(EXAMPLE), "deadline", "--received", "yesterday", "--window", "next check")
+    assert code == 2 and "not an ISO time" in err
+
+
+def test_match_says_which_client_and_why(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "match", "Jan <jan.kowalski@GMAIL.com>")
+    assert code == 0 and "Acme (address jan.kowalski@gmail.com)" in out
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "match", "x@substack.com", "--json")
+    assert json.loads(out)["action"] == "ignore"
+
+
+def test_schema_is_json_schema_of_every_top_level_key(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["type"] == "object"
+    for key in ("timezone", "language", "check_times", "business_hours", "holidays", "away", "identity",
+                "imap", "smtp", "database", "summary", "defaults", "clients"):
+        assert key in schema["properties"], key
+    assert schema["additionalProperties"] is False
+
+
+def test_python_dash_m_and_the_console_script_both_work() -> None:
+    for command in ([sys.executable, "-m", "mailtriage"], [str(Path(sys.executable).parent / "mailtriage")]):
+        if not Path(command[0]).exists():
+            pytest.skip(f"{command[0]} is not installed")
+        done = subprocess.run([*command, "-c", str(EXAMPLE), "validate"], capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == 0, done.stderr
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in cli.commands:
+        assert re.search(rf"mailtriage (-c \S+ )?{name}\b", readme), f"README does not show `{name}`"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    command = re.search(r"```sh\n(.*?)\n```", readme.split("## Test", 1)[1], re.S)
+    assert command, "README has a ## Test section with a sh block"
+    assert command.group(1).strip() in ci

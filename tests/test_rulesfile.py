@@ -1,0 +1,161 @@
+"""rules.yaml loading: the example works, and every mistake is reported as file:line: key: problem."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mailtriage.errors import ConfigError
+from mailtriage.rulesfile import load
+from tests.conftest import EXAMPLE, MINIMAL
+
+Write = Callable[..., Path]
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_example_rules_file_loads() -> None:
+    rules = load(EXAMPLE)
+    assert [c.name for c in rules.clients] == ["Acme", "Piekarnia", "Newsletters"]
+    assert rules.timezone == "Europe/Warsaw"
+    assert rules.imap.effective_port == 993
+
+
+def test_database_path_is_relative_to_the_rules_file(write_rules: Write, tmp_path: Path) -> None:
+    rules = load(write_rules(MINIMAL + "database: state/triage.db\n"))
+    assert rules.database == (tmp_path / "state" / "triage.db").resolve()
+
+
+def test_unknown_key_is_reported_with_its_line_and_a_suggestion(write_rules: Write) -> None:
+    path = write_rules(MINIMAL + "clients:\n  - name: Acme\n    match:\n      domian: [acme.pl]\n")
+    assert problems_of(path) == [
+        f"{path}:10: clients[0].match: unknown key 'domian' (did you mean 'domains'?)"
+    ]
+
+
+def test_every_problem_is_reported_not_just_the_first(write_rules: Write) -> None:
+    path = write_rules(MINIMAL.replace("Europe/Warsaw", "Europe/Warsw").replace('"12:00"', '"25:00"')
+                       + "language: de\nbuisness_hours: {}\n")
+    found = problems_of(path)
+    assert found == [
+        f"{path}:1: timezone: unknown time zone 'Europe/Warsw' (did you mean 'Europe/Warsaw'?)",
+        f"{path}:2: check_times[1]: not a time of day: '25:00'; write HH:MM, e.g. \"08:00\" (quoted)",
+        f"{path}:7: language: input should be 'pl' or 'en' (got 'de')",
+        f"{path}:8: unknown key 'buisness_hours' (did you mean 'business_hours'?)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "offset", "expected"),
+    [
+        ("business_hours: {start: '16:00', end: '08:00'}\n", 0, "business_hours: end must be later than start"),
+        ("business_hours: {days: [mon, fry]}\n", 0, "business_hours.days[1]: input should be 'mon'"),
+        ("away: [{from: 2026-08-14, to: 2026-08-03}]\n", 0, "away[0]: 'to' (2026-08-03) is before 'from'"),
+        ("defaults: {respond_within: 2 businness days}\n", 0, "defaults.respond_within: not a window"),
+        ("defaults: {respond_within: 0 business hours}\n", 0, "defaults.respond_within: business hours must be"),
+        ("summary: {to: not-an-address}\n", 0, "summary.to: not an email address"),
+        ("clients:\n  - {name: A, match: {}}\n", 1, "clients[0].match: matches nothing"),
+        ("clients:\n  - {name: A}\n", 1, "clients[0]: missing required key 'match'"),
+        ("holidays: {country: XX}\n", 0, "holidays.country: unknown country 'XX'"),
+        ("holidays: {country: DE, subdivision: QQ}\n", 0, "holidays.subdivision: unknown subdivision 'QQ' of DE"),
+        ("imap: foo\n", 0, "imap: should be a mapping of keys"),
+    ],
+)
+def test_each_kind_of_mistake_names_line_key_and_problem(write_rules: Write, extra: str, offset: int,
+                                                         expected: str) -> None:
+    key = extra.split(":")[0]
+    base = "".join(line for line in MINIMAL.splitlines(keepends=True) if not line.startswith(key + ":"))
+    path = write_rules(base + extra)
+    line = len(base.splitlines()) + 1 + offset
+    found = problems_of(path)
+    assert any(p.startswith(f"{path}:{line}: {expected}") for p in found), found
+
+
+def test_duplicate_names_and_overlapping_matches_are_refused(write_rules: Write) -> None:
+    path = write_rules(MINIMAL + """\
+clients:
+  - {name: Acme, match: {domains: [acme.pl], addresses: [jan@x.pl]}}
+  - {name: acme, match: {domains: [ACME.PL]}}
+  - {name: Other, match: {addresses: [Jan@X.pl], patterns: ["*@y.pl"]}}
+  - {name: Third, match: {patterns: ["*@y.pl"]}}
+""")
+    assert problems_of(path) == [
+        f"{path}:9: clients[1].name: duplicate client name 'acme' (also clients[0])",
+        f"{path}:9: clients[1].match.domains[0]: 'acme.pl' is matched by client 'Acme' too (clients[0]): "
+        "it must be one client's",
+        f"{path}:10: clients[2].match.addresses[0]: 'jan@x.pl' is matched by client 'Acme' too (clients[0]): "
+        "it must be one client's",
+        f"{path}:11: clients[3].match.patterns[0]: '*@y.pl' is matched by client 'Other' too (clients[2]): "
+        "it must be one client's",
+    ]
+
+
+def test_inline_password_is_refused_and_never_echoed(write_rules: Write) -> None:
+    path = write_rules(MINIMAL.replace("password_env: MT_TEST_IMAP", "password: hunter2-secret"))
+    found = problems_of(path)
+    assert len(found) == 1
+    assert found[0].startswith(f"{path}:5: imap: an inline password is refused")
+    assert "hunter2" not in found[0]
+
+
+def test_a_duplicated_key_is_refused_without_showing_values(write_rules: Write) -> None:
+    path = write_rules(MINIMAL + "timezone: secret-looking-value\n")
+    assert problems_of(path) == [f"{path}:7: YAML syntax: duplicate key 'timezone' (first given at line 1)"]
+
+
+def test_plain_text_transport_is_refused_for_a_remote_host(write_rules: Write) -> None:
+    path = write_rules(MINIMAL.replace("host: 127.0.0.1, port: 1143", "host: imap.example.com, port: 143"))
+    found = problems_of(path)
+    assert len(found) == 1 and found[0].startswith(f"{path}:5: imap: security: none sends the password")
+
+
+def test_one_password_source_exactly(write_rules: Write) -> None:
+    path = write_rules(MINIMAL.replace("password_env: MT_TEST_SMTP", "password_file: /x, password_command: y"))
+    assert problems_of(path) == [
+        f"{path}:6: smtp: give exactly one of password_env, password_file or password_command "
+        "(found password_file, password_command)"
+    ]
+
+
+def test_replies_need_an_smtp_section_unless_nothing_is_answered(write_rules: Write) -> None:
+    no_smtp = "".join(l for l in MINIMAL.splitlines(keepends=True) if not l.startswith("smtp:"))
+    assert "missing required key 'smtp'" in problems_of(write_rules(no_smtp))[0]
+    assert load(write_rules(no_smtp + "defaults: {action: record}\n")).smtp is None
+
+
+def test_next_check_window_needs_a_check_time_in_business_hours(write_rules: Write) -> None:
+    path = write_rules(MINIMAL.replace('["08:00", "12:00", "16:00"]', '["06:00", "20:00"]')
+                       + "defaults: {respond_within: next check}\n")
+    assert problems_of(path) == [f"{path}:2: check_times: a 'next check' window needs a check time "
+                                 "within business hours"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ":1: the file is empty"),
+        ("- a\n- b\n", ":1: the top level must be a mapping"),
+        ("timezone: [UTC\ncheck_times: 1\n", ":2: YAML syntax:"),
+    ],
+)
+def test_unusable_files_get_one_clear_line(write_rules: Write, text: str, expected: str) -> None:
+    path = write_rules(text)
+    found = problems_of(path)
+    assert len(found) == 1 and found[0].startswith(f"{path}{expected}")
+
+
+def test_a_missing_file_says_so(tmp_path: Path) -> None:
+    assert problems_of(tmp_path / "nope.yaml") == [f"{tmp_path / 'nope.yaml'}: cannot read: No such file or directory"]
+
+
+def test_every_problem_line_has_the_promised_shape(write_rules: Write) -> None:
+    path = write_rules(MINIMAL + "summary: {to: x, at: '7', colour: red}\nclients: [{name: A, match: {}}]\n")
+    for line in problems_of(path):
+        assert re.fullmatch(rf"{re.escape(str(path))}:\d+: [\w.\[\]]+: .+", line), line
