@@ -143,7 +143,8 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
     """
     from mailtriage.businessdays import aware
     from mailtriage.match import Matcher
-    from mailtriage.windows import deadline as compute, parse_window
+    from mailtriage.windows import deadline as compute
+    from mailtriage.windows import parse_window
 
     if (window_text is None) == (sender is None):
         raise click.UsageError("give exactly one of --window or --from")
@@ -152,7 +153,7 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
         arrival = aware(datetime.fromisoformat(received), rules.tz) if received else datetime.now(rules.tz)
     except ValueError:
         raise click.BadParameter(f"not an ISO time: {received!r}", param_hint="--received") from None
-    client = None
+    client, decision = None, None
     if sender is not None:
         decision = Matcher(rules).match(sender)
         window, client = decision.window, decision.client
@@ -163,8 +164,9 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
             raise click.BadParameter(str(exc), param_hint="--window") from None
     due = compute(window, arrival, rules.calendar(), rules.check_times)
     data = {"received": arrival.isoformat(), "client": client, "window": str(window), "deadline": due.isoformat()}
-    _emit(data, as_json, f"{due:%a %Y-%m-%d %H:%M %z}  ({window} from {arrival:%a %Y-%m-%d %H:%M %z}"
-                         + (f", client {client or '(defaults)'})" if sender else ")"))
+    who = f"; {decision.label}, {decision.reason}" if decision is not None else ""
+    _emit(data, as_json, f"due {due:%a %Y-%m-%d %H:%M %z} ({window} for a message received "
+                         f"{arrival:%a %Y-%m-%d %H:%M %z}{who})")
 
 
 def main(argv: list[str] | None = None) -> None:

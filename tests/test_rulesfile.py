@@ -125,7 +125,7 @@ def test_one_password_source_exactly(write_rules: Write) -> None:
 
 
 def test_replies_need_an_smtp_section_unless_nothing_is_answered(write_rules: Write) -> None:
-    no_smtp = "".join(l for l in MINIMAL.splitlines(keepends=True) if not l.startswith("smtp:"))
+    no_smtp = "".join(x for x in MINIMAL.splitlines(keepends=True) if not x.startswith("smtp:"))
     assert "missing required key 'smtp'" in problems_of(write_rules(no_smtp))[0]
     assert load(write_rules(no_smtp + "defaults: {action: record}\n")).smtp is None
 
