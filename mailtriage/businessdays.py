@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from mailtriage.errors import CalendarError
 
-UTC = UTC
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A calendar with no business day in this many days is broken (say, `away` covers years);
 # give a clear error instead of looping for ever.

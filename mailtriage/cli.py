@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -169,8 +169,64 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
                          f"{arrival:%a %Y-%m-%d %H:%M %z}{who})")
 
 
+def _duration(text: str | None) -> Any:
+    """'24h', '90m', '2d' -> timedelta."""
+    if text is None:
+        return None
+    from datetime import timedelta
+
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise click.BadParameter(f"not a duration: {text!r} (e.g. 24h, 90m, 2d)", param_hint="--backfill")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Fetch and decide, but store nothing and send nothing.")
+@click.option("--backfill", metavar="DURATION", help="On a folder's first check, treat mail of the last "
+              "DURATION (e.g. 24h) as new.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message per line.")
+@pass_ctx
+def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> None:
+    """Run one check: fetch new mail, send holding replies, record every thread.
+
+    \b
+    Examples:
+      mailtriage -c rules.yaml check --dry-run
+      mailtriage -c rules.yaml check --json
+    """
+
+    from mailtriage.errors import SendError
+    from mailtriage.pipeline import Check, line_dict
+    from mailtriage.store import Store
+
+    rules = obj.rules()
+    since = _duration(backfill)
+    store = Store.snapshot(rules.database) if dry_run else Store(rules.database)
+
+    def emit(line: Any) -> None:
+        click.echo(json.dumps(line_dict(line), ensure_ascii=False) if as_json else line.text(rules.tz))
+
+    try:
+        report = Check(rules, store, datetime.now(UTC), dry_run=dry_run, backfill=since, emit=emit).run()
+    finally:
+        store.close()
+    for note in report.notes:
+        click.echo(note, err=True)
+    replies = sum(1 for line in report.lines if line.decision == "reply")
+    summary = (f"{len(report.lines)} new, {replies} holding replies planned, {report.sent} sent"
+               + (f", {report.failed} failed" if report.failed else "")
+               + (" (dry run: nothing stored or sent)" if dry_run else ""))
+    click.echo(summary, err=True)
+    if report.send_error:
+        raise SendError(f"{report.send_error}; {report.waiting} holding replies wait for the next check")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning our errors into one line and an exit code."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         cli.main(args=argv, prog_name="mailtriage", standalone_mode=False)
     except click.exceptions.Exit as exc:

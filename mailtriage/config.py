@@ -168,7 +168,7 @@ class Server(Section):
     host: str
     port: int | None = Field(default=None, ge=1, le=65535)
     security: Literal["tls", "starttls", "none"] = "tls"
-    username: str
+    username: str | None = Field(default=None, description="omit for a server that needs no login")
     password_env: str | None = None
     password_file: str | None = Field(default=None, description="may use ${CREDENTIALS_DIRECTORY}")
     password_command: str | None = None
@@ -178,7 +178,9 @@ class Server(Section):
     @model_validator(mode="after")
     def _safe(self) -> Server:
         sources = [s for s in ("password_env", "password_file", "password_command") if getattr(self, s)]
-        if len(sources) != 1:
+        if self.username is None and sources:
+            raise _error("password", f"{sources[0]} without a username: give the username to log in with")
+        if self.username is not None and len(sources) != 1:
             raise _error(
                 "password",
                 "give exactly one of password_env, password_file or password_command"
@@ -194,6 +196,7 @@ class Server(Section):
 
 
 class Imap(Server):
+    username: str
     folders: list[str] = Field(default=["INBOX"], min_length=1)
     sent_folder: str | None = Field(default=None, description="when the server has no \\Sent special-use")
 
@@ -203,6 +206,10 @@ class Imap(Server):
 
 
 class Smtp(Server):
+    envelope_sender: Literal["auto", "null", "identity"] = Field(
+        default="auto", description="MAIL FROM of holding replies: null sender <> (RFC 3834), the identity "
+        "address, or auto: <> and, where the server refuses it, the identity address")
+
     @property
     def effective_port(self) -> int:
         return self.port or {"tls": 465, "starttls": 587, "none": 25}[self.security]
@@ -224,6 +231,11 @@ class Match(Section):
         if not (self.addresses or self.domains or self.patterns):
             raise _error("match", "matches nothing: give addresses, domains or patterns")
         return self
+
+
+class SenderLimit(Section):
+    replies: int = Field(default=1, ge=1, description="holding replies to one sender ...")
+    hours: int = Field(default=24, ge=1, le=24 * 90, description="... within this many hours")
 
 
 class Defaults(Section):
@@ -258,6 +270,8 @@ class Rules(Section):
     database: Path = Path("mailtriage.db")
     summary: Summary | None = None
     require_addressed: bool = True
+    sender_limit: SenderLimit | None = Field(default=SenderLimit(), description="null: no per-sender limit")
+    templates: Path | None = Field(default=None, description="a folder of your own reply templates")
     defaults: Defaults = Defaults()
     clients: list[Client] = []
 

@@ -41,3 +41,11 @@ class CalendarError(MailtriageError):
 
 class SecretError(MailtriageError):
     """A password could not be read from its environment variable, file or command."""
+
+
+class FetchError(MailtriageError):
+    """The IMAP server could not be reached, refused the login, or failed a command."""
+
+
+class SendError(MailtriageError):
+    """The SMTP server could not be reached or refused the login; the replies wait for the next check."""

@@ -46,7 +46,10 @@ def load(path: str | Path) -> Rules:
     problems = [Problem(name, line_of(data, loc), dotted(loc), msg) for loc, msg in cross_check(rules)]
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
-    return rules.model_copy(update={"database": (path.parent / rules.database).resolve()})
+    update: dict[str, Any] = {"database": (path.parent / rules.database).resolve()}
+    if rules.templates is not None:
+        update["templates"] = (path.parent / rules.templates).resolve()
+    return rules.model_copy(update=update)
 
 
 def read_yaml(path: Path) -> Any:

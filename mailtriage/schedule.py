@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from mailtriage.businessdays import UTC
 from mailtriage.config import Rules
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
-from mailtriage.businessdays import UTC, BusinessCalendar
+from mailtriage.businessdays import BusinessCalendar
 
 HOURS, DAYS, NEXT_CHECK = "business hours", "business days", "next check"
 MAX_COUNT = 1000

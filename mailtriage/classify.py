@@ -1,0 +1,71 @@
+"""Decide what to do with one message: the guards, the client's rules, then the thread's history.
+
+Pure: what the database knows is handed in as `History`, the time as the message's arrival.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from mailtriage.businessdays import BusinessCalendar
+from mailtriage.guards import Context, first_hit
+from mailtriage.match import Decision
+from mailtriage.models import IGNORE, RECORD, REPLY, SKIP, Incoming, Verdict
+from mailtriage.windows import deadline
+
+
+@dataclass(frozen=True)
+class History:
+    """What the records say about a message's past."""
+
+    duplicate: bool = False  # its Message-ID was recorded before
+    thread_state: str | None = None  # None: it starts a new thread
+    thread_acknowledged: bool = False
+    sender_limited: str | None = None  # why the per-sender limit forbids another reply, if it does
+
+
+def classify(msg: Incoming, ctx: Context, decision: Decision, history: History,
+             calendar: BusinessCalendar, check_times: Sequence[time]) -> Verdict:
+    """The verdict for `msg`, with the one reason that decided it."""
+    base: dict[str, Any] = {"client": decision.client, "language": decision.language, "window": str(decision.window)}
+    if msg.broken:
+        return Verdict(SKIP, f"broken message: {msg.broken}", guard="broken", **base)
+    if history.duplicate:
+        return Verdict(SKIP, f"duplicate of a recorded message {msg.message_id}", guard="duplicate", **base)
+    hit = first_hit(msg, ctx)
+    if hit and hit[0].machine:
+        return Verdict(SKIP, hit[1], guard=hit[0].name, **base)
+    if decision.action == IGNORE:
+        return Verdict(IGNORE, f"client {decision.label}: action ignore", **base)
+    due = deadline(decision.window, msg.received, calendar, check_times)
+    base.update(deadline=due)
+    if hit:
+        return Verdict(RECORD, hit[1], guard=hit[0].name, **base)
+    if decision.action == RECORD:
+        return Verdict(RECORD, f"client {decision.label}: action record", **base)
+    if history.thread_state in ("answered", "closed"):
+        return Verdict(RECORD, f"thread already {history.thread_state}", guard="thread", **base)
+    if history.thread_acknowledged:
+        return Verdict(RECORD, "thread already acknowledged", guard="thread", **base)
+    if history.sender_limited:
+        return Verdict(RECORD, history.sender_limited, guard="sender-limit", **base)
+    return Verdict(REPLY, f"{decision.reason}; within {decision.window}", **base)
+
+
+_SRS = re.compile(r"srs[01][=+-][^=]+=[^=]+=(?P<domain>[^=]+)=(?P<local>.+)@.+", re.IGNORECASE)
+_SRS1 = re.compile(r"srs1[=+-].*==[^=]+=[^=]+=(?P<domain>[^=]+)=(?P<local>.+)@.+", re.IGNORECASE)
+_BATV = re.compile(r"(prvs|btv1|msprvs1)=[^=]+=(?P<local>.+)@(?P<domain>.+)", re.IGNORECASE)
+
+
+def sender_key(address: str) -> str:
+    """The address a per-sender limit counts: SRS and BATV rewriting by forwarders undone."""
+    address = address.lower()
+    for pattern in (_SRS1, _SRS, _BATV):
+        found = pattern.fullmatch(address)
+        if found:
+            return f"{found.group('local')}@{found.group('domain')}"
+    return address

@@ -1,0 +1,138 @@
+"""The IMAP edge (imapclient): connect safely, read a folder's state, fetch new headers only.
+
+Folders are selected read-only and bodies fetched with BODY.PEEK, so a check never sets \\Seen:
+a message unread before a check is unread after it. Every socket has connect and read timeouts.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from mailtriage.config import Imap, is_loopback
+from mailtriage.errors import FetchError
+
+HEADER_ITEMS = [b"BODY.PEEK[HEADER]", b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"]
+# A header block with no header in it (the message starts with a blank line) is re-read from the
+# start of the message, where its real headers are; only this much of it.
+START_ITEM = b"BODY.PEEK[]<0.16384>"
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class FolderState:
+    uidvalidity: int
+    uidnext: int
+    exists: int
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    header: bytes
+    flags: tuple[str, ...]
+    internaldate: datetime
+    size: int
+
+
+def tls_context(server: Imap | Any) -> ssl.SSLContext:
+    """Certificate and host name checks on, except for a loopback host (a local relay or test)."""
+    context = ssl.create_default_context(cafile=server.tls_ca_file) if server.tls_ca_file \
+        else ssl.create_default_context()
+    if is_loopback(server.host):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Mailbox:
+    """One IMAP connection for one check; use as a context manager."""
+
+    def __init__(self, config: Imap, password: str) -> None:
+        from imapclient import IMAPClient
+        from imapclient.imapclient import SocketTimeout
+
+        self.config = config
+        timeout = SocketTimeout(connect=config.timeout, read=config.timeout)
+        where = f"{config.host}:{config.effective_port}"
+        try:
+            self.client = IMAPClient(config.host, port=config.effective_port, ssl=config.security == "tls",
+                                     ssl_context=tls_context(config), timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - every way of failing here is one line for the user
+            raise FetchError(f"imap {where}: {_describe(exc)}") from None
+        self.client.normalise_times = False  # keep INTERNALDATE's own offset: aware datetimes
+        try:
+            if config.security == "starttls":
+                self.client.starttls(tls_context(config))
+            self.client.login(config.username, password)
+        except Exception as exc:  # noqa: BLE001
+            self.client.shutdown()
+            raise FetchError(f"imap {where}: {_describe(exc)}") from None
+
+    def __enter__(self) -> Mailbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.client.logout()
+        except Exception:  # noqa: BLE001 - the connection may already be gone; nothing to save
+            pass
+
+    def select(self, folder: str) -> FolderState:
+        try:
+            info = self.client.select_folder(folder, readonly=True)
+        except Exception as exc:  # noqa: BLE001
+            raise FetchError(f"imap: cannot open folder {folder!r}: {_describe(exc)}") from None
+        return FolderState(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)))
+
+    def uids_after(self, last_uid: int) -> list[int]:
+        """UIDs above `last_uid`. 'N:*' always includes the highest UID, so filter it again."""
+        return sorted(u for u in self.client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+
+    def uids_since(self, since: datetime) -> list[int]:
+        return sorted(self.client.search(["SINCE", since.date()]))
+
+    def fetch(self, uids: Sequence[int]) -> Iterator[Fetched]:
+        """Headers, flags, arrival time and size of `uids`, in batches; never a body."""
+        for start in range(0, len(uids), BATCH):
+            batch = list(uids[start:start + BATCH])
+            answer = self.client.fetch(batch, HEADER_ITEMS)
+            wanted = set(batch)
+            empty = [uid for uid, data in answer.items() if uid in wanted and not _has_header(data)]
+            starts = self.client.fetch(empty, [START_ITEM]) if empty else {}
+            for uid in batch:
+                data = answer.get(uid)
+                if data is None:  # expunged meanwhile, or an unsolicited answer about another message
+                    continue
+                header = data.get(b"BODY[HEADER]") or b""
+                if uid in starts:
+                    header = next((v for k, v in starts[uid].items() if k.startswith(b"BODY[")), header) or header
+                yield Fetched(uid, header, tuple(_text(f) for f in data.get(b"FLAGS", ())),
+                              _aware(data.get(b"INTERNALDATE")), int(data.get(b"RFC822.SIZE", 0)))
+
+
+def _has_header(data: dict[bytes, Any]) -> bool:
+    return any(b":" in line for line in (data.get(b"BODY[HEADER]") or b"").split(b"\n")[:3])
+
+
+def _aware(value: Any) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime.now(UTC)
+    return value if value.tzinfo else value.astimezone(UTC)  # imapclient gives local naive
+
+
+def _text(value: Any) -> str:
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _describe(exc: Exception) -> str:
+    """A one-line reason, with the exception's class only when the message says too little."""
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, bytes):  # pragma: no cover - imapclient sometimes wraps bytes
+        text = exc.decode(errors="replace")
+    if "LOGIN" in text.upper() or "AUTHENTICAT" in text.upper():
+        return f"login refused ({text})"
+    return text if len(text) > 12 else f"{type(exc).__name__}: {text}"

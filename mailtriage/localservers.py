@@ -1,0 +1,234 @@
+"""Private mail servers on loopback, for the demo, the tests and the benchmarks.
+
+`PrivateDovecot` runs the system's dovecot binary with its own config, state and mail folders
+under one temporary directory, on 127.0.0.1 and a free port, and stops it by its own pid: the
+system Dovecot service is never touched. `SmtpSink` is an aiosmtpd server that keeps every
+message it accepts, byte for byte, so a test can read exactly what a client would get.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAIL_UID = 5000  # Dovecot refuses to open mail as root: mail is owned by this numeric uid/gid.
+
+CONFIG = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/log/dovecot.log
+info_log_path = {root}/log/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = 1
+first_valid_gid = 1
+{login_users}
+passdb {{
+  driver = static
+  args = password={password}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+protocol imap {{
+  mail_max_userip_connections = 100
+  imap_capability = +SPECIAL-USE
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+  mailbox Junk {{
+    special_use = \\Junk
+    auto = subscribe
+  }}
+}}
+"""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {seconds:.0f}s")
+
+
+@dataclass
+class PrivateDovecot:
+    """A Dovecot of our own: `start()`, use `port` with any user and `password`, `stop()`."""
+
+    password: str = "secret"
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mailtriage-dovecot-")))
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> PrivateDovecot:
+        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        if not Path(binary).exists():
+            raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd)")
+        self.root.chmod(0o755)  # mkdtemp makes 0700; the mail user must traverse it
+        for name in ("run", "state", "log", "mail"):
+            (self.root / name).mkdir(exist_ok=True)
+        uid, gid = (MAIL_UID, MAIL_UID) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+        if os.geteuid() == 0:
+            os.chown(self.root / "mail", uid, gid)
+            login_users = ""
+        else:
+            user = _user_name()
+            login_users = f"default_login_user = {user}\ndefault_internal_user = {user}"
+        self.port = self.port or free_port()
+        config = self.root / "dovecot.conf"
+        config.write_text(CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port,
+                                        password=self.password, login_users=login_users))
+        self.process = subprocess.Popen([binary, "-F", "-c", str(config)], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for_port(self.port)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"dovecot did not start: {self.log()[-2000:]}") from None
+        return self
+
+    def stop(self) -> None:
+        """Stop our instance by its pid (and only it); its files stay until `cleanup()`."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stderr is not None:
+            self.process.stderr.close()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log(self) -> str:
+        path = self.root / "log" / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def client(self, user: str = "kasia") -> Any:
+        """A logged-in imapclient connection, for putting mail in and looking at it."""
+        from imapclient import IMAPClient
+
+        imap = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
+        imap.login(user, self.password)
+        return imap
+
+
+def _user_name() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+@dataclass
+class Captured:
+    """One message as the SMTP server received it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+
+class SmtpSink:
+    """An aiosmtpd server on loopback that keeps what it receives in `messages`.
+
+    With `password` set it requires AUTH (over plain text: loopback only); with
+    `refuse_null_sender` it answers MAIL FROM:<> with 550, like many submission servers.
+    """
+
+    def __init__(self, password: str | None = None, refuse_null_sender: bool = False) -> None:
+        self.messages: list[Captured] = []
+        self.connections = 0
+        self.password = password
+        self.refuse_null_sender = refuse_null_sender
+        self.port = 0
+        self._controller: Any = None
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class Handler:
+            async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                                  options: list[str]) -> str:
+                if sink.refuse_null_sender and address in ("", "<>"):
+                    return "550 5.7.1 null sender not accepted here"
+                envelope.mail_from = address
+                envelope.mail_options.extend(options)
+                return "250 OK"
+
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                sink.messages.append(Captured(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+                return "250 2.0.0 Ok: queued"
+
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+            from aiosmtpd.smtp import AuthResult
+
+            ok = getattr(auth_data, "password", b"") == (sink.password or "").encode()
+            return AuthResult(success=ok)
+
+        class CountingController(Controller):
+            def factory(self) -> Any:
+                sink.connections += 1
+                return super().factory()  # type: ignore[no-untyped-call]
+
+        self.port = free_port()
+        options: dict[str, Any] = {"decode_data": False}
+        if self.password is not None:
+            options.update(authenticator=authenticate, auth_require_tls=False)
+        self._controller = CountingController(Handler(), hostname="127.0.0.1", port=self.port, **options)
+        self._controller.start()
+        self.connections = 0  # the controller's own readiness probe is not a client
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

@@ -1,0 +1,56 @@
+"""The records that flow through a check: a fetched message, and what was decided about it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# What a check can decide for one message.
+REPLY, RECORD, IGNORE, SKIP = "reply", "record", "ignore", "skip"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message as fetched: headers only, decoded, plus what the IMAP server knows of it."""
+
+    folder: str
+    uid: int
+    uidvalidity: int
+    received: datetime  # INTERNALDATE: when the server got it, not the Date header
+    message_id: str
+    sender: str = ""  # bare lower-cased From address ('' when there is none)
+    sender_name: str = ""
+    reply_to: str = ""  # where an answer goes: Reply-To, else From
+    recipients: tuple[str, ...] = ()  # To, Cc, Resent-To, Resent-Cc, lower-cased
+    subject: str = ""
+    date: datetime | None = None
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    content_type: str = "text/plain"
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-cased name -> values joined
+    flags: tuple[str, ...] = ()
+    size: int = 0
+    broken: str | None = None  # why the message could not be read properly, if it could not
+    defects: tuple[str, ...] = ()  # oddities found while parsing that a guard may care about
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """Message-IDs this one answers, nearest first: how it finds its thread."""
+        return tuple(dict.fromkeys((*self.in_reply_to, *reversed(self.references))))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check does with one message, and the one reason why."""
+
+    decision: str  # REPLY, RECORD, IGNORE or SKIP
+    reason: str
+    guard: str | None = None  # the guard that hit, if one did
+    client: str | None = None
+    deadline: datetime | None = None
+    window: str | None = None
+    language: str = "en"

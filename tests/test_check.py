@@ -1,0 +1,260 @@
+"""The triage cycle against a real Dovecot and a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mailtriage.cli import main
+from mailtriage.localservers import SmtpSink
+from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+# Dovecot replaces an APPEND date in the future with "now": the test mail arrived in the past.
+MONDAY_NOON = datetime(2026, 11, 23, 12, 20, tzinfo=WARSAW)
+
+
+def run_check(capsys: pytest.CaptureFixture[str], box: Mailbox, *args: str) -> tuple[int, list[dict], str]:
+    """`mailtriage check --json` in-process; returns the exit code, one dict per message, stderr."""
+    try:
+        main(["-c", str(box.rules), "check", "--json", *args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err
+
+
+def ready(capsys: pytest.CaptureFixture[str], make: Callable[..., Mailbox], extra: str = "") -> Mailbox:
+    """A mailbox whose first check (the baseline) has run."""
+    box = make(extra)
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and lines == []
+    return box
+
+
+def parsed(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def db(box: Mailbox) -> sqlite3.Connection:
+    conn = sqlite3.connect(box.rules.parent / "state" / "mailtriage.db")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def test_a_client_message_gets_exactly_one_threaded_holding_reply(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox)
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0
+    assert [(line["decision"], line["client"], line["deadline"]) for line in lines] == [
+        ("reply", "Acme", "2026-11-23T16:00:00+01:00")]
+    assert len(smtp.messages) == 1
+    sent = smtp.messages[0]
+    assert sent.rcpt_tos == ["jan@acme.pl"] and sent.mail_from == "<>"
+    reply = parsed(sent.data)
+    assert reply["To"] == "Jan Kowalski <jan@acme.pl>"
+    assert reply["From"] == "Kasia Nowak <kasia@example.com>"
+    assert reply["Subject"] == "Re: Invoice for November"
+    assert reply["In-Reply-To"] == "<invoice-1@acme.pl>"
+    assert reply["References"] == "<invoice-1@acme.pl>"
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert reply["X-Auto-Response-Suppress"] == "All"
+    assert reply["Message-ID"].startswith("<mailtriage.") and reply["Date"]
+    assert reply.get_all("Cc") is None and reply.get_all("Bcc") is None
+    body = reply.get_content()
+    assert "by Monday 23 November, 16:00" in body and "08:00, 12:00, 16:00" in body
+
+    code, lines, _ = run_check(capsys, box)
+    assert (code, lines, len(smtp.messages)) == (0, [], 1)
+    box.deliver_file("client_acme_followup.eml", when=MONDAY_NOON)
+    code, lines, _ = run_check(capsys, box)
+    assert [(line["decision"], line["reason"], line["thread"]) for line in lines] == [
+        ("record", "thread already acknowledged", "<invoice-1@acme.pl>")]
+    assert len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "guard", "reason"),
+    [
+        ("out_of_office_pl.eml", "out-of-office", "automatic reply subject"),
+        ("dsn_bounce.eml", "null-return-path", "null Return-Path"),
+        ("list_post.eml", "list", "mailing list (list-id header)"),
+        ("newsletter.eml", "precedence", "Precedence: bulk"),
+        ("noreply_sender.eml", "no-reply", "no-reply sender no-reply@bank.example"),
+        ("own_address.eml", "own-address", "from our own address kasia@example.com"),
+    ],
+)
+def test_machines_and_ourselves_get_no_reply_and_the_reason_is_stored(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        name: str, guard: str, reason: str) -> None:
+    box = ready(capsys, mailbox)
+    box.deliver_file(name, when=MONDAY_NOON)
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and smtp.messages == []
+    assert len(lines) == 1 and lines[0]["decision"] == "skip" and lines[0]["guard"] == guard
+    assert reason in lines[0]["reason"]
+    row = db(box).execute("SELECT guard, reason, decision FROM messages").fetchone()
+    assert (row["guard"], row["decision"]) == (guard, "skip") and reason in row["reason"]
+
+
+def test_flags_stay_as_they_were_and_the_backlog_gets_no_reply(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = mailbox()
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)  # there before the first check: backlog
+    code, lines, err = run_check(capsys, box)
+    assert (code, lines, smtp.messages) == (0, [], [])
+    assert "first check: 1 messages already there get no reply" in err
+    box.deliver_file("polish_subject.eml", when=MONDAY_NOON)
+    box.deliver_file("newsletter.eml", when=MONDAY_NOON, flags=(b"\\Flagged",))
+    run_check(capsys, box)
+    imap = box.imap()
+    imap.select_folder("INBOX", readonly=True)
+    flags = {uid: set(data[b"FLAGS"]) for uid, data in imap.fetch(imap.search(["ALL"]), ["FLAGS"]).items()}
+    imap.logout()
+    # No \Seen anywhere; even \Recent survives, as every session of ours is read-only (EXAMINE).
+    assert flags == {1: {b"\\Recent"}, 2: {b"\\Recent"}, 3: {b"\\Flagged", b"\\Recent"}}
+    assert len(smtp.messages) == 1
+
+
+def test_a_polish_subject_comes_back_intact_in_the_reply(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox)
+    box.deliver_file("polish_subject.eml", when=MONDAY_NOON)
+    code, lines, _ = run_check(capsys, box)
+    assert lines[0]["client"] == "Piekarnia" and lines[0]["deadline"] == "2026-11-24T08:20:00+01:00"
+    reply = parsed(smtp.messages[0].data)
+    assert reply["Subject"] == "Re: Zamówienie chleba na środę"
+    assert b"=?utf-8?" in smtp.messages[0].data.split(b"\r\n\r\n")[0]  # encoded on the wire
+    body = reply.get_content()
+    assert "„Zamówienie chleba na środę”" in body and "do wtorku 24 listopada, 08:20" in body
+
+
+def test_a_crlf_in_a_display_name_cannot_add_a_header(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox)
+    box.deliver_file("header_injection.eml", when=MONDAY_NOON)
+    run_check(capsys, box)
+    data = smtp.messages[0].data
+    head = data.split(b"\r\n\r\n")[0]
+    assert b"\r\nBcc:" not in head and b"victim" not in head.split(b"\r\nTo:")[0]
+    assert smtp.messages[0].rcpt_tos == ["eve@customer.example"]
+    assert parsed(data).get_all("Bcc") is None
+
+
+def test_a_uidvalidity_change_answers_nothing_old(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = mailbox()
+    box.rules.write_text(box.rules.read_text().replace("folders: [INBOX]", "folders: [Work]"))
+    imap = box.imap()
+    imap.create_folder("Work")
+    imap.logout()
+    run_check(capsys, box)
+    imap = box.imap()
+    imap.delete_folder("Work")  # a new folder of the same name: a new UIDVALIDITY
+    imap.create_folder("Work")
+    imap.logout()
+    box.deliver_file("client_acme.eml", folder="Work", when=MONDAY_NOON)
+    code, lines, err = run_check(capsys, box)
+    assert (code, lines, smtp.messages) == (0, [], [])
+    assert "UIDVALIDITY changed" in err
+    box.deliver_file("polish_subject.eml", folder="Work", when=MONDAY_NOON)
+    code, lines, _ = run_check(capsys, box)
+    assert [line["decision"] for line in lines] == ["reply"] and len(smtp.messages) == 1
+
+
+def test_dry_run_stores_nothing_and_sends_nothing(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox)
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    code, lines, err = run_check(capsys, box, "--dry-run")
+    assert code == 0 and [line["decision"] for line in lines] == ["reply"] and smtp.messages == []
+    assert "dry run" in err
+    assert db(box).execute("SELECT count(*) FROM messages").fetchone()[0] == 0
+    code, lines, _ = run_check(capsys, box)
+    assert [line["decision"] for line in lines] == ["reply"] and len(smtp.messages) == 1
+
+
+def test_the_database_is_readable_by_its_owner_only(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox]) -> None:
+    box = ready(capsys, mailbox)
+    mode = stat.S_IMODE(os.stat(box.rules.parent / "state" / "mailtriage.db").st_mode)
+    assert mode == 0o600
+
+
+def test_a_refused_login_is_one_line_without_the_password(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], monkeypatch: pytest.MonkeyPatch) -> None:
+    box = mailbox()
+    monkeypatch.setenv("MT_TEST_IMAP_PASSWORD", "wrong-password-77")
+    code, lines, err = run_check(capsys, box)
+    assert code == 1 and lines == []
+    assert err.strip().splitlines()[-1].startswith("imap 127.0.0.1:")
+    assert "login refused" in err and "wrong-password-77" not in err and IMAP_PASSWORD not in err
+
+
+def test_an_unreachable_server_is_one_clear_line(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox]) -> None:
+    from mailtriage.localservers import free_port
+
+    box = mailbox()
+    box.rules.write_text(box.rules.read_text().replace(f"port: {box.server.port}", f"port: {free_port()}"))
+    code, _, err = run_check(capsys, box)
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("imap 127.0.0.1:")
+
+
+def test_a_server_that_refuses_the_null_sender_gets_the_identity_address(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    smtp.refuse_null_sender = True
+    box = ready(capsys, mailbox)
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)
+    assert [m.mail_from for m in smtp.messages] == ["kasia@example.com"]
+
+
+def _check_subprocess(box: Mailbox, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MT_TEST_IMAP_PASSWORD": IMAP_PASSWORD, "MT_TEST_SMTP_PASSWORD": SMTP_PASSWORD}
+    if crash:
+        env["MAILTRIAGE_TEST_CRASH"] = crash
+    return subprocess.run([sys.executable, "-m", "mailtriage", "-c", str(box.rules), "check"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_crash_between_recording_and_sending_sends_the_reply_once_later(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox)
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    assert _check_subprocess(box, crash="after-record").returncode == 86
+    assert smtp.messages == []
+    state = db(box).execute("SELECT state FROM replies").fetchall()
+    assert [r["state"] for r in state] == ["planned"]
+    done = _check_subprocess(box)
+    assert done.returncode == 0, done.stderr
+    assert len(smtp.messages) == 1
+    assert _check_subprocess(box).returncode == 0 and len(smtp.messages) == 1
+
+
+def test_a_crash_after_the_server_took_the_reply_never_sends_it_again(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox)
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    assert _check_subprocess(box, crash="after-send").returncode == 86
+    assert len(smtp.messages) == 1
+    done = _check_subprocess(box)
+    assert done.returncode == 0, done.stderr
+    assert "not sent again" in done.stderr
+    assert len(smtp.messages) == 1
+    assert [r["state"] for r in db(box).execute("SELECT state FROM replies")] == ["unknown"]
