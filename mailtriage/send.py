@@ -58,7 +58,8 @@ async def _send_all(config: Smtp, password: str | None, identity: str, items: li
         for item in items:
             before(item)
             result = await _send_one(client, config, item, envelope, identity)
-            envelope = result.envelope_sender if result.state == "sent" else envelope
+            if result.state == "sent":
+                envelope = "" if result.envelope_sender == "<>" else result.envelope_sender
             after(result)
             accepted += result.state == "sent"
             if result.state == "unknown":

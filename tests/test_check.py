@@ -258,3 +258,36 @@ def test_a_crash_after_the_server_took_the_reply_never_sends_it_again(
     assert "not sent again" in done.stderr
     assert len(smtp.messages) == 1
     assert [r["state"] for r in db(box).execute("SELECT state FROM replies")] == ["unknown"]
+
+
+def test_a_large_old_mailbox_costs_only_its_new_messages(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from mailtriage.localservers import CountingRelay, fill_maildir
+
+    box = mailbox()
+    old = (f"From: Person {i} <p{i}@clients{i % 50}.example>\r\nTo: kasia@example.com\r\n"
+           f"Subject: Old request number {i} about something long enough to be realistic\r\n"
+           f"Message-ID: <old-{i}@clients.example>\r\nDate: Mon, 2 Nov 2026 10:00:00 +0100\r\n\r\n"
+           f"Body of {i}\r\n".encode() for i in range(20_000))
+    assert fill_maildir(box.server, box.user, old) == 20_000
+    relay = CountingRelay(box.server.port).start()
+    try:
+        box.rules.write_text(box.rules.read_text().replace(f"port: {box.server.port}", f"port: {relay.port}"))
+        code, lines, err = run_check(capsys, box)  # the baseline: 20,000 messages, none fetched
+        assert (code, lines) == (0, []) and "20000 messages already there" in err
+        baseline_bytes = relay.server_bytes
+        for name in ("client_acme.eml", "polish_subject.eml", "newsletter.eml"):
+            box.deliver_file(name, when=MONDAY_NOON)
+        relay.reset()
+        code, lines, _ = run_check(capsys, box)
+        new_bytes = relay.server_bytes
+        relay.reset()
+        code, idle, _ = run_check(capsys, box)
+        idle_bytes = relay.server_bytes
+    finally:
+        relay.stop()
+    assert [line["uid"] for line in lines] == [20_001, 20_002, 20_003] and idle == []
+    # 20,000 headers are over 3 MB: reading any of them again would show here.
+    assert baseline_bytes < 4096, baseline_bytes
+    assert new_bytes < 8192, new_bytes
+    assert idle_bytes < 4096, idle_bytes
