@@ -222,11 +222,36 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> N
         raise SendError(f"{report.send_error}; {report.waiting} holding replies wait for the next check")
 
 
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo's folder (rules.yaml, database) afterwards.")
+def demo(keep: bool) -> None:
+    """Run a check against a private Dovecot and a local SMTP server, and show what it did.
+
+    Needs the dovecot binary (apt-get install dovecot-imapd) and aiosmtpd (pip install '.[demo]').
+    Touches no system service: everything runs on 127.0.0.1 under a temporary folder.
+
+    \b
+    Example:
+      mailtriage demo
+    """
+    from mailtriage.demo import run_demo
+
+    try:
+        run_demo(click.echo, keep=keep)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning our errors into one line and an exit code."""
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    ours = logging.getLogger("mailtriage")
+    if not ours.handlers:
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
     try:
         cli.main(args=argv, prog_name="mailtriage", standalone_mode=False)
     except click.exceptions.Exit as exc:
