@@ -18,7 +18,7 @@ import pytest
 
 from mailtriage.cli import main
 from mailtriage.localservers import SmtpSink
-from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
+from tests.conftest import DATA, IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 # Dovecot replaces an APPEND date in the future with "now": the test mail arrived in the past.
@@ -291,3 +291,47 @@ def test_a_large_old_mailbox_costs_only_its_new_messages(
     assert baseline_bytes < 4096, baseline_bytes
     assert new_bytes < 8192, new_bytes
     assert idle_bytes < 4096, idle_bytes
+
+
+def test_one_holding_reply_per_sender_per_day(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox)
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    second = (DATA / "client_acme.eml").read_text().replace("invoice-1@", "contract-1@").replace(
+        "Invoice for November", "Contract renewal")
+    box.deliver(second.replace("\n", "\r\n").encode(), when=MONDAY_NOON)
+    code, lines, _ = run_check(capsys, box)
+    assert [(line["decision"], line["guard"]) for line in lines] == [("reply", None), ("record", "sender-limit")]
+    assert "sender limit: 1 holding reply to jan@acme.pl per 24 h" in lines[1]["reason"]
+    assert len(smtp.messages) == 1
+    # The second thread is still on record with its own deadline: nothing is forgotten.
+    assert db(box).execute("SELECT count(*) FROM threads WHERE state = 'open'").fetchone()[0] == 2
+
+
+def test_backfill_answers_only_the_recent_part_of_the_backlog(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from datetime import timedelta
+
+    box = mailbox()
+    now = datetime.now(WARSAW)
+    box.deliver_file("client_acme.eml", when=now - timedelta(days=3))
+    box.deliver_file("polish_subject.eml", when=now - timedelta(hours=2))
+    code, lines, err = run_check(capsys, box, "--backfill", "24h")
+    assert code == 0 and [line["uid"] for line in lines] == [2] and len(smtp.messages) == 1
+    assert "except 1 from the last 1 day" in err
+
+
+def test_an_unreachable_smtp_server_keeps_the_replies_for_the_next_check(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from mailtriage.localservers import free_port
+
+    box = ready(capsys, mailbox)
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    good = box.rules.read_text()
+    box.rules.write_text(good.replace(f"port: {smtp.port}", f"port: {free_port()}"))
+    code, lines, err = run_check(capsys, box)
+    assert code == 1 and [line["decision"] for line in lines] == ["reply"] and smtp.messages == []
+    assert "1 holding replies wait for the next check" in err.strip().splitlines()[-1]
+    box.rules.write_text(good)
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and lines == [] and len(smtp.messages) == 1
