@@ -7,7 +7,7 @@ a message unread before a check is unread after it. Every socket has connect and
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -81,28 +81,33 @@ class Mailbox:
         except Exception:  # noqa: BLE001 - the connection may already be gone; nothing to save
             pass
 
-    def select(self, folder: str) -> FolderState:
+    def command(self, what: str, call: Callable[[], Any]) -> Any:
+        """Run one IMAP command; any failure (a timeout, a dropped connection) is one FetchError."""
         try:
-            info = self.client.select_folder(folder, readonly=True)
+            return call()
         except Exception as exc:  # noqa: BLE001
-            raise FetchError(f"imap: cannot open folder {folder!r}: {_describe(exc)}") from None
+            raise FetchError(f"imap {self.config.host}: {what}: {_describe(exc)}") from None
+
+    def select(self, folder: str) -> FolderState:
+        info = self.command(f"cannot open folder {folder!r}", lambda: self.client.select_folder(folder, readonly=True))
         return FolderState(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)))
 
     def uids_after(self, last_uid: int) -> list[int]:
         """UIDs above `last_uid`. 'N:*' always includes the highest UID, so filter it again."""
-        return sorted(u for u in self.client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+        found = self.command("search", lambda: self.client.search(["UID", f"{last_uid + 1}:*"]))
+        return sorted(u for u in found if u > last_uid)
 
     def uids_since(self, since: datetime) -> list[int]:
-        return sorted(self.client.search(["SINCE", since.date()]))
+        return sorted(self.command("search", lambda: self.client.search(["SINCE", since.date()])))
 
     def fetch(self, uids: Sequence[int]) -> Iterator[Fetched]:
         """Headers, flags, arrival time and size of `uids`, in batches; never a body."""
         for start in range(0, len(uids), BATCH):
             batch = list(uids[start:start + BATCH])
-            answer = self.client.fetch(batch, HEADER_ITEMS)
+            answer = self.command("fetch", lambda: self.client.fetch(batch, HEADER_ITEMS))  # noqa: B023
             wanted = set(batch)
             empty = [uid for uid, data in answer.items() if uid in wanted and not _has_header(data)]
-            starts = self.client.fetch(empty, [START_ITEM]) if empty else {}
+            starts = self.command("fetch", lambda: self.client.fetch(empty, [START_ITEM])) if empty else {}  # noqa: B023
             for uid in batch:
                 data = answer.get(uid)
                 if data is None:  # expunged meanwhile, or an unsolicited answer about another message

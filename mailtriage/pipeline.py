@@ -93,11 +93,14 @@ class Check:
         if lost:
             self.report.notes.append(f"{lost} holding replies were being sent when a check was interrupted: "
                                      "their fate is unknown, so they are not sent again")
-        with Mailbox(self.rules.imap, read_password(self.rules.imap)) as mailbox:
-            for folder in self.rules.imap.folders:
-                self.check_folder(mailbox, folder)
-        if not self.dry_run:
-            self.send()
+        try:
+            with Mailbox(self.rules.imap, read_password(self.rules.imap)) as mailbox:
+                for folder in self.rules.imap.folders:
+                    self.check_folder(mailbox, folder)
+        finally:
+            # What was recorded before a connection broke is answered now, not at the next check.
+            if not self.dry_run:
+                self.send()
         return self.report
 
     # --- fetching and recording --------------------------------------------------------------

@@ -288,6 +288,7 @@ def test_a_large_old_mailbox_costs_only_its_new_messages(
         relay.stop()
     assert [line["uid"] for line in lines] == [20_001, 20_002, 20_003] and idle == []
     # 20,000 headers are over 3 MB: reading any of them again would show here.
+    print(f"\nIMAP bytes from the server: baseline {baseline_bytes}, 3 new {new_bytes}, idle {idle_bytes}")
     assert baseline_bytes < 4096, baseline_bytes
     assert new_bytes < 8192, new_bytes
     assert idle_bytes < 4096, idle_bytes
@@ -335,3 +336,35 @@ def test_an_unreachable_smtp_server_keeps_the_replies_for_the_next_check(
     box.rules.write_text(good)
     code, lines, _ = run_check(capsys, box)
     assert code == 0 and lines == [] and len(smtp.messages) == 1
+
+
+def test_a_dovecot_restart_between_checks_loses_and_doubles_nothing(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from mailtriage.localservers import PrivateDovecot
+
+    own = PrivateDovecot(password=IMAP_PASSWORD).start()
+    try:
+        box = mailbox()
+        box.server = own
+        box.rules.write_text(box.rules.read_text().replace(f"port: {_imap_port(box)}",
+                                                           f"port: {own.port}"))
+        assert run_check(capsys, box)[0] == 0
+        box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+        own.stop()
+        code, lines, err = run_check(capsys, box)
+        assert code == 1 and lines == [] and err.strip().splitlines()[-1].startswith("imap 127.0.0.1:")
+        own.start()
+        box.deliver_file("polish_subject.eml", when=MONDAY_NOON)
+        code, lines, _ = run_check(capsys, box)
+        assert code == 0 and [line["uid"] for line in lines] == [1, 2] and len(smtp.messages) == 2
+        assert run_check(capsys, box)[1] == [] and len(smtp.messages) == 2
+    finally:
+        own.cleanup()
+
+
+def _imap_port(box: Mailbox) -> int:
+    import re
+
+    found = re.search(r"imap: \{host: 127.0.0.1, port: (\d+)", box.rules.read_text())
+    assert found
+    return int(found.group(1))
