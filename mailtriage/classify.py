@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from mailtriage.businessdays import BusinessCalendar
@@ -26,10 +26,12 @@ class History:
     thread_state: str | None = None  # None: it starts a new thread
     thread_acknowledged: bool = False
     sender_limited: str | None = None  # why the per-sender limit forbids another reply, if it does
+    quiet_for: timedelta | None = None  # an answered thread: time since anything last happened in it
 
 
 def classify(msg: Incoming, ctx: Context, decision: Decision, history: History,
-             calendar: BusinessCalendar, check_times: Sequence[time]) -> Verdict:
+             calendar: BusinessCalendar, check_times: Sequence[time],
+             reacknowledge_after: timedelta = timedelta(days=3)) -> Verdict:
     """The verdict for `msg`, with the one reason that decided it."""
     base: dict[str, Any] = {"client": decision.client, "language": decision.language, "window": str(decision.window)}
     if msg.broken:
@@ -47,13 +49,25 @@ def classify(msg: Incoming, ctx: Context, decision: Decision, history: History,
         return Verdict(RECORD, hit[1], guard=hit[0].name, **base)
     if decision.action == RECORD:
         return Verdict(RECORD, f"client {decision.label}: action record", **base)
-    if history.thread_state in ("answered", "closed"):
-        return Verdict(RECORD, f"thread already {history.thread_state}", guard="thread", **base)
-    if history.thread_acknowledged:
+    reopened = history.thread_state in ("answered", "closed")
+    why = f"{decision.reason}; within {decision.window}"
+    if reopened:
+        quiet = history.quiet_for or timedelta(0)
+        if quiet < reacknowledge_after:
+            return Verdict(RECORD, f"thread reopened after {_span(quiet)} of quiet: an active conversation gets "
+                                   f"no new holding reply (reacknowledge_after: {_span(reacknowledge_after)})",
+                           guard="thread", **base)
+        why = f"thread reopened after {_span(quiet)} of quiet; {why}"
+    elif history.thread_acknowledged:
         return Verdict(RECORD, "thread already acknowledged", guard="thread", **base)
     if history.sender_limited:
         return Verdict(RECORD, history.sender_limited, guard="sender-limit", **base)
-    return Verdict(REPLY, f"{decision.reason}; within {decision.window}", **base)
+    return Verdict(REPLY, why, **base)
+
+
+def _span(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} h"
 
 
 _SRS = re.compile(r"srs[01][=+-][^=]+=[^=]+=(?P<domain>[^=]+)=(?P<local>.+)@.+", re.IGNORECASE)

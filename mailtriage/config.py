@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -96,7 +96,22 @@ WindowText = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "description": f"{WINDOW_FORMS}", "examples": ["1 business day"]}),
 ]
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    found = re.fullmatch(r"(\d+)\s*(minute|hour|day|week)s?", str(value).strip().lower())
+    if not found:
+        raise _error("duration", f"not a duration: {value!r}; write e.g. '3 days', '12 hours'")
+    return timedelta(**{found.group(2) + "s": int(found.group(1))})
+
+
 Zone = Annotated[str, BeforeValidator(_zone)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(lambda d: f"{int(d.total_seconds() // 3600)} hours", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\s*(minute|hour|day|week)s?$", "examples": ["3 days"]}),
+]
 Address = Annotated[str, BeforeValidator(_address), WithJsonSchema({"type": "string", "format": "email"})]
 Domain = Annotated[str, BeforeValidator(_domain)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -270,6 +285,9 @@ class Rules(Section):
     database: Path = Path("mailtriage.db")
     summary: Summary | None = None
     require_addressed: bool = True
+    reacknowledge_after: Duration = Field(default=timedelta(days=3), description="a reopened thread gets "
+                                          "another holding reply only after this much quiet")
+    flag_overdue: bool = Field(default=True, description="set \\Flagged on an overdue thread's newest message")
     sender_limit: SenderLimit | None = Field(default=SenderLimit(), description="null: no per-sender limit")
     templates: Path | None = Field(default=None, description="a folder of your own reply templates")
     defaults: Defaults = Defaults()

@@ -22,11 +22,16 @@ START_ITEM = b"BODY.PEEK[]<0.16384>"
 BATCH = 200
 
 
+SENT_ITEMS = [b"BODY.PEEK[HEADER.FIELDS (FROM MESSAGE-ID IN-REPLY-TO REFERENCES AUTO-SUBMITTED)]",
+              b"INTERNALDATE"]
+
+
 @dataclass(frozen=True)
 class FolderState:
     uidvalidity: int
     uidnext: int
     exists: int
+    highestmodseq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,8 @@ class Mailbox:
             if config.security == "starttls":
                 self.client.starttls(tls_context(config))
             self.client.login(config.username, password)
+            # CONDSTORE (RFC 7162) lets a check ask "which flags changed since last time?"
+            self.condstore = self.client.has_capability("CONDSTORE") and bool(self.client.enable("CONDSTORE"))
         except Exception as exc:  # noqa: BLE001
             self.client.shutdown()
             raise FetchError(f"imap {where}: {_describe(exc)}") from None
@@ -88,9 +95,47 @@ class Mailbox:
         except Exception as exc:  # noqa: BLE001
             raise FetchError(f"imap {self.config.host}: {what}: {_describe(exc)}") from None
 
-    def select(self, folder: str) -> FolderState:
-        info = self.command(f"cannot open folder {folder!r}", lambda: self.client.select_folder(folder, readonly=True))
-        return FolderState(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)))
+    def select(self, folder: str, readonly: bool = True) -> FolderState:
+        info = self.command(f"cannot open folder {folder!r}",
+                            lambda: self.client.select_folder(folder, readonly=readonly))
+        modseq = info.get(b"HIGHESTMODSEQ")
+        return FolderState(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)),
+                           int(modseq) if modseq is not None and self.condstore else None)
+
+    def sent_folder(self) -> str | None:
+        """The Sent folder: SPECIAL-USE \\Sent (RFC 6154), else imap.sent_folder, else none."""
+        if self.config.sent_folder:
+            return self.config.sent_folder
+        found = self.command("list", lambda: self.client.find_special_folder(b"\\Sent"))
+        return str(found) if found else None
+
+    def changed_since(self, modseq: int) -> list[int]:
+        """UIDs whose flags changed after `modseq` (CONDSTORE)."""
+        return sorted(self.command("search", lambda: self.client.search(["MODSEQ", modseq + 1])))
+
+    def flags(self, uids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        if not uids:
+            return {}
+        answer = self.command("fetch", lambda: self.client.fetch(list(uids), [b"FLAGS"]))
+        return {uid: tuple(_text(f) for f in data.get(b"FLAGS", ())) for uid, data in answer.items() if uid in uids}
+
+    def set_flag(self, uids: Sequence[int], flag: bytes, on: bool) -> None:
+        """Add or remove a flag; the folder must be selected read-write."""
+        if uids:
+            change = self.client.add_flags if on else self.client.remove_flags
+            self.command("store", lambda: change(list(uids), [flag], silent=True))
+
+    def fetch_sent(self, uids: Sequence[int]) -> Iterator[Fetched]:
+        """The threading headers and dates of sent messages, in batches."""
+        for start in range(0, len(uids), BATCH):
+            batch = list(uids[start:start + BATCH])
+            answer = self.command("fetch", lambda: self.client.fetch(batch, SENT_ITEMS))  # noqa: B023
+            for uid in batch:
+                data = answer.get(uid)
+                if data is None:
+                    continue
+                header = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), b"") or b""
+                yield Fetched(uid, header, (), _aware(data.get(b"INTERNALDATE")), 0)
 
     def uids_after(self, last_uid: int) -> list[int]:
         """UIDs above `last_uid`. 'N:*' always includes the highest UID, so filter it again."""

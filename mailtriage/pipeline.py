@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email.policy import SMTP
 from typing import Any
 
+from mailtriage.answered import scan_flags, scan_sent
 from mailtriage.classify import History, classify, sender_key
 from mailtriage.config import Rules
 from mailtriage.credentials import read_password
@@ -24,6 +25,7 @@ from mailtriage.fetch import Fetched, Mailbox
 from mailtriage.guards import Context
 from mailtriage.match import Matcher
 from mailtriage.models import IGNORE, REPLY, SKIP, Incoming, Verdict
+from mailtriage.overdue import enforce
 from mailtriage.parse import parse
 from mailtriage.reply import build, environment, new_message_id, render
 from mailtriage.send import Outgoing, Result, crash_hook, send_all
@@ -70,6 +72,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     sent: int = 0
     failed: int = 0
+    answered: int = 0
     waiting: int = 0
     send_error: str | None = None
 
@@ -97,6 +100,9 @@ class Check:
             with Mailbox(self.rules.imap, read_password(self.rules.imap)) as mailbox:
                 for folder in self.rules.imap.folders:
                     self.check_folder(mailbox, folder)
+                if not self.dry_run:
+                    self.report.answered += scan_sent(mailbox, self.store, self.calendar, self.now)
+                    self.report.notes.extend(enforce(mailbox, self.store, self.rules, self.now))
         finally:
             # What was recorded before a connection broke is answered now, not at the next check.
             if not self.dry_run:
@@ -111,13 +117,14 @@ class Check:
         if mark is None or mark.uidvalidity != state.uidvalidity:
             self.baseline(mailbox, folder, mark, state.uidvalidity, state.uidnext, state.exists)
             return
-        if state.uidnext and state.uidnext <= mark.last_uid + 1:
-            return  # nothing new: not even a SEARCH
-        uids = mailbox.uids_after(mark.last_uid)
-        for start in range(0, len(uids), BATCH):
-            batch = uids[start:start + BATCH]
-            self.record(folder, state.uidvalidity, mailbox.fetch(batch), Mark(state.uidvalidity, batch[-1]))
-            crash_hook("after-record")
+        if not state.uidnext or state.uidnext > mark.last_uid + 1:  # else nothing new: not even a SEARCH
+            uids = mailbox.uids_after(mark.last_uid)
+            for start in range(0, len(uids), BATCH):
+                batch = uids[start:start + BATCH]
+                self.record(folder, state.uidvalidity, mailbox.fetch(batch), Mark(state.uidvalidity, batch[-1]))
+                crash_hook("after-record")
+        if not self.dry_run:
+            self.report.answered += scan_flags(mailbox, self.store, folder, state, self.calendar, self.now)
 
     def baseline(self, mailbox: Mailbox, folder: str, old: Mark | None, uidvalidity: int, uidnext: int,
                  exists: int) -> None:
@@ -159,13 +166,17 @@ class Check:
             thread_state=thread["state"] if thread else None,
             thread_acknowledged=bool(thread and thread["acknowledged_at"]),
             sender_limited=self.sender_limited(msg),
+            quiet_for=_quiet_for(thread, msg.received),
         )
-        verdict = classify(msg, self.context, decision, history, self.calendar, self.rules.check_times)
+        verdict = classify(msg, self.context, decision, history, self.calendar, self.rules.check_times,
+                           self.rules.reacknowledge_after)
         if verdict.decision != SKIP and thread_id is None:
             thread_id = msg.message_id
             self.store.insert_thread(self.thread_row(msg, verdict))
         elif thread_id is not None:
             self.store.touch_thread(thread_id, msg.received)
+            if verdict.decision != SKIP and history.thread_state in ("answered", "closed"):
+                self.store.reopen(thread_id, msg.received, verdict.deadline, verdict.window)
         if thread_id is not None and not history.duplicate:
             self.store.add_ref(msg.message_id, thread_id)
         self.store.insert_message(self.message_row(msg, verdict, thread_id))
@@ -190,6 +201,7 @@ class Check:
         return {
             "id": msg.message_id, "client": verdict.client, "sender": msg.sender, "sender_name": msg.sender_name,
             "subject": msg.subject, "first_received": iso(msg.received), "last_received": iso(msg.received),
+            "opened_at": iso(msg.received),
             "deadline": iso(verdict.deadline) if verdict.deadline else None, "window": verdict.window,
             "state": "ignored" if verdict.decision == IGNORE else "open", "reason": verdict.reason,
             "language": verdict.language,
@@ -245,6 +257,14 @@ class Check:
             self.report.failed += result.state in ("failed", "unknown")
             log.warning("holding reply %d: %s (%s)", result.reply_id, result.state, result.response)
         self.store.reply_state(result.reply_id, result.state, datetime.now(UTC), **fields)
+
+
+def _quiet_for(thread: dict[str, Any] | None, received: datetime) -> timedelta | None:
+    """How long an answered thread had been quiet when this message came."""
+    if thread is None or thread["state"] not in ("answered", "closed"):
+        return None
+    last = max(filter(None, (thread["last_received"], thread["answered_at"], thread["closed_at"])))
+    return received - datetime.fromisoformat(last)
 
 
 def _identity_address(rules: Rules) -> str:

@@ -25,20 +25,34 @@ SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS folders (
     name TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL,
-    baseline_at TEXT NOT NULL, checked_at TEXT
+    baseline_at TEXT NOT NULL, checked_at TEXT, highestmodseq INTEGER
 );
+-- A thread's current period runs from opened_at (its first message, or the message that reopened
+-- it) to answered_at; every answered period is kept in `answers` for the statistics.
 CREATE TABLE IF NOT EXISTS threads (
-    id TEXT PRIMARY KEY, client TEXT, sender TEXT NOT NULL, sender_name TEXT, subject TEXT,
-    first_received TEXT NOT NULL, last_received TEXT NOT NULL, deadline TEXT, window TEXT,
-    state TEXT NOT NULL, reason TEXT, language TEXT, acknowledged_at TEXT, answered_at TEXT
+    number INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, client TEXT, sender TEXT NOT NULL,
+    sender_name TEXT, subject TEXT, first_received TEXT NOT NULL, last_received TEXT NOT NULL,
+    opened_at TEXT NOT NULL, deadline TEXT, window TEXT, state TEXT NOT NULL, reason TEXT, language TEXT,
+    acknowledged_at TEXT, answered_at TEXT, answered_via TEXT, response_seconds REAL,
+    response_business_seconds REAL, overdue_at TEXT, snoozed_from TEXT, closed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS threads_state_deadline ON threads (state, deadline);
 CREATE INDEX IF NOT EXISTS threads_first_received ON threads (first_received);
+CREATE INDEX IF NOT EXISTS threads_client_opened ON threads (client, opened_at);
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, client TEXT, opened_at TEXT NOT NULL, deadline TEXT,
+    answered_at TEXT NOT NULL, via TEXT NOT NULL, response_seconds REAL NOT NULL,
+    business_seconds REAL NOT NULL, within_window INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answers_answered_at ON answers (answered_at);
+CREATE INDEX IF NOT EXISTS answers_client_opened ON answers (client, opened_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
     message_id TEXT NOT NULL, thread_id TEXT, sender TEXT, sender_name TEXT, reply_to TEXT,
     subject TEXT, received_at TEXT NOT NULL, date_header TEXT, size INTEGER,
     decision TEXT NOT NULL, guard TEXT, reason TEXT, client TEXT, deadline TEXT, broken TEXT,
+    flagged_by_us INTEGER NOT NULL DEFAULT 0,
     UNIQUE (folder, uidvalidity, uid)
 );
 CREATE INDEX IF NOT EXISTS messages_thread ON messages (thread_id);
@@ -206,3 +220,87 @@ class Store:
         values = {"state": state, **fields, **({stamp: iso(now)} if stamp else {})}
         with self.transaction():
             self.db.table("replies").update(reply_id, values)
+
+    # --- follow-up: answers, overdue, flags ---------------------------------------------------
+
+    def set_modseq(self, folder: str, modseq: int | None) -> None:
+        self.db.conn.execute("UPDATE folders SET highestmodseq = ? WHERE name = ?", [modseq, folder])
+
+    def modseq(self, folder: str) -> int | None:
+        row = self.one("SELECT highestmodseq FROM folders WHERE name = ?", [folder])
+        return row["highestmodseq"] if row else None
+
+    def open_messages(self, folder: str, uidvalidity: int, uids: list[int] | None = None) -> dict[int, str]:
+        """uid -> thread id, for recorded messages of open or overdue threads in this folder."""
+        sql = ("SELECT m.uid, m.thread_id FROM messages m JOIN threads t ON t.id = m.thread_id"
+               " WHERE m.folder = ? AND m.uidvalidity = ? AND t.state IN ('open', 'overdue')")
+        params: list[Any] = [folder, uidvalidity]
+        if uids is not None:
+            if not uids:
+                return {}
+            sql += f" AND m.uid IN ({','.join('?' * len(uids))})"
+            params += uids
+        return {row["uid"]: row["thread_id"] for row in self.db.query(sql, params)}
+
+    def record_answer(self, thread: dict[str, Any], at: datetime, via: str, business_seconds: float) -> None:
+        """The thread's current period is answered at `at`; keep the period for the statistics."""
+        opened = from_iso(thread["opened_at"])
+        assert opened is not None
+        wall = max(0.0, (at - opened).total_seconds())
+        deadline = thread["deadline"]
+        within = int(deadline is None or iso(at) <= deadline)
+        self.db.conn.execute(
+            "UPDATE threads SET state = 'answered', answered_at = ?, answered_via = ?, response_seconds = ?,"
+            " response_business_seconds = ? WHERE id = ?", [iso(at), via, wall, business_seconds, thread["id"]])
+        self.db.table("answers").insert({
+            "thread_id": thread["id"], "client": thread["client"], "opened_at": thread["opened_at"],
+            "deadline": deadline, "answered_at": iso(at), "via": via, "response_seconds": wall,
+            "business_seconds": business_seconds, "within_window": within})
+
+    def reopen(self, thread_id: str, received: datetime, deadline: datetime | None, window: str | None) -> None:
+        """A client wrote again in an answered thread: a new period with a new deadline."""
+        self.db.conn.execute(
+            "UPDATE threads SET state = 'open', opened_at = ?, deadline = ?, window = ?, answered_at = NULL,"
+            " answered_via = NULL, response_seconds = NULL, response_business_seconds = NULL, overdue_at = NULL,"
+            " snoozed_from = NULL, closed_at = NULL WHERE id = ?",
+            [iso(received), iso(deadline) if deadline else None, window, thread_id])
+
+    def newly_overdue(self, now: datetime) -> list[dict[str, Any]]:
+        """Open threads past their deadline become overdue; returned once, when it happens."""
+        with self.transaction():
+            rows = self.db.conn.execute(
+                "UPDATE threads SET state = 'overdue', overdue_at = ? WHERE state = 'open' AND deadline < ?"
+                " RETURNING number, id, client, sender, subject, deadline", [iso(now), iso(now)]).fetchall()
+        keys = ("number", "id", "client", "sender", "subject", "deadline")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def set_flagged(self, folder: str, uidvalidity: int, uids: list[int], flagged: bool) -> None:
+        if uids:
+            self.db.conn.execute(
+                f"UPDATE messages SET flagged_by_us = ? WHERE folder = ? AND uidvalidity = ?"
+                f" AND uid IN ({','.join('?' * len(uids))})", [int(flagged), folder, uidvalidity, *uids])
+
+    def flagged_but_settled(self, folder: str, uidvalidity: int) -> list[int]:
+        """Messages we flagged whose thread has since been answered or closed."""
+        rows = self.db.query(
+            "SELECT m.uid FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.flagged_by_us = 1"
+            " AND m.folder = ? AND m.uidvalidity = ? AND t.state IN ('answered', 'closed')", [folder, uidvalidity])
+        return [row["uid"] for row in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", [key])
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                                 " SET value = excluded.value", [key, value])
+
+    def unflagged_overdue(self, folder: str, uidvalidity: int) -> list[int]:
+        """The newest client message of each overdue thread in this folder, where we have not flagged it."""
+        rows = self.db.query(
+            "SELECT m.uid FROM messages m JOIN threads t ON t.id = m.thread_id WHERE t.state = 'overdue'"
+            " AND m.folder = ? AND m.uidvalidity = ? AND m.decision != 'skip' AND m.flagged_by_us = 0"
+            " AND m.received_at = (SELECT max(received_at) FROM messages n WHERE n.thread_id = t.id"
+            " AND n.decision != 'skip')", [folder, uidvalidity])
+        return [row["uid"] for row in rows]
