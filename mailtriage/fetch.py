@@ -125,6 +125,9 @@ class Mailbox:
             change = self.client.add_flags if on else self.client.remove_flags
             self.command("store", lambda: change(list(uids), [flag], silent=True))
 
+    def append(self, folder: str, data: bytes) -> None:
+        self.command(f"cannot append to {folder!r}", lambda: self.client.append(folder, data))
+
     def fetch_sent(self, uids: Sequence[int]) -> Iterator[Fetched]:
         """The threading headers and dates of sent messages, in batches."""
         for start in range(0, len(uids), BATCH):

@@ -300,10 +300,13 @@ class CountingRelay:
                 sock.close()
 
 
-def fill_maildir(server: PrivateDovecot, user: str, messages: Iterable[bytes], when: float | None = None) -> int:
-    """Write messages straight into a user's INBOX maildir (fast: no IMAP round trips), as the
+def fill_maildir(server: PrivateDovecot, user: str, messages: Iterable[bytes], when: float | None = None,
+                 folder_name: str = "INBOX") -> int:
+    """Write messages straight into a user's maildir folder (fast: no IMAP round trips), as the
     mail user; Dovecot gives them UIDs when the folder is next opened. Returns how many."""
     folder = server.root / "mail" / user
+    if folder_name != "INBOX":
+        folder = folder / f".{folder_name}"  # Maildir++ layout, as Dovecot's default
     for sub in ("cur", "new", "tmp"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     stamp = int(when or time.time())

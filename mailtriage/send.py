@@ -32,14 +32,17 @@ class Result:
 
 
 def send_all(config: Smtp, password: str | None, identity: str, items: list[Outgoing],
-             before: Callable[[Outgoing], None], after: Callable[[Result], None]) -> int:
+             before: Callable[[Outgoing], None], after: Callable[[Result], None],
+             envelope: str | None = None) -> int:
     """Send every item over one connection; return how many were accepted. Raises SendError
-    only when no connection or login is possible (every item then stays as it was)."""
-    return asyncio.run(_send_all(config, password, identity, items, before, after))
+    only when no connection or login is possible (every item then stays as it was). `envelope`
+    overrides the configured envelope sender (the summary is no auto-reply: it uses ours)."""
+    return asyncio.run(_send_all(config, password, identity, items, before, after, envelope))
 
 
 async def _send_all(config: Smtp, password: str | None, identity: str, items: list[Outgoing],
-                    before: Callable[[Outgoing], None], after: Callable[[Result], None]) -> int:
+                    before: Callable[[Outgoing], None], after: Callable[[Result], None],
+                    envelope_override: str | None = None) -> int:
     import aiosmtplib
 
     where = f"{config.host}:{config.effective_port}"
@@ -53,6 +56,8 @@ async def _send_all(config: Smtp, password: str | None, identity: str, items: li
     except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
         raise SendError(f"smtp {where}: {exc or type(exc).__name__}") from None
     envelope = identity if config.envelope_sender == "identity" else ""
+    if envelope_override is not None:
+        envelope = envelope_override
     accepted = 0
     try:
         for item in items:

@@ -281,10 +281,10 @@ class Store:
                 f" AND uid IN ({','.join('?' * len(uids))})", [int(flagged), folder, uidvalidity, *uids])
 
     def flagged_but_settled(self, folder: str, uidvalidity: int) -> list[int]:
-        """Messages we flagged whose thread has since been answered or closed."""
+        """Messages we flagged whose thread is no longer overdue (answered, closed or snoozed)."""
         rows = self.db.query(
             "SELECT m.uid FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.flagged_by_us = 1"
-            " AND m.folder = ? AND m.uidvalidity = ? AND t.state IN ('answered', 'closed')", [folder, uidvalidity])
+            " AND m.folder = ? AND m.uidvalidity = ? AND t.state != 'overdue'", [folder, uidvalidity])
         return [row["uid"] for row in rows]
 
     def get_meta(self, key: str) -> str | None:

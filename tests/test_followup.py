@@ -134,3 +134,151 @@ def test_a_thread_quiet_for_long_gets_a_new_holding_reply_when_reopened(
     code, lines, _ = run_check(capsys, box)
     assert [line["decision"] for line in lines] == ["reply"] and "thread reopened after" in lines[0]["reason"]
     assert len(smtp.messages) == 2
+
+
+def cli(capsys: pytest.CaptureFixture[str], box: Mailbox, *args: str) -> tuple[int, str, str]:
+    from mailtriage.cli import main
+
+    try:
+        main(["-c", str(box.rules), *args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def busy_mailbox(capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], extra: str = "") -> Mailbox:
+    """Three threads: one answered in time, two overdue; plus one fresh message."""
+    box = ready(capsys, mailbox, 'summary: {to: kasia@example.com, at: "07:30"}\nsender_limit: null\n' + extra)
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    box.deliver_file("polish_subject.eml", when=MONDAY_NOON)
+    box.deliver_file("header_injection.eml", when=MONDAY_NOON)
+    box.deliver(crlf(ANSWER), folder="Sent", when=MONDAY_NOON + timedelta(hours=1))
+    now = datetime.now(WARSAW)
+    fresh = (DATA / "client_acme.eml").read_text().replace("invoice-1@", "fresh-1@").replace(
+        "Invoice for November", "A fresh question")
+    box.deliver(crlf(fresh), when=now - timedelta(minutes=5))
+    assert run_check(capsys, box)[0] == 0
+    return box
+
+
+def test_threads_json_lists_every_thread_with_the_documented_fields(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    import json
+
+    box = busy_mailbox(capsys, mailbox)
+    code, out, _ = cli(capsys, box, "threads", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 4
+    for key in ("thread", "client", "sender", "subject", "state", "first_received", "deadline", "answered_at",
+                "response_seconds"):
+        assert all(key in row for row in rows), key
+    by_id = {row["thread"]: row for row in rows}
+    assert by_id["<invoice-1@acme.pl>"]["state"] == "answered"
+    assert by_id["<invoice-1@acme.pl>"]["response_seconds"] == 3600
+    assert by_id["<invoice-1@acme.pl>"]["deadline"] == "2026-11-23T16:00:00+01:00"
+    assert by_id["<zamowienie@piekarnia-krakow.pl>"]["state"] == "overdue"
+    code, out, _ = cli(capsys, box, "threads", "--state", "overdue", "--json")
+    assert {json.loads(line)["thread"] for line in out.splitlines()} == {
+        "<zamowienie@piekarnia-krakow.pl>", "<inject-1@customer.example>"}
+    code, out, _ = cli(capsys, box, "threads", "--client", "Piekarnia")
+    assert out.count("\n") == 1 and "zofia@piekarnia-krakow.pl" in out
+
+
+def test_done_closes_and_snooze_moves_a_deadline_that_the_summary_shows(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    import json
+
+    box = busy_mailbox(capsys, mailbox)
+    number = dict(db(box).execute("SELECT id, number FROM threads").fetchall())
+    code, out, _ = cli(capsys, box, "done", str(number["<inject-1@customer.example>"]))
+    assert code == 0 and "closed" in out
+    row = thread(box, "<inject-1@customer.example>")
+    assert (row["state"], row["answered_via"]) == ("closed", "done") and row["response_seconds"] > 0
+    code, out, _ = cli(capsys, box, "snooze", "<zamowienie@piekarnia-krakow.pl>", "2030-01-07")
+    assert code == 0 and "now due Mon 2030-01-07 16:00 +0100" in out
+    row = thread(box, "<zamowienie@piekarnia-krakow.pl>")
+    assert row["state"] == "open" and row["snoozed_from"] == "2026-11-24T07:20:00+00:00"
+    code, out, _ = cli(capsys, box, "threads", "--state", "open", "--json")
+    assert any(json.loads(line)["snoozed_from"] for line in out.splitlines())
+    assert cli(capsys, box, "done", "999")[0] == 2
+
+
+def test_the_summary_counts_equal_threads_and_stats_and_polish_survives(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    import email
+    import email.policy
+    import json
+
+    box = busy_mailbox(capsys, mailbox)
+    box.rules.write_text(box.rules.read_text().replace("language: en", "language: pl"))
+    code, out, _ = cli(capsys, box, "threads", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    today = datetime.now(WARSAW).date().isoformat()
+    overdue = sum(1 for r in rows if r["state"] == "overdue")
+    due_today = sum(1 for r in rows if r["state"] == "open" and r["deadline"][:10] == today)
+    code, out, _ = cli(capsys, box, "stats", "--json")
+    stats = {json.loads(line)["client"]: json.loads(line) for line in out.splitlines()}
+    assert stats["Acme"]["threads"] == 2 and stats["Acme"]["in_time"] == 1
+    assert stats["Piekarnia"]["judged"] == 1 and stats["Piekarnia"]["in_time"] == 0
+    code, out, err = cli(capsys, box, "summary", "--send")
+    assert code == 0, err
+    sent = email.message_from_bytes(smtp.messages[-1].data, policy=email.policy.default)
+    assert sent["Subject"] == f"mailtriage: {overdue} po terminie · {due_today} na dziś"
+    assert sent.get_content_type() == "multipart/alternative" and sent["To"] == "kasia@example.com"
+    text = sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = sent.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Zamówienie chleba na środę" in text and "Zamówienie chleba na środę" in html
+    assert f"PO TERMINIE ({overdue})" in text and "<script" not in html and "http" not in html.split("<body")[1]
+    assert "Acme: wątków 2" in text
+    assert "ODPOWIEDZIANE OD OSTATNIEGO PODSUMOWANIA (1)" in text
+    # The next summary reports only what was answered since this one.
+    code, out, _ = cli(capsys, box, "summary", "--print")
+    assert "ODPOWIEDZIANE" not in out
+
+
+def test_the_summary_can_be_appended_to_the_inbox_instead(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, 'summary: {to: kasia@example.com, at: "07:30", deliver: imap}\n')
+    code, out, err = cli(capsys, box, "summary", "--send")
+    assert code == 0, err
+    imap = box.imap()
+    imap.select_folder("INBOX", readonly=True)
+    uids = imap.search(["ALL"])
+    subject = imap.fetch(uids, [b"BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])[uids[0]]
+    imap.logout()
+    assert b"mailtriage: nothing open" in next(v for k, v in subject.items() if k.startswith(b"BODY"))
+    assert smtp.messages == []
+    code, lines, _ = run_check(capsys, box)  # our own summary is never answered
+    assert [line["guard"] for line in lines] == ["own-address"]
+
+
+def test_a_large_sent_folder_costs_only_its_new_messages(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from mailtriage.localservers import CountingRelay, fill_maildir
+
+    box = mailbox("flag_overdue: false\n")
+    sent = (f"From: kasia@example.com\r\nTo: c{i}@clients.example\r\nSubject: Re: request {i} with a long subject\r\n"
+            f"Message-ID: <sent-{i}@example.com>\r\nIn-Reply-To: <req-{i}@clients.example>\r\n\r\nDone.\r\n"
+            .encode() for i in range(20_000))
+    assert fill_maildir(box.server, box.user, sent, folder_name="Sent") == 20_000
+    relay = CountingRelay(box.server.port).start()
+    try:
+        box.rules.write_text(box.rules.read_text().replace(f"port: {box.server.port}", f"port: {relay.port}"))
+        assert run_check(capsys, box)[0] == 0  # baseline of INBOX and Sent
+        run_check(capsys, box)
+        box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+        run_check(capsys, box)
+        relay.reset()
+        idle = run_check(capsys, box)
+        idle_bytes = relay.server_bytes
+        box.deliver(crlf(ANSWER), folder="Sent", when=MONDAY_NOON + timedelta(hours=1))
+        relay.reset()
+        run_check(capsys, box)
+        answer_bytes = relay.server_bytes
+    finally:
+        relay.stop()
+    assert idle[1] == [] and thread(box)["state"] == "answered"
+    print(f"\nIMAP bytes with 20,000 messages in Sent: idle check {idle_bytes}, check with one answer {answer_bytes}")
+    assert idle_bytes < 4096 and answer_bytes < 6144

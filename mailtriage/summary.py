@@ -1,0 +1,151 @@
+"""The morning summary: what is overdue, what is due today, what was answered, and how each
+client's window was kept. One multipart email (text and HTML from jinja2 templates, pl or en),
+sent over SMTP or appended to the INBOX."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+import jinja2
+
+from mailtriage.config import Rules
+from mailtriage.reply import new_message_id, template_dirs
+from mailtriage.stats import ClientStats, client_stats
+from mailtriage.store import Store, from_iso, iso
+from mailtriage.wording import duration_text, when_text
+
+LAST_SUMMARY = "last_summary_at"
+
+
+@dataclass
+class Summary:
+    language: str
+    today: str
+    overdue: list[dict[str, Any]] = field(default_factory=list)
+    due_today: list[dict[str, Any]] = field(default_factory=list)
+    answered: list[dict[str, Any]] = field(default_factory=list)
+    week: list[ClientStats] = field(default_factory=list)
+    month: list[ClientStats] = field(default_factory=list)
+    open_later: int = 0  # open threads due after today
+
+    @property
+    def nothing_open(self) -> bool:
+        return not (self.overdue or self.due_today or self.open_later)
+
+    @property
+    def subject(self) -> str:
+        pl = self.language == "pl"
+        if self.nothing_open:
+            return "nic otwartego" if pl else "nothing open"
+        return (f"{len(self.overdue)} po terminie · {len(self.due_today)} na dziś" if pl
+                else f"{len(self.overdue)} overdue · {len(self.due_today)} due today")
+
+
+def gather(store: Store, rules: Rules, now: datetime) -> Summary:
+    """Everything the summary says, from a few indexed queries."""
+    store.newly_overdue(now)  # so the counts are those of this moment, as `threads` would show
+    tz, language = rules.tz, rules.language
+    local_now = now.astimezone(tz)
+    today = local_now.date()
+    summary = Summary(language, when_text(local_now, language, today=today).split(",")[0])
+
+    def view(row: dict[str, Any]) -> dict[str, Any]:
+        deadline = from_iso(row["deadline"])
+        moved = from_iso(row.get("snoozed_from"))
+        return {**row, "client": row["client"] or "(defaults)",
+                "deadline_text": when_text(deadline.astimezone(tz), language, today=today) if deadline else "",
+                "late_text": duration_text((now - deadline).total_seconds(), language) if deadline else "",
+                "moved_from": when_text(moved.astimezone(tz), language, today=today) if moved else None}
+
+    columns = "number, client, sender, sender_name, subject, deadline, snoozed_from"
+    summary.overdue = [view(r) for r in store.db.query(
+        f"SELECT {columns} FROM threads WHERE state = 'overdue' ORDER BY deadline, number")]
+    end_of_day = datetime.combine(today, datetime.max.time(), tzinfo=tz)
+    summary.due_today = [view(r) for r in store.db.query(
+        f"SELECT {columns} FROM threads WHERE state = 'open' AND deadline <= ? ORDER BY deadline, number",
+        [iso(end_of_day)])]
+    later = store.one("SELECT count(*) AS n FROM threads WHERE state = 'open' AND deadline > ?", [iso(end_of_day)])
+    summary.open_later = later["n"] if later else 0
+    since = store.get_meta(LAST_SUMMARY) or iso(now.replace(year=now.year - 1))
+    summary.answered = [{**r, "client": r["client"] or "(defaults)",
+                         "answered_text": when_text(datetime.fromisoformat(r["answered_at"]).astimezone(tz),
+                                                    language, today=today),
+                         "response_text": duration_text(r["response_seconds"], language),
+                         "business_text": duration_text(r["business_seconds"], language)}
+                        for r in store.db.query(
+        "SELECT t.number, a.client, t.sender, t.subject, a.answered_at, a.via, a.response_seconds,"
+        " a.business_seconds, a.within_window FROM answers a JOIN threads t ON t.id = a.thread_id"
+        " WHERE a.answered_at > ? ORDER BY a.answered_at", [since])]
+    summary.week = client_stats(store, now, 7)
+    summary.month = client_stats(store, now, 30)
+    return summary
+
+
+def environment(rules: Rules) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dirs(rules)), undefined=jinja2.StrictUndefined,
+                             autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["percent"] = lambda share: "–" if share is None else f"{share * 100:.0f}%"
+    env.filters["hours"] = lambda value: "–" if value is None else f"{value:.1f} h"
+    return env
+
+
+def render(summary: Summary, rules: Rules) -> tuple[str, str]:
+    env = environment(rules)
+    values = {"s": summary, "stats": list(zip(summary.month, [_match(summary.week, c) for c in summary.month],
+                                              strict=True))}
+    return (env.get_template(f"summary.{summary.language}.txt.j2").render(values),
+            env.get_template(f"summary.{summary.language}.html.j2").render(values))
+
+
+def _match(rows: list[ClientStats], month: ClientStats) -> ClientStats | None:
+    return next((row for row in rows if row.client == month.client), None)
+
+
+def build(summary: Summary, rules: Rules, now: datetime) -> EmailMessage:
+    """A multipart/alternative message: the text part says what the HTML part shows."""
+    assert rules.summary is not None
+    text, html = render(summary, rules)
+    message = EmailMessage()
+    message["From"] = rules.identity.from_
+    message["To"] = rules.summary.to
+    message["Subject"] = f"mailtriage: {summary.subject}"
+    message["Date"] = format_datetime(now.astimezone(rules.tz))
+    message["Message-ID"] = new_message_id(parseaddr(rules.identity.from_)[1])
+    message["Auto-Submitted"] = "auto-generated"  # a report: no responder may answer it
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
+    """Send (or append) the summary and remember when, for "answered since the last summary"."""
+    from mailtriage.credentials import read_password
+
+    assert rules.summary is not None
+    summary = gather(store, rules, now)
+    data = build(summary, rules, now).as_bytes(policy=SMTP)
+    if rules.summary.deliver == "imap":
+        from mailtriage.fetch import Mailbox
+
+        with Mailbox(rules.imap, read_password(rules.imap)) as mailbox:
+            mailbox.append("INBOX", data)
+    else:
+        from mailtriage.send import Outgoing, send_all
+
+        assert rules.smtp is not None
+        identity = parseaddr(rules.identity.from_)[1]
+        password = read_password(rules.smtp) if rules.smtp.username else None
+        results: list[Any] = []
+        send_all(rules.smtp, password, identity, [Outgoing(0, rules.summary.to, data)], lambda item: None,
+                 results.append, envelope=identity)
+        if not results or results[0].state != "sent":
+            from mailtriage.errors import SendError
+
+            raise SendError(f"the summary was not sent: {results[0].response if results else 'no answer'}")
+    store.set_meta(LAST_SUMMARY, iso(now))
+    return summary
