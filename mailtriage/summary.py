@@ -32,6 +32,7 @@ class Summary:
     week: list[ClientStats] = field(default_factory=list)
     month: list[ClientStats] = field(default_factory=list)
     open_later: int = 0  # open threads due after today
+    moved: list[dict[str, Any]] = field(default_factory=list)  # deadlines moved on purpose (snoozed)
 
     @property
     def nothing_open(self) -> bool:
@@ -69,6 +70,9 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
     summary.due_today = [view(r) for r in store.db.query(
         f"SELECT {columns} FROM threads WHERE state = 'open' AND deadline <= ? ORDER BY deadline, number",
         [iso(end_of_day)])]
+    summary.moved = [view(r) for r in store.db.query(
+        f"SELECT {columns} FROM threads WHERE state = 'open' AND snoozed_from IS NOT NULL AND deadline > ?"
+        " ORDER BY deadline, number", [iso(end_of_day)])]
     later = store.one("SELECT count(*) AS n FROM threads WHERE state = 'open' AND deadline > ?", [iso(end_of_day)])
     summary.open_later = later["n"] if later else 0
     since = store.get_meta(LAST_SUMMARY) or iso(now.replace(year=now.year - 1))

@@ -202,6 +202,9 @@ def test_done_closes_and_snooze_moves_a_deadline_that_the_summary_shows(
     assert row["state"] == "open" and row["snoozed_from"] == "2026-11-24T07:20:00+00:00"
     code, out, _ = cli(capsys, box, "threads", "--state", "open", "--json")
     assert any(json.loads(line)["snoozed_from"] for line in out.splitlines())
+    code, out, _ = cli(capsys, box, "summary", "--print")
+    assert "DEADLINES MOVED (1)" in out
+    assert "moved from Tuesday 24 November, 08:20 to Monday 7 January 2030, 16:00" in out
     assert cli(capsys, box, "done", "999")[0] == 2
 
 
