@@ -62,6 +62,7 @@ def validate(obj: Context, as_json: bool) -> None:
     Example:
       mailtriage -c rules.yaml validate
     """
+    from mailtriage.config import clock_text
     from mailtriage.credentials import password_source
     from mailtriage.schedule import next_check
 
@@ -74,7 +75,7 @@ def validate(obj: Context, as_json: bool) -> None:
         "file": str(obj.config),
         "ok": True,
         "clients": [c.name for c in rules.clients],
-        "check_times": [t.strftime("%H:%M") for t in rules.check_times],
+        "check_times": [clock_text(t) for t in rules.check_times],
         "timezone": rules.timezone,
         "next_check": upcoming.isoformat(),
         "database": str(rules.database),
@@ -198,6 +199,7 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> N
 
     from mailtriage.errors import SendError
     from mailtriage.pipeline import Check, line_dict
+    from mailtriage.status import describe, remember
     from mailtriage.store import Store
 
     rules = obj.rules()
@@ -207,8 +209,16 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> N
     def emit(line: Any) -> None:
         click.echo(json.dumps(line_dict(line), ensure_ascii=False) if as_json else line.text(rules.tz))
 
+    now = datetime.now(UTC)
     try:
-        report = Check(rules, store, datetime.now(UTC), dry_run=dry_run, backfill=since, emit=emit).run()
+        try:
+            report = Check(rules, store, now, dry_run=dry_run, backfill=since, emit=emit).run()
+        except MailtriageError as exc:
+            if not dry_run:
+                remember(store, now, False, f"{now.astimezone(rules.tz):%H:%M}: failed: {exc}")
+            raise
+        if not dry_run:
+            remember(store, now, not report.send_error, describe(report, now, rules.tz))
     finally:
         store.close()
     for note in report.notes:
@@ -378,6 +388,56 @@ def summary(obj: Context, show: bool, send: bool) -> None:
             click.echo(f"summary sent to {rules.summary.to}: {result.subject}")
     finally:
         store.close()
+
+
+@cli.command()
+@pass_ctx
+def run(obj: Context) -> None:
+    """Run as a daemon: checks at the check times, the morning summary, reload on SIGHUP.
+
+    Stops on SIGTERM or SIGINT once a running check has committed its current message.
+    Speaks the sd_notify protocol when systemd starts it (Type=notify, watchdog).
+
+    \b
+    Example:
+      mailtriage -c rules.yaml run
+    """
+    from mailtriage.daemon import Daemon, setup_logging
+
+    setup_logging()
+    rules = obj.rules()
+    sys.exit(Daemon(obj.config, rules).serve())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def status(obj: Context, as_json: bool) -> None:
+    """Last check per folder and its outcome, the next check, open and overdue counts, waiting replies.
+
+    \b
+    Example:
+      mailtriage -c rules.yaml status
+    """
+    from mailtriage.schedule import next_check
+    from mailtriage.status import gather
+
+    rules = obj.rules()
+    store = _store(rules)
+    try:
+        data = gather(store, rules, next_check(rules, _now()))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    last = data["last_check"]
+    click.echo(f"last check:  {last['status'] if last else 'never'}" + ("" if not last or last["ok"] else "  (FAILED)"))
+    for folder in data["folders"]:
+        click.echo(f"  {folder['name']:20} checked {folder['checked_at'] or 'never'}, up to UID {folder['last_uid']}")
+    click.echo(f"next check:  {data['next_check']}")
+    click.echo(f"threads:     {data['open']} open, {data['overdue']} overdue")
+    click.echo(f"replies:     {data['waiting']} waiting to be sent, {data['failed']} failed")
 
 
 @cli.command()

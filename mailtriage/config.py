@@ -40,10 +40,15 @@ def _clock(value: Any) -> time:
     if isinstance(value, time):
         return value
     text = str(value).strip()
-    found = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
-    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+    found = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59 or int(found.group(3) or 0) > 59:
         raise _error("clock", f"not a time of day: {text!r}; write HH:MM, e.g. \"08:00\" (quoted)")
-    return time(int(found.group(1)), int(found.group(2)))
+    return time(int(found.group(1)), int(found.group(2)), int(found.group(3) or 0))
+
+
+def clock_text(value: time) -> str:
+    """08:00, or 08:00:30 when seconds were given."""
+    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
 
 
 def _window(value: Any) -> Window:
@@ -87,8 +92,8 @@ def _domain(value: Any) -> str:
 Clock = Annotated[
     time,
     BeforeValidator(_clock),
-    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "examples": ["08:00"]}),
+    PlainSerializer(clock_text, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}(:\d{2})?$", "examples": ["08:00"]}),
 ]
 WindowText = Annotated[
     Window,
@@ -99,7 +104,7 @@ WindowText = Annotated[
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    found = re.fullmatch(r"(\d+)\s*(minute|hour|day|week)s?", str(value).strip().lower())
+    found = re.fullmatch(r"(\d+)\s*(second|minute|hour|day|week)s?", str(value).strip().lower())
     if not found:
         raise _error("duration", f"not a duration: {value!r}; write e.g. '3 days', '12 hours'")
     return timedelta(**{found.group(2) + "s": int(found.group(1))})
@@ -110,7 +115,7 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(_duration),
     PlainSerializer(lambda d: f"{int(d.total_seconds() // 3600)} hours", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+\s*(minute|hour|day|week)s?$", "examples": ["3 days"]}),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\s*(second|minute|hour|day|week)s?$", "examples": ["3 days"]}),
 ]
 Address = Annotated[str, BeforeValidator(_address), WithJsonSchema({"type": "string", "format": "email"})]
 Domain = Annotated[str, BeforeValidator(_domain)]
@@ -253,6 +258,11 @@ class SenderLimit(Section):
     hours: int = Field(default=24, ge=1, le=24 * 90, description="... within this many hours")
 
 
+class Retry(Section):
+    attempts: int = Field(default=3, ge=1, le=10, description="tries of a check whose server is unreachable")
+    backoff: Duration = Field(default=timedelta(seconds=30), description="wait before the second try; doubles")
+
+
 class Defaults(Section):
     action: Action = "reply"
     respond_within: WindowText = Window("business days", 2)
@@ -287,6 +297,7 @@ class Rules(Section):
     require_addressed: bool = True
     reacknowledge_after: Duration = Field(default=timedelta(days=3), description="a reopened thread gets "
                                           "another holding reply only after this much quiet")
+    retry: Retry = Retry()
     flag_overdue: bool = Field(default=True, description="set \\Flagged on an overdue thread's newest message")
     sender_limit: SenderLimit | None = Field(default=SenderLimit(), description="null: no per-sender limit")
     templates: Path | None = Field(default=None, description="a folder of your own reply templates")

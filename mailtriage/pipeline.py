@@ -81,8 +81,10 @@ class Check:
     """One whole cycle over every configured folder."""
 
     def __init__(self, rules: Rules, store: Store, now: datetime, *, dry_run: bool = False,
-                 backfill: timedelta | None = None, emit: Callable[[Line], None] | None = None) -> None:
+                 backfill: timedelta | None = None, emit: Callable[[Line], None] | None = None,
+                 should_stop: Callable[[], bool] = lambda: False) -> None:
         self.rules, self.store, self.now = rules, store, now
+        self.should_stop = should_stop  # asked after every message: a stop commits what is done
         self.dry_run, self.backfill = dry_run, backfill
         self.emit = emit or (lambda line: None)
         self.report = Report()
@@ -99,13 +101,16 @@ class Check:
         try:
             with Mailbox(self.rules.imap, read_password(self.rules.imap)) as mailbox:
                 for folder in self.rules.imap.folders:
+                    if self.should_stop():
+                        break
                     self.check_folder(mailbox, folder)
-                if not self.dry_run:
+                if not self.dry_run and not self.should_stop():
                     self.report.answered += scan_sent(mailbox, self.store, self.calendar, self.now)
                     self.report.notes.extend(enforce(mailbox, self.store, self.rules, self.now))
         finally:
-            # What was recorded before a connection broke is answered now, not at the next check.
-            if not self.dry_run:
+            # What was recorded before a connection broke is answered now, not at the next check;
+            # on a stop, planned replies wait for the next start.
+            if not self.dry_run and not self.should_stop():
                 self.send()
         return self.report
 
@@ -123,6 +128,8 @@ class Check:
                 batch = uids[start:start + BATCH]
                 self.record(folder, state.uidvalidity, mailbox.fetch(batch), Mark(state.uidvalidity, batch[-1]))
                 crash_hook("after-record")
+                if self.should_stop():
+                    return
         if not self.dry_run:
             self.report.answered += scan_flags(mailbox, self.store, folder, state, self.calendar, self.now)
 
@@ -145,13 +152,17 @@ class Check:
 
     def record(self, folder: str, uidvalidity: int, fetched: Iterable[Fetched], mark: Mark,
                *, baseline: bool = False) -> None:
-        """Record a batch and move the folder's mark, in one transaction."""
+        """Record a batch and move the folder's mark, in one transaction. On a stop, the batch ends
+        after the current message, and the mark moves only past what was recorded."""
         lines = []
         with self.store.transaction():
             for item in fetched:
                 msg = parse(item.header, folder=folder, uid=item.uid, uidvalidity=uidvalidity,
                             received=item.internaldate, flags=item.flags, size=item.size)
                 lines.append(self.record_one(msg))
+                if not baseline and self.should_stop():
+                    mark = Mark(uidvalidity, item.uid)
+                    break
             self.store.set_mark(folder, mark, self.now, baseline=baseline)
         for line in lines:
             self.report.lines.append(line)

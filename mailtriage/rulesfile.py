@@ -8,6 +8,7 @@ whole or keeps the last good ones.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import typing
 from collections.abc import Iterator
@@ -46,7 +47,11 @@ def load(path: str | Path) -> Rules:
     problems = [Problem(name, line_of(data, loc), dotted(loc), msg) for loc, msg in cross_check(rules)]
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
-    update: dict[str, Any] = {"database": (path.parent / rules.database).resolve()}
+    database = os.path.expandvars(str(rules.database))  # ${STATE_DIRECTORY} under systemd
+    if "$" in database:
+        raise ConfigError([Problem(name, line_of(data, ("database",)), "database",
+                                   f"{rules.database}: a variable in it is not set")])
+    update: dict[str, Any] = {"database": (path.parent / database).resolve()}
     if rules.templates is not None:
         update["templates"] = (path.parent / rules.templates).resolve()
     return rules.model_copy(update=update)

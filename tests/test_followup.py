@@ -285,3 +285,19 @@ def test_a_large_sent_folder_costs_only_its_new_messages(
     assert idle[1] == [] and thread(box)["state"] == "answered"
     print(f"\nIMAP bytes with 20,000 messages in Sent: idle check {idle_bytes}, check with one answer {answer_bytes}")
     assert idle_bytes < 4096 and answer_bytes < 6144
+
+
+def test_status_reports_the_last_check_the_next_one_and_what_waits(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    import json
+
+    box = busy_mailbox(capsys, mailbox)
+    code, out, _ = cli(capsys, box, "status", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["last_check"]["ok"] is True
+    assert data["last_check"]["status"].endswith(": 4 new, 4 holding replies, 2 overdue")
+    assert [f["name"] for f in data["folders"]] == ["INBOX", "sent:Sent"]
+    assert data["overdue"] == 2 and data["open"] == 1 and data["waiting"] == 0
+    assert data["next_check"] > datetime.now(WARSAW).isoformat()[:10]
+    code, out, _ = cli(capsys, box, "status")
+    assert "threads:     1 open, 2 overdue" in out

@@ -159,3 +159,13 @@ def test_every_problem_line_has_the_promised_shape(write_rules: Write) -> None:
     path = write_rules(MINIMAL + "summary: {to: x, at: '7', colour: red}\nclients: [{name: A, match: {}}]\n")
     for line in problems_of(path):
         assert re.fullmatch(rf"{re.escape(str(path))}:\d+: [\w.\[\]]+: .+", line), line
+
+
+def test_the_database_path_may_name_systemds_state_directory(write_rules: Write, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
+    rules = load(write_rules(MINIMAL + "database: ${STATE_DIRECTORY}/mailtriage.db\n"))
+    assert rules.database == tmp_path / "state" / "mailtriage.db"
+    monkeypatch.delenv("STATE_DIRECTORY")
+    path = write_rules(MINIMAL + "database: ${STATE_DIRECTORY}/mailtriage.db\n")
+    assert problems_of(path) == [f"{path}:7: database: ${{STATE_DIRECTORY}}/mailtriage.db: a variable in it is not set"]

@@ -1,0 +1,232 @@
+"""The daemon as a subprocess: scheduled checks, sd_notify, reload, outages and stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mailtriage.localservers import PrivateDovecot, SmtpSink
+from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
+from tests.test_check import MONDAY_NOON, WARSAW, ready, run_check
+
+
+def soon(*seconds: int) -> str:
+    """check_times a few seconds from now, in the rules' zone."""
+    now = datetime.now(WARSAW)
+    return "[" + ", ".join(f'"{(now + timedelta(seconds=s)):%H:%M:%S}"' for s in seconds) + "]"
+
+
+def with_check_times(box: Mailbox, times: str) -> None:
+    text = box.rules.read_text().replace('check_times: ["08:00", "12:00", "16:00"]', f"check_times: {times}")
+    box.rules.write_text(text)
+
+
+class Running:
+    """A `mailtriage run` subprocess whose log lines are collected as they come."""
+
+    def __init__(self, box: Mailbox, env: dict[str, str] | None = None) -> None:
+        full = {**os.environ, "MT_TEST_IMAP_PASSWORD": IMAP_PASSWORD, "MT_TEST_SMTP_PASSWORD": SMTP_PASSWORD,
+                **(env or {})}
+        full.pop("JOURNAL_STREAM", None)
+        self.process = subprocess.Popen([sys.executable, "-m", "mailtriage", "-c", str(box.rules), "run"],
+                                        env=full, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, seconds: float = 20, count: int = 1) -> list[str]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            found = [line for line in self.lines if text in line]
+            if len(found) >= count:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no {count} x {text!r} in the daemon's log:\n" + "\n".join(self.lines))
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def daemons() -> Iterator[Callable[..., Running]]:
+    started: list[Running] = []
+
+    def start(box: Mailbox, env: dict[str, str] | None = None) -> Running:
+        started.append(Running(box, env))
+        return started[-1]
+
+    yield start
+    for daemon in started:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.process.wait()
+        daemon.reader.join(timeout=5)
+        assert daemon.process.stderr is not None
+        daemon.process.stderr.close()
+
+
+def test_the_daemon_checks_at_the_check_times_one_check_at_a_time(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running]) -> None:
+    box = ready(capsys, mailbox, "check_on_days_off: true\nflag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    with_check_times(box, soon(3, 4, 6))
+    daemon = daemons(box)
+    daemon.wait_for("holding reply → jan@acme.pl")
+    daemon.wait_for("check done:", count=3)
+    assert len(smtp.messages) == 1
+    events = [line for line in daemon.lines if "check started" in line or "check done" in line]
+    assert all("started" in a and "done" in b for a, b in zip(events[::2], events[1::2], strict=True))
+    assert daemon.stop() == 0
+
+
+def test_systemd_hears_ready_status_watchdog_and_reloading(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running], tmp_path: Path) -> None:
+    box = ready(capsys, mailbox, "check_on_days_off: true\n")
+    with_check_times(box, soon(2))
+    path = str(tmp_path / "notify.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(path)
+    listener.settimeout(15)
+    daemon = daemons(box, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"})
+    heard: list[str] = []
+
+    def hear(text: str) -> int:
+        """Wait for a datagram containing `text`; return its index."""
+        while True:
+            heard.append(listener.recv(4096).decode())
+            if text in heard[-1]:
+                return len(heard) - 1
+
+    try:
+        assert hear("READY=1") == 0
+        hear("WATCHDOG=1")
+        status = heard[hear("holding replies")]  # STATUS= with the last check's result
+        assert status.startswith("STATUS=") and " new, 0 holding replies, 0 overdue" in status
+        daemon.process.send_signal(signal.SIGHUP)
+        reloading = hear("RELOADING=1")
+        assert "MONOTONIC_USEC=" in heard[reloading]
+        assert hear("READY=1") > reloading
+        assert daemon.stop() == 0
+        hear("STOPPING=1")
+    finally:
+        listener.close()
+    assert heard[0].startswith("READY=1\nSTATUS=waiting; next check")
+
+
+def test_sighup_with_a_broken_file_keeps_the_old_rules_and_a_good_one_takes_effect(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running]) -> None:
+    box = ready(capsys, mailbox, "check_on_days_off: true\n")
+    good = box.rules.read_text()
+    daemon = daemons(box)
+    daemon.wait_for("mailtriage running")
+    box.rules.write_text(good.replace("timezone: Europe/Warsaw", "timezone: Europe/Warsw"))
+    daemon.process.send_signal(signal.SIGHUP)
+    refused = daemon.wait_for("reload refused:")
+    assert f"{box.rules}:1: timezone: unknown time zone 'Europe/Warsw'" in refused[0]
+    daemon.wait_for("still running on the last good rules")
+    assert daemon.process.poll() is None
+    box.rules.write_text(good)
+    with_check_times(box, soon(2))
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for("rules reloaded: 3 clients, check times")
+    daemon.wait_for("check done:")  # the new check time is in force
+    assert daemon.stop() == 0
+
+
+def test_a_dovecot_outage_is_survived_and_the_next_check_catches_up(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running]) -> None:
+    own = PrivateDovecot(password=IMAP_PASSWORD).start()
+    try:
+        box = mailbox("check_on_days_off: true\nflag_overdue: false\nretry: {attempts: 1}\n")
+        box.server = own
+        box.rules.write_text(box.rules.read_text().replace("port: " + str(_port(box)), f"port: {own.port}", 1))
+        assert run_check(capsys, box)[0] == 0  # the first check (the baseline), by hand
+        box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+        own.stop()
+        with_check_times(box, soon(2, 6))
+        daemon = daemons(box)
+        daemon.wait_for("check failed (attempt 1 of 1): imap 127.0.0.1")
+        assert daemon.process.poll() is None
+        own.start()
+        daemon.wait_for("holding reply → jan@acme.pl", seconds=15)
+        daemon.wait_for("check done:")
+        assert len(smtp.messages) == 1
+        assert daemon.stop() == 0
+    finally:
+        own.cleanup()
+
+
+def test_sigterm_exits_0_within_10_seconds_with_a_consistent_database(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running]) -> None:
+    box = ready(capsys, mailbox, "check_on_days_off: true\nflag_overdue: false\n")
+    for name in ("client_acme.eml", "polish_subject.eml", "newsletter.eml"):
+        box.deliver_file(name, when=MONDAY_NOON)
+    with_check_times(box, soon(2))
+    daemon = daemons(box)
+    daemon.wait_for("check started")
+    started = time.monotonic()
+    assert daemon.stop() == 0
+    assert time.monotonic() - started < 10
+    conn = sqlite3.connect(box.rules.parent / "state" / "mailtriage.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    last = conn.execute("SELECT last_uid FROM folders WHERE name = 'INBOX'").fetchone()[0]
+    recorded = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+    assert last == recorded  # the mark never runs ahead of what is recorded
+
+
+def test_a_gap_in_the_schedule_is_caught_up_by_exactly_one_check() -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from mailtriage.daemon import schedule
+    from mailtriage.rulesfile import load
+    from tests.conftest import EXAMPLE
+
+    rules = load(EXAMPLE).model_copy(update={"check_on_days_off": True, "summary": None})
+    runs: list[datetime] = []
+    scheduler = BackgroundScheduler(timezone=rules.tz)
+    scheduler.start(paused=True)
+    try:
+        schedule(scheduler, rules, lambda: runs.append(datetime.now(WARSAW)), lambda: None)
+        job = scheduler.get_job("check")
+        # As if the machine slept through the last 20 hours: several check times were missed.
+        missed_since = datetime.now(WARSAW) - timedelta(hours=20)
+        job.modify(next_run_time=missed_since)
+        assert len(job.trigger and job._get_run_times(datetime.now(WARSAW))) >= 3
+        scheduler.resume()
+        time.sleep(1.5)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert len(runs) == 1
+
+
+def _port(box: Mailbox) -> int:
+    import re
+
+    found = re.search(r"imap: \{host: 127.0.0.1, port: (\d+)", box.rules.read_text())
+    assert found
+    return int(found.group(1))
