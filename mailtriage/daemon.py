@@ -81,6 +81,8 @@ class Daemon:
         from mailtriage.pipeline import Check
 
         rules = self.rules
+        if self.day_off(rules, "check"):
+            return
         with self.running:
             delay = rules.retry.backoff.total_seconds()
             for attempt in range(1, rules.retry.attempts + 1):
@@ -115,7 +117,7 @@ class Daemon:
         from mailtriage.summary import deliver
 
         rules = self.rules
-        if rules.summary is None:
+        if rules.summary is None or self.day_off(rules, "summary"):
             return
         with self.running:
             store = Store(rules.database)
@@ -128,6 +130,16 @@ class Daemon:
                 log.exception("summary crashed")
             finally:
                 store.close()
+
+    @staticmethod
+    def day_off(rules: Rules, what: str) -> bool:
+        """The cron triggers skip weekends; public holidays and vacations are skipped here."""
+        if rules.check_on_days_off:
+            return False
+        reason = rules.calendar().day_off_reason(datetime.now(rules.tz).date())
+        if reason:
+            log.info("no %s today: %s", what, reason)
+        return reason is not None
 
     # --- life cycle ---------------------------------------------------------------------------
 

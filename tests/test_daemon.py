@@ -230,3 +230,61 @@ def _port(box: Mailbox) -> int:
     found = re.search(r"imap: \{host: 127.0.0.1, port: (\d+)", box.rules.read_text())
     assert found
     return int(found.group(1))
+
+
+@pytest.mark.parametrize("day", ["2026-03-27", "2026-10-23"])  # the Fridays before the DST changes
+def test_dst_changes_neither_skip_nor_double_a_check(day: str) -> None:
+    from mailtriage.daemon import check_trigger
+    from mailtriage.rulesfile import load
+    from tests.conftest import EXAMPLE
+
+    rules = load(EXAMPLE).model_copy(update={"check_on_days_off": True})
+    trigger = check_trigger(rules)
+    start = datetime.fromisoformat(day).replace(tzinfo=WARSAW)
+    fires = []
+    when = trigger.get_next_fire_time(None, start)
+    while when < start + timedelta(days=4):
+        fires.append(when)
+        when = trigger.get_next_fire_time(when, when + timedelta(seconds=1))
+    assert len(fires) == 4 * 3  # four days, three check times each, across the change
+    assert sorted({f"{f:%H:%M}" for f in fires}) == ["08:00", "12:00", "16:00"]
+
+
+def test_checks_run_on_business_days_and_the_summary_has_its_own_job() -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from mailtriage.daemon import schedule
+    from mailtriage.rulesfile import load
+    from tests.conftest import EXAMPLE
+
+    rules = load(EXAMPLE)
+    scheduler = BackgroundScheduler(timezone=rules.tz)
+    scheduler.start(paused=True)
+    try:
+        schedule(scheduler, rules, lambda: None, lambda: None)
+        saturday = datetime(2026, 11, 28, 7, 0, tzinfo=WARSAW)
+        check = scheduler.get_job("check").trigger.get_next_fire_time(None, saturday)
+        summary = scheduler.get_job("summary").trigger.get_next_fire_time(None, saturday)
+    finally:
+        scheduler.shutdown()
+    assert check == datetime(2026, 11, 30, 8, 0, tzinfo=WARSAW)
+    assert summary == datetime(2026, 11, 30, 7, 30, tzinfo=WARSAW)
+
+
+def test_no_check_runs_on_a_public_holiday_or_vacation(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from mailtriage.daemon import Daemon
+    from mailtriage.rulesfile import load
+    from tests.conftest import EXAMPLE
+
+    from mailtriage.config import Away, BusinessHours, Holidays
+
+    today = datetime.now(WARSAW).date()
+    every_day = BusinessHours(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+    away = load(EXAMPLE).model_copy(update={"business_hours": every_day, "holidays": Holidays(),
+                                            "away": [Away(**{"from": today, "to": today})]})
+    with caplog.at_level(logging.INFO, logger="mailtriage"):
+        assert Daemon.day_off(away, "check") is True
+        assert Daemon.day_off(away.model_copy(update={"check_on_days_off": True}), "check") is False
+    assert f"no check today: away {today.isoformat()} to {today.isoformat()}" in caplog.text
