@@ -274,11 +274,10 @@ def test_checks_run_on_business_days_and_the_summary_has_its_own_job() -> None:
 def test_no_check_runs_on_a_public_holiday_or_vacation(caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
+    from mailtriage.config import Away, BusinessHours, Holidays
     from mailtriage.daemon import Daemon
     from mailtriage.rulesfile import load
     from tests.conftest import EXAMPLE
-
-    from mailtriage.config import Away, BusinessHours, Holidays
 
     today = datetime.now(WARSAW).date()
     every_day = BusinessHours(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
