@@ -106,6 +106,7 @@ class PrivateDovecot:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not Path(binary).exists():
             raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd)")
+        self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # mkdtemp makes 0700; the mail user must traverse it
         for name in ("run", "state", "log", "mail"):
             (self.root / name).mkdir(exist_ok=True)
@@ -176,6 +177,7 @@ class Captured:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 class SmtpSink:
@@ -208,7 +210,8 @@ class SmtpSink:
                 return "250 OK"
 
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                sink.messages.append(Captured(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+                sink.messages.append(Captured(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
+                                              time.monotonic()))
                 return "250 2.0.0 Ok: queued"
 
         def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:

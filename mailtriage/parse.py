@@ -114,6 +114,8 @@ def _decoded(name: str, value: str) -> str:
 def _decoded_raw(name: str, value: str) -> str:
     # Raw 8-bit header bytes arrive as surrogate escapes: read them as the UTF-8 they usually are.
     value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if "=?" not in value:
+        return value  # nothing encoded: the header registry would only cost time (most headers)
     try:
         return str(_registry(name, value))
     except Exception:  # noqa: BLE001 - a malformed encoded-word: keep the raw text
@@ -131,6 +133,8 @@ def _addresses(values: list[str]) -> list[str]:
 
 
 def _display_name(value: str) -> str:
+    if "=?" not in value:  # the common case: no encoded-word, no need for the full header parser
+        return _clean(getaddresses([value])[0][0] if value else "")
     try:
         header = _registry("from", value)
         names = [a.display_name for a in getattr(header, "addresses", ()) if a.display_name]

@@ -195,12 +195,17 @@ def _check_holidays(rules: Rules) -> Iterator[tuple[Loc, str]]:
         return
     import holidays
 
+    try:  # loads just this country's rules; the list of all countries only when something is wrong
+        holidays.country_holidays(country, subdiv=subdivision, years=[])
+        return
+    except NotImplementedError:
+        pass
     supported = holidays.list_supported_countries()
     if country not in supported:
         close = difflib.get_close_matches(country.upper(), list(supported), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else " (an ISO 3166 code such as PL, DE, GB)"
         yield ("holidays", "country"), f"unknown country '{country}'{hint}"
-    elif subdivision is not None and subdivision not in supported[country]:
+    else:
         yield ("holidays", "subdivision"), (
             f"unknown subdivision '{subdivision}' of {country}; known: {', '.join(supported[country])}"
         )
