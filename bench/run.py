@@ -36,6 +36,7 @@ from mailgen import mailbox, new_mail, sent_mail  # noqa: E402
 from mailtriage.localservers import CountingRelay, PrivateDovecot, SmtpSink, fill_maildir  # noqa: E402
 
 PASSWORD = "bench-password"
+TIME = shutil.which("time") or "/usr/bin/time"  # GNU time (Debian package `time`)
 CACHE = HERE / "cache"
 RULES = """\
 timezone: Europe/Warsaw
@@ -90,21 +91,25 @@ class Bench:
         return path
 
     def process(self, *args: str) -> dict[str, Any]:
-        """Run a command; its wall time, peak RSS and the IMAP bytes the server sent meanwhile."""
+        """Run a command; its wall time, peak RSS and the IMAP bytes the server sent meanwhile.
+
+        Peak RSS is read by GNU time, which forks the command from its own small process: a child
+        forked from this (larger) Python process would inherit its high-water mark.
+        """
         self.relay.reset()
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.NamedTemporaryFile() as rss, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.perf_counter()
-            child = subprocess.Popen(args, stdout=out, stderr=err, env=self.env)
-            _, status, usage = os.wait4(child.pid, 0)
+            child = subprocess.run([TIME, "-f", "%M", "-o", rss.name, *args], stdout=out, stderr=err,
+                                   env=self.env, check=False)
             seconds = time.perf_counter() - start
-            child.returncode = os.waitstatus_to_exitcode(status)
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+            peak_kb = int(Path(rss.name).read_text().split()[-1])
         if child.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} exited {child.returncode}: {stderr[-2000:]}")
         time.sleep(0.05)  # let the relay count the last bytes
-        return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "imap_bytes": self.relay.server_bytes,
+        return {"seconds": seconds, "rss_mb": peak_kb / 1024, "imap_bytes": self.relay.server_bytes,
                 "stdout": stdout, "stderr": stderr}
 
     def mailtriage(self, rules: Path, *args: str) -> dict[str, Any]:
@@ -219,7 +224,8 @@ class Bench:
 
     def reports(self) -> None:
         rules = self.rules("nobody", "reports")
-        fill_database(rules.parent / "mailtriage.db", 100_000)
+        # In a child process, so this one stays small (see `process`).
+        subprocess.run([sys.executable, __file__, "--fill-database", str(rules.parent / "mailtriage.db")], check=True)
         out: dict[str, Any] = {"threads": 100_000}
         for name, args in (("threads_json", ["threads", "--json"]), ("summary_print", ["summary", "--print"]),
                            ("stats_json", ["stats", "--json"])):
@@ -336,7 +342,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="10,000 instead of 100,000 messages, 3 rounds")
+    parser.add_argument("--fill-database", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fill_database:
+        fill_database(Path(args.fill_database), 100_000)
+        return
+    if not Path(TIME).exists():
+        sys.exit("bench/run.py needs GNU time to read peak RSS: apt-get install time")
     rounds, big = (3, 10_000) if args.quick else (args.rounds, 100_000)
     bench = Bench(rounds, big)
     try:

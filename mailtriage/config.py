@@ -308,10 +308,11 @@ class Rules(Section):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def calendar(self) -> BusinessCalendar:
-        """The business calendar these rules describe."""
+    def calendar(self, public: dict[int, dict[date, str]] | None = None) -> BusinessCalendar:
+        """The business calendar these rules describe; `public` may preload holidays by year."""
         hours = self.business_hours
         return BusinessCalendar(
+            _public=dict(public or {}),
             tz=self.tz,
             weekdays=frozenset(WEEKDAYS.index(d) for d in hours.days),
             start=hours.start,

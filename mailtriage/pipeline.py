@@ -88,7 +88,7 @@ class Check:
         self.dry_run, self.backfill = dry_run, backfill
         self.emit = emit or (lambda line: None)
         self.report = Report()
-        self.calendar = rules.calendar()
+        self.calendar = rules.calendar(preload_holidays(rules, store, now))
         self.matcher = Matcher(rules)
         self.context = Context(own_addresses=rules.identity.all_addresses, require_addressed=rules.require_addressed)
         self.templates = environment(rules)
@@ -268,6 +268,15 @@ class Check:
             self.report.failed += result.state in ("failed", "unknown")
             log.warning("holding reply %d: %s (%s)", result.reply_id, result.state, result.response)
         self.store.reply_state(result.reply_id, result.state, datetime.now(UTC), **fields)
+
+
+def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, Any]:
+    """Last, this and next year's public holidays, from the database's cache."""
+    country = rules.holidays.country
+    if country is None:
+        return {}
+    return {year: store.public_holidays(country, rules.holidays.subdivision, year)
+            for year in (now.year - 1, now.year, now.year + 1)}
 
 
 def _quiet_for(thread: dict[str, Any] | None, received: datetime) -> timedelta | None:

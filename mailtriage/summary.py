@@ -5,7 +5,7 @@ sent over SMTP or appended to the INBOX."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
@@ -75,7 +75,7 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
         " ORDER BY deadline, number", [iso(end_of_day)])]
     later = store.one("SELECT count(*) AS n FROM threads WHERE state = 'open' AND deadline > ?", [iso(end_of_day)])
     summary.open_later = later["n"] if later else 0
-    since = store.get_meta(LAST_SUMMARY) or iso(now.replace(year=now.year - 1))
+    since = store.get_meta(LAST_SUMMARY) or iso(now - timedelta(days=1))  # the first one: the last day
     summary.answered = [{**r, "client": r["client"] or "(defaults)",
                          "answered_text": when_text(datetime.fromisoformat(r["answered_at"]).astimezone(tz),
                                                     language, today=today),

@@ -225,6 +225,9 @@ def test_the_summary_counts_equal_threads_and_stats_and_polish_survives(
     stats = {json.loads(line)["client"]: json.loads(line) for line in out.splitlines()}
     assert stats["Acme"]["threads"] == 2 and stats["Acme"]["in_time"] == 1
     assert stats["Piekarnia"]["judged"] == 1 and stats["Piekarnia"]["in_time"] == 0
+    conn = db(box)  # as if the last summary went out a week ago
+    conn.execute("INSERT INTO meta (key, value) VALUES ('last_summary_at', '2026-11-20T06:30:00+00:00')")
+    conn.commit()
     code, out, err = cli(capsys, box, "summary", "--send")
     assert code == 0, err
     sent = email.message_from_bytes(smtp.messages[-1].data, policy=email.policy.default)
