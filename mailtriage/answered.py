@@ -34,9 +34,12 @@ def scan_sent(mailbox: Mailbox, store: Store, calendar: BusinessCalendar, now: d
     folder = mailbox.sent_folder()
     if folder is None:
         return 0
-    state = mailbox.select(folder)
     key = SENT_KEY + folder
     mark = store.mark(key)
+    quick = mailbox.status(folder)
+    if mark is not None and mark.uidvalidity == quick.uidvalidity and quick.uidnext <= mark.last_uid + 1:
+        return 0  # nothing sent since the last check: no SELECT of a folder that may be huge
+    state = mailbox.select(folder)
     if mark is None or mark.uidvalidity != state.uidvalidity:
         with store.transaction():  # what was sent before we started watching answers nothing
             store.set_mark(key, Mark(state.uidvalidity, state.uidnext - 1), now, baseline=True)

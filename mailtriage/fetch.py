@@ -102,6 +102,15 @@ class Mailbox:
         return FolderState(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT", 0)), int(info.get(b"EXISTS", 0)),
                            int(modseq) if modseq is not None and self.condstore else None)
 
+    def status(self, folder: str) -> FolderState:
+        """A folder's state without selecting it: much cheaper on a large folder, and enough to know
+        that nothing changed since the last check."""
+        items = [b"UIDVALIDITY", b"UIDNEXT", b"MESSAGES"] + ([b"HIGHESTMODSEQ"] if self.condstore else [])
+        info = self.command(f"cannot open folder {folder!r}", lambda: self.client.folder_status(folder, items))
+        modseq = info.get(b"HIGHESTMODSEQ")
+        return FolderState(int(info[b"UIDVALIDITY"]), int(info.get(b"UIDNEXT", 0)), int(info.get(b"MESSAGES", 0)),
+                           int(modseq) if modseq is not None else None)
+
     def sent_folder(self) -> str | None:
         """The Sent folder: SPECIAL-USE \\Sent (RFC 6154), else imap.sent_folder, else none."""
         if self.config.sent_folder:

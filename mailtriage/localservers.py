@@ -106,6 +106,7 @@ class PrivateDovecot:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not Path(binary).exists():
             raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd)")
+        self.root = self.root.resolve()  # Dovecot needs absolute paths in its config
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # mkdtemp makes 0700; the mail user must traverse it
         for name in ("run", "state", "log", "mail"):

@@ -117,8 +117,13 @@ class Check:
     # --- fetching and recording --------------------------------------------------------------
 
     def check_folder(self, mailbox: Mailbox, folder: str) -> None:
-        state = mailbox.select(folder)
         mark = self.store.mark(folder)
+        if mark is not None and mailbox.condstore and not self.dry_run:
+            quick = mailbox.status(folder)
+            if (quick.uidvalidity == mark.uidvalidity and quick.uidnext <= mark.last_uid + 1
+                    and quick.highestmodseq is not None and quick.highestmodseq == self.store.modseq(folder)):
+                return  # nothing new and no flag changed: an idle check of a folder is one STATUS
+        state = mailbox.select(folder)
         if mark is None or mark.uidvalidity != state.uidvalidity:
             self.baseline(mailbox, folder, mark, state.uidvalidity, state.uidnext, state.exists)
             return
