@@ -31,7 +31,8 @@ def message(i: int, kind: str, *, tag: str = "bench", rng: random.Random | None 
                  "List-Unsubscribe: <mailto:leave@lists.example.org>", "Precedence: list"]
     elif kind == "bounce":
         head += ["Return-Path: <>", "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>",
-                 "To: kasia@example.com", "Subject: Undelivered Mail Returned to Sender", "Auto-Submitted: auto-replied"]
+                 "To: kasia@example.com", "Subject: Undelivered Mail Returned to Sender",
+                 "Auto-Submitted: auto-replied"]
         head[2:4] = ["MIME-Version: 1.0", "Content-Type: multipart/report; report-type=delivery-status; boundary=b"]
     elif kind == "newsletter":
         head += [f"From: Newsletter <news@shop{i % 50}.example.com>", "To: kasia@example.com",

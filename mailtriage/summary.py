@@ -20,6 +20,7 @@ from mailtriage.store import Store, from_iso, iso
 from mailtriage.wording import duration_text, when_text
 
 LAST_SUMMARY = "last_summary_at"
+LIST_LIMIT = 50  # a list longer than this helps nobody in an email: the rest is counted, not listed
 
 
 @dataclass
@@ -32,6 +33,8 @@ class Summary:
     week: list[ClientStats] = field(default_factory=list)
     month: list[ClientStats] = field(default_factory=list)
     open_later: int = 0  # open threads due after today
+    overdue_total: int = 0  # the lists show at most LIST_LIMIT threads; these are the full counts
+    due_today_total: int = 0
     moved: list[dict[str, Any]] = field(default_factory=list)  # deadlines moved on purpose (snoozed)
 
     @property
@@ -43,8 +46,8 @@ class Summary:
         pl = self.language == "pl"
         if self.nothing_open:
             return "nic otwartego" if pl else "nothing open"
-        return (f"{len(self.overdue)} po terminie · {len(self.due_today)} na dziś" if pl
-                else f"{len(self.overdue)} overdue · {len(self.due_today)} due today")
+        return (f"{self.overdue_total} po terminie · {self.due_today_total} na dziś" if pl
+                else f"{self.overdue_total} overdue · {self.due_today_total} due today")
 
 
 def gather(store: Store, rules: Rules, now: datetime) -> Summary:
@@ -65,11 +68,13 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
 
     columns = "number, client, sender, sender_name, subject, deadline, snoozed_from"
     summary.overdue = [view(r) for r in store.db.query(
-        f"SELECT {columns} FROM threads WHERE state = 'overdue' ORDER BY deadline, number")]
+        f"SELECT {columns} FROM threads WHERE state = 'overdue' ORDER BY deadline, number LIMIT {LIST_LIMIT}")]
+    summary.overdue_total = _count(store, "state = 'overdue'", [])
     end_of_day = datetime.combine(today, datetime.max.time(), tzinfo=tz)
     summary.due_today = [view(r) for r in store.db.query(
-        f"SELECT {columns} FROM threads WHERE state = 'open' AND deadline <= ? ORDER BY deadline, number",
-        [iso(end_of_day)])]
+        f"SELECT {columns} FROM threads WHERE state = 'open' AND deadline <= ? ORDER BY deadline, number"
+        f" LIMIT {LIST_LIMIT}", [iso(end_of_day)])]
+    summary.due_today_total = _count(store, "state = 'open' AND deadline <= ?", [iso(end_of_day)])
     summary.moved = [view(r) for r in store.db.query(
         f"SELECT {columns} FROM threads WHERE state = 'open' AND snoozed_from IS NOT NULL AND deadline > ?"
         " ORDER BY deadline, number", [iso(end_of_day)])]
@@ -84,10 +89,15 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
                         for r in store.db.query(
         "SELECT t.number, a.client, t.sender, t.subject, a.answered_at, a.via, a.response_seconds,"
         " a.business_seconds, a.within_window FROM answers a JOIN threads t ON t.id = a.thread_id"
-        " WHERE a.answered_at > ? ORDER BY a.answered_at", [since])]
+        f" WHERE a.answered_at > ? ORDER BY a.answered_at LIMIT {LIST_LIMIT}", [since])]
     summary.week = client_stats(store, now, 7)
     summary.month = client_stats(store, now, 30)
     return summary
+
+
+def _count(store: Store, where: str, params: list[Any]) -> int:
+    row = store.one(f"SELECT count(*) AS n FROM threads WHERE {where}", params)
+    return int(row["n"]) if row else 0
 
 
 def environment(rules: Rules) -> jinja2.Environment:
