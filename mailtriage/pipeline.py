@@ -256,15 +256,22 @@ class Check:
             return
         items = [Outgoing(row["id"], row["recipient"], row["data"]) for row in pending]
         password = read_password(self.rules.smtp) if self.rules.smtp.username else None
+        self._outcome: list[tuple[int, str, dict[str, Any]]] = []
         try:
             self.report.sent = send_all(self.rules.smtp, password, _identity_address(self.rules), items,
                                         self.before_send, self.after_send)
         except SendError as exc:
             self.report.send_error = str(exc)
+        finally:
+            if self._outcome:
+                self.store.reply_states(*self._outcome, now=datetime.now(UTC))
         self.report.waiting = len(self.store.pending_replies(self.now, RETRY_FOR))
 
     def before_send(self, item: Outgoing) -> None:
-        self.store.reply_state(item.reply_id, "sending", self.now)
+        """Commit `sending` before the SMTP transaction, with the previous reply's outcome: a crash
+        between the two leaves that one `sending` too, so it is never sent again either."""
+        self.store.reply_states(*self._outcome, (item.reply_id, "sending", {}), now=datetime.now(UTC))
+        self._outcome = []
 
     def after_send(self, result: Result) -> None:
         fields: dict[str, Any] = {"envelope_sender": result.envelope_sender, "smtp_response": result.response}
@@ -272,7 +279,7 @@ class Check:
             fields["error"] = result.response
             self.report.failed += result.state in ("failed", "unknown")
             log.warning("holding reply %d: %s (%s)", result.reply_id, result.state, result.response)
-        self.store.reply_state(result.reply_id, result.state, datetime.now(UTC), **fields)
+        self._outcome = [(result.reply_id, result.state, fields)]
 
 
 def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, Any]:

@@ -228,11 +228,13 @@ class Store:
                 " (SELECT id FROM threads WHERE state NOT IN ('open', 'overdue')))", [iso(now - retry_for)])
         return list(self.db.query("SELECT * FROM replies WHERE state = 'planned' ORDER BY id"))
 
-    def reply_state(self, reply_id: int, state: str, now: datetime, **fields: Any) -> None:
-        stamp = {"sending": "attempted_at", "sent": "sent_at"}.get(state)
-        values = {"state": state, **fields, **({stamp: iso(now)} if stamp else {})}
+    def reply_states(self, *changes: tuple[int, str, dict[str, Any]], now: datetime) -> None:
+        """Move replies to new states in one transaction (one fsync for a burst's two steps)."""
         with self.transaction():
-            self.db.table("replies").update(reply_id, values)
+            for reply_id, state, fields in changes:
+                stamp = {"sending": "attempted_at", "sent": "sent_at"}.get(state)
+                self.db.table("replies").update(reply_id, {"state": state, **fields,
+                                                           **({stamp: iso(now)} if stamp else {})})
 
     # --- follow-up: answers, overdue, flags ---------------------------------------------------
 
