@@ -1,0 +1,143 @@
+"""The `mailtriage` commands that talk to the mailbox: check, run, status, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from mailtriage.cli import Context, cli, open_store, pass_ctx, utc_now
+from mailtriage.errors import MailtriageError
+
+
+def _duration(text: str | None) -> Any:
+    """'24h', '90m', '2d' -> timedelta."""
+    if text is None:
+        return None
+    from datetime import timedelta
+
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise click.BadParameter(f"not a duration: {text!r} (e.g. 24h, 90m, 2d)", param_hint="--backfill")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Fetch and decide, but store nothing and send nothing.")
+@click.option("--backfill", metavar="DURATION", help="On a folder's first check, treat mail of the last "
+              "DURATION (e.g. 24h) as new.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message per line.")
+@pass_ctx
+def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> None:
+    """Run one check: fetch new mail, send holding replies, record every thread.
+
+    \b
+    Examples:
+      mailtriage -c rules.yaml check --dry-run
+      mailtriage -c rules.yaml check --json
+    """
+
+    from mailtriage.errors import SendError
+    from mailtriage.pipeline import Check, line_dict
+    from mailtriage.status import describe, remember
+    from mailtriage.store import Store
+
+    rules = obj.rules()
+    since = _duration(backfill)
+    store = Store.snapshot(rules.database) if dry_run else Store(rules.database)
+
+    def emit(line: Any) -> None:
+        click.echo(json.dumps(line_dict(line), ensure_ascii=False) if as_json else line.text(rules.tz))
+
+    now = datetime.now(UTC)
+    try:
+        try:
+            report = Check(rules, store, now, dry_run=dry_run, backfill=since, emit=emit).run()
+        except MailtriageError as exc:
+            if not dry_run:
+                remember(store, now, False, f"{now.astimezone(rules.tz):%H:%M}: failed: {exc}")
+            raise
+        if not dry_run:
+            remember(store, now, not report.send_error, describe(report, now, rules.tz))
+    finally:
+        store.close()
+    for note in report.notes:
+        click.echo(note, err=True)
+    replies = sum(1 for line in report.lines if line.decision == "reply")
+    summary = (f"{len(report.lines)} new, {replies} holding replies planned, {report.sent} sent"
+               + (f", {report.failed} failed" if report.failed else "")
+               + (" (dry run: nothing stored or sent)" if dry_run else ""))
+    click.echo(summary, err=True)
+    if report.send_error:
+        raise SendError(f"{report.send_error}; {report.waiting} holding replies wait for the next check")
+
+@cli.command()
+@pass_ctx
+def run(obj: Context) -> None:
+    """Run as a daemon: checks at the check times, the morning summary, reload on SIGHUP.
+
+    Stops on SIGTERM or SIGINT once a running check has committed its current message.
+    Speaks the sd_notify protocol when systemd starts it (Type=notify, watchdog).
+
+    \b
+    Example:
+      mailtriage -c rules.yaml run
+    """
+    from mailtriage.daemon import Daemon, setup_logging
+
+    setup_logging()
+    rules = obj.rules()
+    sys.exit(Daemon(obj.config, rules).serve())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def status(obj: Context, as_json: bool) -> None:
+    """Last check per folder and its outcome, the next check, open and overdue counts, waiting replies.
+
+    \b
+    Example:
+      mailtriage -c rules.yaml status
+    """
+    from mailtriage.schedule import next_check
+    from mailtriage.status import gather
+
+    rules = obj.rules()
+    store = open_store(rules)
+    try:
+        data = gather(store, rules, next_check(rules, utc_now()))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    last = data["last_check"]
+    click.echo(f"last check:  {last['status'] if last else 'never'}" + ("" if not last or last["ok"] else "  (FAILED)"))
+    for folder in data["folders"]:
+        click.echo(f"  {folder['name']:20} checked {folder['checked_at'] or 'never'}, up to UID {folder['last_uid']}")
+    click.echo(f"next check:  {data['next_check']}")
+    click.echo(f"threads:     {data['open']} open, {data['overdue']} overdue")
+    click.echo(f"replies:     {data['waiting']} waiting to be sent, {data['failed']} failed")
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo's folder (rules.yaml, database) afterwards.")
+def demo(keep: bool) -> None:
+    """Run a check against a private Dovecot and a local SMTP server, and show what it did.
+
+    Needs the dovecot binary (apt-get install dovecot-imapd) and aiosmtpd (pip install '.[demo]').
+    Touches no system service: everything runs on 127.0.0.1 under a temporary folder.
+
+    \b
+    Example:
+      mailtriage demo
+    """
+    from mailtriage.demo import run_demo
+
+    try:
+        run_demo(click.echo, keep=keep)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None

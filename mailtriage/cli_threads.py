@@ -1,0 +1,156 @@
+"""The `mailtriage` commands about recorded threads: threads, done, snooze, stats, summary."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+
+from mailtriage.cli import Context, cli, open_store, pass_ctx, utc_now
+
+
+@cli.command()
+@click.option("--state", type=click.Choice(["open", "answered", "overdue", "closed", "ignored"]),
+              help="Only threads in this state (of any age).")
+@click.option("--client", help="Only this client's threads ('(defaults)' for senders no client matches).")
+@click.option("--days", default=30, show_default=True, help="Without --state: threads of the last DAYS days.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per thread per line.")
+@pass_ctx
+def threads(obj: Context, state: str | None, client: str | None, days: int, as_json: bool) -> None:
+    """List recorded threads, newest first.
+
+    \b
+    Examples:
+      mailtriage -c rules.yaml threads --state overdue
+      mailtriage -c rules.yaml threads --client Acme --json
+    """
+    from mailtriage.threads import list_threads
+
+    rules = obj.rules()
+    store = open_store(rules)
+    try:
+        for view in list_threads(store, rules.tz, utc_now(), state=state, client=client, days=days):
+            row = view.as_dict()
+            if as_json:
+                click.echo(json.dumps(row, ensure_ascii=False))
+            else:
+                due = (row["deadline"] or "")[:16].replace("T", " ")
+                click.echo(f"#{row['number']:<5} {row['state']:8} {due:16}  {row['client'] or '(defaults)':14} "
+                           f"{row['sender']:30} {row['subject']}")
+    finally:
+        store.close()
+
+
+@cli.command()
+@click.argument("thread")
+@pass_ctx
+def done(obj: Context, thread: str) -> None:
+    """Close THREAD (a number such as 12, or its Message-ID), answered outside email.
+
+    \b
+    Example:
+      mailtriage -c rules.yaml done 12
+    """
+    from mailtriage.threads import close
+
+    rules = obj.rules()
+    store = open_store(rules)
+    try:
+        row = close(store, thread, utc_now(), rules.calendar())
+    finally:
+        store.close()
+    click.echo(f"#{row['number']} closed ({row['subject']!r} from {row['sender']})")
+
+
+@cli.command()
+@click.argument("thread")
+@click.argument("until")
+@pass_ctx
+def snooze(obj: Context, thread: str, until: str) -> None:
+    """Move the deadline of THREAD to UNTIL (2026-12-04 or 2026-12-04T12:00, local time).
+
+    A date alone means closing time on that day. The summary shows that the deadline was moved.
+
+    \b
+    Example:
+      mailtriage -c rules.yaml snooze 12 2026-12-04
+    """
+    from mailtriage.businessdays import aware
+    from mailtriage.threads import snooze as move
+
+    rules = obj.rules()
+    try:
+        when = (aware(datetime.fromisoformat(until), rules.tz) if "T" in until or " " in until
+                else rules.calendar().closing(datetime.fromisoformat(until).date()).astimezone(rules.tz))
+    except ValueError:
+        raise click.BadParameter(f"not a date or time: {until!r}", param_hint="UNTIL") from None
+    store = open_store(rules)
+    try:
+        row = move(store, thread, when, utc_now())
+    finally:
+        store.close()
+    click.echo(f"#{row['number']} now due {when:%a %Y-%m-%d %H:%M %z} ({row['subject']!r})")
+
+
+@cli.command()
+@click.option("--days", default=30, show_default=True, help="The period: the last DAYS days.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per client per line.")
+@pass_ctx
+def stats(obj: Context, days: int, as_json: bool) -> None:
+    """Per client: threads, share answered within the window, median response in business hours.
+
+    \b
+    Example:
+      mailtriage -c rules.yaml stats --days 7 --json
+    """
+    from mailtriage.stats import client_stats
+
+    rules = obj.rules()
+    store = open_store(rules)
+    try:
+        rows = client_stats(store, utc_now(), days)
+    finally:
+        store.close()
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row.as_dict(), ensure_ascii=False))
+        else:
+            share = "–" if row.share_in_time is None else f"{row.share_in_time:.0%}"
+            median = "–" if row.median_business_hours is None else f"{row.median_business_hours:.1f} h"
+            click.echo(f"{row.client:20} {row.threads:5} threads  {share:>5} in time ({row.in_time}/{row.judged})"
+                       f"  median {median} of business time")
+    if not rows and not as_json:
+        click.echo(f"no threads in the last {days} days")
+
+
+@cli.command()
+@click.option("--print", "show", is_flag=True, help="Print the summary (text part) instead of sending it.")
+@click.option("--send", is_flag=True, help="Send it to summary.to (or append it to INBOX: summary.deliver).")
+@pass_ctx
+def summary(obj: Context, show: bool, send: bool) -> None:
+    """The morning summary: overdue, due today, answered, and each client's figures.
+
+    \b
+    Examples:
+      mailtriage -c rules.yaml summary --print
+      mailtriage -c rules.yaml summary --send
+    """
+    from mailtriage import summary as morning
+
+    if show == send:
+        raise click.UsageError("give exactly one of --print or --send")
+    rules = obj.rules()
+    if rules.summary is None and send:
+        raise click.UsageError("rules.yaml has no summary section (summary: {to: ..., at: \"07:30\"})")
+    store = open_store(rules)
+    try:
+        if show:
+            result = morning.gather(store, rules, utc_now())
+            click.echo(f"Subject: mailtriage: {result.subject}\n")
+            click.echo(morning.render(result, rules)[0].rstrip())
+        else:
+            result = morning.deliver(store, rules, utc_now())
+            click.echo(f"summary sent to {rules.summary.to}: {result.subject}")
+    finally:
+        store.close()
