@@ -135,6 +135,10 @@ def demo(keep: bool) -> None:
     Example:
       mailtriage demo
     """
+    try:
+        import aiosmtpd  # noqa: F401 - the demo's SMTP server
+    except ImportError:
+        raise click.ClickException("the demo needs aiosmtpd: python3 -m pip install 'mailtriage[demo]'") from None
     from mailtriage.demo import run_demo
 
     try:
