@@ -144,10 +144,6 @@ class PrivateDovecot:
             self.process.stderr.close()
         self.process = None
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)

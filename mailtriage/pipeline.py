@@ -236,7 +236,7 @@ class Check:
 
     def plan_reply(self, msg: Incoming, verdict: Verdict, thread_id: str) -> None:
         message_id = new_message_id(_identity_address(self.rules))
-        text = render(self.templates, msg, verdict, self.rules, self.now)
+        text = render(self.templates, msg, verdict, self.rules, self.now, self.calendar)
         data = build(msg, text, self.rules, self.now, message_id).as_bytes(policy=SMTP)
         self.store.plan_reply({
             "thread_id": thread_id, "in_reply_to": msg.message_id, "message_id": message_id,

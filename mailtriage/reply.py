@@ -19,6 +19,7 @@ from pathlib import Path
 
 import jinja2
 
+from mailtriage.businessdays import BusinessCalendar
 from mailtriage.config import Rules
 from mailtriage.models import Incoming, Verdict
 from mailtriage.wording import day_text, deadline_text
@@ -70,21 +71,23 @@ def new_message_id(identity_address: str) -> str:
     return f"{OUR_ID_PREFIX}{uuid.uuid4().hex}@{identity_address.rpartition('@')[2]}>"
 
 
-def away_dates(rules: Rules, day: date) -> tuple[date, date] | None:
+def away_dates(rules: Rules, day: date, calendar: BusinessCalendar | None = None) -> tuple[date, date] | None:
     """(last day away, first business day back) when `day` falls in a vacation."""
-    calendar = rules.calendar()
+    calendar = calendar or rules.calendar()
     for first, last in ((a.from_, a.to) for a in rules.away):
         if first <= day <= last:
             return last, calendar.next_business_day(last)
     return None
 
 
-def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rules, now: datetime) -> str:
+def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rules, now: datetime,
+           calendar: BusinessCalendar | None = None) -> str:
     """The text of a holding reply, in the verdict's language."""
     assert verdict.deadline is not None
     today = now.astimezone(rules.tz).date()
     language = verdict.language
-    away = away_dates(rules, msg.received.astimezone(rules.tz).date()) or away_dates(rules, today)
+    away = (away_dates(rules, msg.received.astimezone(rules.tz).date(), calendar)
+            or away_dates(rules, today, calendar))
     identity_name = parseaddr(rules.identity.from_)[0] or parseaddr(rules.identity.from_)[1]
     values = {
         "name": one_line(msg.sender_name),
