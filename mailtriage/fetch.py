@@ -86,7 +86,10 @@ class Mailbox:
         try:
             self.client.logout()
         except Exception:  # noqa: BLE001 - the connection may already be gone; nothing to save
-            pass
+            try:
+                self.client.shutdown()  # close our end of a dropped connection, or it leaks
+            except Exception:  # noqa: BLE001
+                pass
 
     def command(self, what: str, call: Callable[[], Any]) -> Any:
         """Run one IMAP command; any failure (a timeout, a dropped connection) is one FetchError."""

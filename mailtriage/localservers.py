@@ -246,6 +246,7 @@ class CountingRelay:
         self.port = 0
         self.server_bytes = 0
         self.client_bytes = 0
+        self.cut_after: int | None = None  # drop every connection once the server has sent this many bytes
         self._listener: socket.socket | None = None
         self._lock = threading.Lock()
 
@@ -288,6 +289,9 @@ class CountingRelay:
                         self.server_bytes += len(data)
                     else:
                         self.client_bytes += len(data)
+                    cut = self.cut_after is not None and from_server and self.server_bytes > self.cut_after
+                if cut:
+                    break  # a dropped connection, in the middle of whatever the server was saying
                 sink.sendall(data)
         except OSError:
             pass

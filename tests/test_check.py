@@ -369,3 +369,27 @@ def _imap_port(box: Mailbox) -> int:
     found = re.search(r"imap: \{host: 127.0.0.1, port: (\d+)", box.rules.read_text())
     assert found
     return int(found.group(1))
+
+
+def test_a_connection_dropped_in_the_middle_of_a_fetch_loses_and_doubles_nothing(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from mailtriage.localservers import CountingRelay
+
+    box = mailbox("flag_overdue: false\n")
+    relay = CountingRelay(box.server.port).start()
+    try:
+        box.rules.write_text(box.rules.read_text().replace(f"port: {box.server.port}", f"port: {relay.port}"))
+        assert run_check(capsys, box)[0] == 0
+        for name in ("client_acme.eml", "polish_subject.eml", "header_injection.eml"):
+            box.deliver_file(name, when=MONDAY_NOON)
+        relay.reset()
+        relay.cut_after = 1500  # past login and SELECT, inside the FETCH of the three headers
+        code, lines, err = run_check(capsys, box)
+        assert code == 1 and lines == [] and smtp.messages == []
+        assert err.strip().splitlines()[-1].startswith("imap 127.0.0.1")  # one line, no traceback
+        relay.cut_after = None
+        code, lines, _ = run_check(capsys, box)
+        assert code == 0 and [line["uid"] for line in lines] == [1, 2, 3] and len(smtp.messages) == 3
+        assert run_check(capsys, box)[1] == [] and len(smtp.messages) == 3
+    finally:
+        relay.stop()
