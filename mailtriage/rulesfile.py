@@ -47,7 +47,7 @@ def load(path: str | Path) -> Rules:
     problems = [Problem(name, line_of(data, loc), dotted(loc), msg) for loc, msg in cross_check(rules)]
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
-    database = os.path.expandvars(str(rules.database))  # ${STATE_DIRECTORY} under systemd
+    database = os.path.expandvars(str(rules.database).replace("${STATE_DIRECTORY}", state_directory()))
     if "$" in database:
         raise ConfigError([Problem(name, line_of(data, ("database",)), "database",
                                    f"{rules.database}: a variable in it is not set")])
@@ -55,6 +55,16 @@ def load(path: str | Path) -> Rules:
     if rules.templates is not None:
         update["templates"] = (path.parent / rules.templates).resolve()
     return rules.model_copy(update=update)
+
+
+def state_directory() -> str:
+    """systemd's StateDirectory= for the service; by hand (`mailtriage status` on the server), the
+    same folder: /var/lib/mailtriage for root, ~/.local/state/mailtriage for a user."""
+    if os.environ.get("STATE_DIRECTORY"):
+        return os.environ["STATE_DIRECTORY"].split(":")[0]
+    if os.geteuid() == 0:
+        return "/var/lib/mailtriage"
+    return str(Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "mailtriage")
 
 
 def read_yaml(path: Path) -> Any:

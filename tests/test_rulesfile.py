@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -166,6 +167,11 @@ def test_the_database_path_may_name_systemds_state_directory(write_rules: Write,
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
     rules = load(write_rules(MINIMAL + "database: ${STATE_DIRECTORY}/mailtriage.db\n"))
     assert rules.database == tmp_path / "state" / "mailtriage.db"
-    monkeypatch.delenv("STATE_DIRECTORY")
-    path = write_rules(MINIMAL + "database: ${STATE_DIRECTORY}/mailtriage.db\n")
-    assert problems_of(path) == [f"{path}:7: database: ${{STATE_DIRECTORY}}/mailtriage.db: a variable in it is not set"]
+    monkeypatch.delenv("STATE_DIRECTORY")  # run by hand on the server: the service's own folder
+    expected = "/var/lib/mailtriage" if os.geteuid() == 0 else str(Path.home() / ".local/state/mailtriage")
+    assert load(write_rules(MINIMAL + "database: ${STATE_DIRECTORY}/mailtriage.db\n")).database == Path(
+        expected) / "mailtriage.db"
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    path = write_rules(MINIMAL + "database: ${NOT_SET_ANYWHERE}/mailtriage.db\n")
+    assert problems_of(path) == [
+        f"{path}:7: database: ${{NOT_SET_ANYWHERE}}/mailtriage.db: a variable in it is not set"]
