@@ -68,6 +68,7 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> N
     replies = sum(1 for line in report.lines if line.decision == "reply")
     summary = (f"{len(report.lines)} new, {replies} holding replies planned, {report.sent} sent"
                + (f", {report.failed} failed" if report.failed else "")
+               + (f", {report.answered} threads answered" if report.answered else "")
                + (" (dry run: nothing stored or sent)" if dry_run else ""))
     click.echo(summary, err=True)
     if report.send_error:

@@ -8,10 +8,11 @@ from datetime import datetime
 import click
 
 from mailtriage.cli import Context, cli, open_store, pass_ctx, utc_now
+from mailtriage.models import STATES
 
 
 @cli.command()
-@click.option("--state", type=click.Choice(["open", "answered", "overdue", "closed", "ignored"]),
+@click.option("--state", type=click.Choice(STATES),
               help="Only threads in this state (of any age).")
 @click.option("--client", help="Only this client's threads ('(defaults)' for senders no client matches).")
 @click.option("--days", default=30, show_default=True, help="Without --state: threads of the last DAYS days.")

@@ -8,6 +8,8 @@ from datetime import datetime
 
 # What a check can decide for one message.
 REPLY, RECORD, IGNORE, SKIP = "reply", "record", "ignore", "skip"
+# The states of a thread.
+STATES = ("open", "answered", "overdue", "closed", "ignored")
 
 
 @dataclass(frozen=True)

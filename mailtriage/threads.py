@@ -15,7 +15,6 @@ from mailtriage.businessdays import BusinessCalendar
 from mailtriage.errors import MailtriageError
 from mailtriage.store import Store, from_iso, iso
 
-STATES = ("open", "answered", "overdue", "closed", "ignored")
 FIELDS = ("number", "id", "client", "sender", "sender_name", "subject", "state", "first_received", "opened_at",
           "deadline", "snoozed_from", "answered_at", "answered_via", "response_seconds",
           "response_business_seconds", "closed_at")
