@@ -297,6 +297,9 @@ class Rules(Section):
     require_addressed: bool = True
     reacknowledge_after: Duration = Field(default=timedelta(days=3), description="a reopened thread gets "
                                           "another holding reply only after this much quiet")
+    max_arrival_age: Duration | None = Field(
+        default=timedelta(days=7), description="a message that arrived longer before the check (an old "
+        "message moved back into the INBOX) gets its deadline counted from the check; null: never")
     retry: Retry = Retry()
     flag_overdue: bool = Field(default=True, description="set \\Flagged on an overdue thread's newest message")
     sender_limit: SenderLimit | None = Field(default=SenderLimit(), description="null: no per-sender limit")

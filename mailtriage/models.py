@@ -56,3 +56,4 @@ class Verdict:
     deadline: datetime | None = None
     window: str | None = None
     language: str = "en"
+    hits: tuple[tuple[str, str], ...] = ()  # (guard, reason) of every guard that objected, in order

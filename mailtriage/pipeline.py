@@ -9,10 +9,15 @@ sent again).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from email.policy import SMTP
 from typing import Any
 
@@ -23,18 +28,22 @@ from mailtriage.credentials import read_password
 from mailtriage.errors import SendError
 from mailtriage.fetch import Fetched, Mailbox
 from mailtriage.guards import Context
+from mailtriage.lock import one_check
 from mailtriage.match import Matcher
 from mailtriage.models import IGNORE, REPLY, SKIP, Incoming, Verdict
 from mailtriage.overdue import enforce
-from mailtriage.parse import parse
+from mailtriage.parse import parse, synthetic_id
 from mailtriage.reply import build, environment, new_message_id, render
-from mailtriage.send import Outgoing, Result, crash_hook, send_all
+from mailtriage.send import FAILED, SENT, UNKNOWN, SmtpSession
 from mailtriage.store import Mark, Store, iso
 from mailtriage.wording import short_deadline
 
 log = logging.getLogger("mailtriage")
 BATCH = 200
 RETRY_FOR = timedelta(days=1)  # a planned reply older than this is no longer worth sending
+# An arrival ahead of the check (a wrong server clock) is no fair start for a deadline, nor one
+# further back than max_arrival_age: the check's own time is used instead.
+SANE_FUTURE = timedelta(hours=1)
 
 
 @dataclass
@@ -82,8 +91,9 @@ class Check:
 
     def __init__(self, rules: Rules, store: Store, now: datetime, *, dry_run: bool = False,
                  backfill: timedelta | None = None, emit: Callable[[Line], None] | None = None,
-                 should_stop: Callable[[], bool] = lambda: False) -> None:
+                 should_stop: Callable[[], bool] = lambda: False, lock_wait: float = 30.0) -> None:
         self.rules, self.store, self.now = rules, store, now
+        self.lock_wait = lock_wait
         self.should_stop = should_stop  # asked after every message: a stop commits what is done
         self.dry_run, self.backfill = dry_run, backfill
         self.emit = emit or (lambda line: None)
@@ -94,25 +104,32 @@ class Check:
         self.templates = environment(rules)
 
     def run(self) -> Report:
-        lost = self.store.give_up_unknown()
-        if lost:
-            self.report.notes.append(f"{lost} holding replies were being sent when a check was interrupted: "
-                                     "their fate is unknown, so they are not sent again")
-        try:
-            with Mailbox(self.rules.imap, read_password(self.rules.imap)) as mailbox:
-                for folder in self.rules.imap.folders:
-                    if self.should_stop():
-                        break
-                    self.check_folder(mailbox, folder)
+        with self._one_at_a_time():
+            lost = self.store.give_up_unknown()
+            if lost:
+                self.report.notes.append(f"{lost} holding replies were being sent when a check was interrupted: "
+                                         "their fate is unknown, so they are not sent again")
+            try:
+                with Mailbox(self.rules.imap, read_password(self.rules.imap)) as mailbox:
+                    for folder in self.rules.imap.folders:
+                        if self.should_stop():
+                            break
+                        self.check_folder(mailbox, folder)
+                    if not self.dry_run and not self.should_stop():
+                        self.report.answered += scan_sent(mailbox, self.store, self.calendar, self.now)
+                        self.report.notes.extend(enforce(mailbox, self.store, self.rules, self.now))
+            finally:
+                # What was recorded before a connection broke is answered now, not at the next check;
+                # on a stop, planned replies wait for the next start.
                 if not self.dry_run and not self.should_stop():
-                    self.report.answered += scan_sent(mailbox, self.store, self.calendar, self.now)
-                    self.report.notes.extend(enforce(mailbox, self.store, self.rules, self.now))
-        finally:
-            # What was recorded before a connection broke is answered now, not at the next check;
-            # on a stop, planned replies wait for the next start.
-            if not self.dry_run and not self.should_stop():
-                self.send()
+                    self.send()
         return self.report
+
+    def _one_at_a_time(self) -> AbstractContextManager[None]:
+        """The check lock of this database (a dry run on its private copy needs none)."""
+        if self.dry_run or self.store.path is None:
+            return nullcontext()
+        return one_check(self.store.path, self.lock_wait)
 
     # --- fetching and recording --------------------------------------------------------------
 
@@ -132,7 +149,7 @@ class Check:
             for start in range(0, len(uids), BATCH):
                 batch = uids[start:start + BATCH]
                 self.record(folder, state.uidvalidity, mailbox.fetch(batch), Mark(state.uidvalidity, batch[-1]))
-                crash_hook("after-record")
+                _crash_point("after-record")
                 if self.should_stop():
                     return
         if not self.dry_run:
@@ -162,9 +179,7 @@ class Check:
         lines = []
         with self.store.transaction():
             for item in fetched:
-                msg = parse(item.header, folder=folder, uid=item.uid, uidvalidity=uidvalidity,
-                            received=item.internaldate, flags=item.flags, size=item.size)
-                lines.append(self.record_one(msg))
+                lines.append(self.record_safely(folder, uidvalidity, item))
                 if not baseline and self.should_stop():
                     mark = Mark(uidvalidity, item.uid)
                     break
@@ -173,36 +188,93 @@ class Check:
             self.report.lines.append(line)
             self.emit(line)
 
+    def record_safely(self, folder: str, uidvalidity: int, item: Fetched) -> Line:
+        """One message, in a savepoint of its own: whatever it does, it is recorded (as broken, if
+        handling it failed) and the check goes on past it (Mailman's shunt). Only a failing
+        database (a full disk, an I/O error) stops the batch: that is no message's fault."""
+        try:
+            with self.store.savepoint():
+                msg = parse(item.header, folder=folder, uid=item.uid, uidvalidity=uidvalidity,
+                            received=item.internaldate, flags=item.flags, size=item.size)
+                return self.record_one(msg)
+        except sqlite3.OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the shunt: one message must never stop a check
+            reason = f"could not be handled: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            log.warning("%s %s: %s", folder, item.uid, reason)
+            with self.store.savepoint():
+                return self.record_broken(folder, uidvalidity, item, reason)
+
+    def record_broken(self, folder: str, uidvalidity: int, item: Fetched, reason: str) -> Line:
+        message_id = synthetic_id(item.header)
+        self.store.insert("messages", {
+            "folder": folder, "uidvalidity": uidvalidity, "uid": item.uid, "message_id": message_id,
+            "received_at": iso(item.internaldate), "size": item.size, "decision": SKIP, "guard": "broken",
+            "reason": reason, "broken": reason}, or_ignore=True)
+        return Line(folder, item.uid, message_id, "", None, SKIP, reason, None, None, "broken")
+
     def record_one(self, msg: Incoming) -> Line:
         decision = self.matcher.match(msg.sender)
-        thread_id = self.store.thread_of(msg.parents) or self.store.thread_of((msg.message_id,))
+        judged, why_now = self.judged_arrival(msg)
+        thread_id = self.thread_for(msg, decision.client)
         thread = self.store.thread(thread_id) if thread_id else None
         history = History(
-            duplicate=self.store.seen_message_id(msg.message_id),
+            duplicate=self.store.seen_message(msg.message_id, msg.sender),
             thread_state=thread["state"] if thread else None,
             thread_acknowledged=bool(thread and thread["acknowledged_at"]),
             sender_limited=self.sender_limited(msg),
-            quiet_for=_quiet_for(thread, msg.received),
+            quiet_for=_quiet_for(thread, judged.received),
         )
-        verdict = classify(msg, self.context, decision, history, self.calendar, self.rules.check_times,
+        verdict = classify(judged, self.context, decision, history, self.calendar, self.rules.check_times,
                            self.rules.reacknowledge_after)
+        if why_now and verdict.deadline is not None:
+            verdict = replace(verdict, reason=f"{verdict.reason}; {why_now}")
         if verdict.decision != SKIP and thread_id is None:
-            thread_id = msg.message_id
-            self.store.insert_thread(self.thread_row(msg, verdict))
+            thread_id = self.new_thread_id(msg)
+            self.store.insert_thread({**self.thread_row(judged, verdict), "id": thread_id})
         elif thread_id is not None:
-            self.store.touch_thread(thread_id, msg.received)
+            self.store.touch_thread(thread_id, judged.received)
             if verdict.decision != SKIP and history.thread_state in ("answered", "closed"):
-                self.store.reopen(thread_id, msg.received, verdict.deadline, verdict.window)
+                self.store.reopen(thread_id, judged.received, verdict.deadline, verdict.window)
         if thread_id is not None and not history.duplicate:
             self.store.add_ref(msg.message_id, thread_id)
         self.store.insert_message(self.message_row(msg, verdict, thread_id))
         if verdict.decision == REPLY:
             assert thread_id is not None
-            self.plan_reply(msg, verdict, thread_id)
+            self.plan_reply(judged, verdict, thread_id)
         log.debug("%s %s: %s (%s)", msg.folder, msg.uid, verdict.decision, verdict.reason)
         return Line(msg.folder, msg.uid, msg.message_id, msg.sender, verdict.client, verdict.decision,
                     verdict.reason, verdict.deadline.isoformat() if verdict.deadline else None, thread_id,
                     verdict.guard, msg.reply_to if verdict.decision == REPLY else None)
+
+    def judged_arrival(self, msg: Incoming) -> tuple[Incoming, str | None]:
+        """The message as its deadline is judged: an arrival time far in the past (beyond the
+        backfill) or in the future counts as the time of this check, and the reason says so."""
+        age = self.rules.max_arrival_age
+        oldest = None if age is None else self.now - max(age, self.backfill or timedelta(0))
+        if (oldest is None or oldest <= msg.received) and msg.received <= self.now + SANE_FUTURE:
+            return msg, None
+        when = msg.received.astimezone(self.rules.tz).strftime("%Y-%m-%d %H:%M")
+        side = "in the future" if msg.received > self.now else f"older than max_arrival_age ({_span(age)})"
+        return replace(msg, received=self.now), f"its arrival time {when} is {side}: the deadline counts from now"
+
+    def thread_for(self, msg: Incoming, client: str | None) -> str | None:
+        """The recorded thread this message continues. It belongs to its participants: a message
+        that points into someone else's thread (a stranger's In-Reply-To naming a client's
+        message) starts a thread of its own instead of joining, answering or reopening theirs."""
+        for candidates in (msg.parents, (msg.message_id,)):
+            thread_id = self.store.thread_of(candidates)
+            if thread_id and self.store.takes_part(thread_id, msg.sender, client):
+                return thread_id
+        return None
+
+    def new_thread_id(self, msg: Incoming) -> str:
+        """The thread's id is its first Message-ID; when another sender already used that id (a
+        collision), the sender's hash makes it this sender's own."""
+        if self.store.thread(msg.message_id) is None:
+            return msg.message_id
+        suffix = hashlib.sha256(msg.sender.encode("utf-8", "replace")).hexdigest()[:10]
+        return f"{msg.message_id[:-1]}#{suffix}>"
 
     def sender_limited(self, msg: Incoming) -> str | None:
         limit = self.rules.sender_limit
@@ -231,7 +303,7 @@ class Check:
             "date_header": iso(msg.date) if msg.date else None, "size": msg.size,
             "decision": verdict.decision, "guard": verdict.guard, "reason": verdict.reason,
             "client": verdict.client, "deadline": iso(verdict.deadline) if verdict.deadline else None,
-            "broken": msg.broken,
+            "broken": msg.broken, "hits": json.dumps(verdict.hits, ensure_ascii=False) if verdict.hits else None,
         }
 
     def plan_reply(self, msg: Incoming, verdict: Verdict, thread_id: str) -> None:
@@ -247,39 +319,39 @@ class Check:
     # --- sending -----------------------------------------------------------------------------
 
     def send(self) -> None:
-        pending = self.store.pending_replies(self.now, RETRY_FOR)
-        if not pending:
+        """Send the outbox, claiming one reply at a time just before its own SMTP transaction."""
+        if not self.store.expire_replies(self.now, RETRY_FOR):
             return
         if self.rules.smtp is None:
-            self.report.waiting = len(pending)
+            self.report.waiting = self.store.count_replies("planned")
             self.report.send_error = "no smtp section in rules.yaml: holding replies cannot be sent"
             return
-        items = [Outgoing(row["id"], row["recipient"], row["data"]) for row in pending]
         password = read_password(self.rules.smtp) if self.rules.smtp.username else None
-        self._outcome: list[tuple[int, str, dict[str, Any]]] = []
         try:
-            self.report.sent = send_all(self.rules.smtp, password, _identity_address(self.rules), items,
-                                        self.before_send, self.after_send)
+            with SmtpSession(self.rules.smtp, password, _identity_address(self.rules)) as session:
+                last = 0
+                while session.alive and (reply := self.store.claim_next(last)) is not None:
+                    last = reply.id
+                    result = session.send(reply.recipient, reply.data)
+                    _crash_point("after-send")
+                    self.store.finish_reply(reply.id, result.state, result.envelope_sender, result.response)
+                    self.count(reply.id, result.state, result.response)
         except SendError as exc:
             self.report.send_error = str(exc)
-        finally:
-            if self._outcome:
-                self.store.reply_states(*self._outcome, now=datetime.now(UTC))
-        self.report.waiting = len(self.store.pending_replies(self.now, RETRY_FOR))
+        self.report.waiting = self.store.count_replies("planned")
 
-    def before_send(self, item: Outgoing) -> None:
-        """Commit `sending` before the SMTP transaction, with the previous reply's outcome: a crash
-        between the two leaves that one `sending` too, so it is never sent again either."""
-        self.store.reply_states(*self._outcome, (item.reply_id, "sending", {}), now=datetime.now(UTC))
-        self._outcome = []
+    def count(self, reply_id: int, state: str, response: str) -> None:
+        if state == SENT:
+            self.report.sent += 1
+            return
+        self.report.failed += state in (FAILED, UNKNOWN)
+        log.warning("holding reply %d: %s (%s)", reply_id, state, response)
 
-    def after_send(self, result: Result) -> None:
-        fields: dict[str, Any] = {"envelope_sender": result.envelope_sender, "smtp_response": result.response}
-        if result.state != "sent":
-            fields["error"] = result.response
-            self.report.failed += result.state in ("failed", "unknown")
-            log.warning("holding reply %d: %s (%s)", result.reply_id, result.state, result.response)
-        self._outcome = [(result.reply_id, result.state, fields)]
+
+def _crash_point(point: str) -> None:
+    """For the crash tests only: die at a named point, as a power cut would."""
+    if os.environ.get("MAILTRIAGE_TEST_CRASH") == point:
+        os._exit(86)
 
 
 def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, Any]:
@@ -297,6 +369,11 @@ def _quiet_for(thread: dict[str, Any] | None, received: datetime) -> timedelta |
         return None
     last = max(filter(None, (thread["last_received"], thread["answered_at"], thread["closed_at"])))
     return received - datetime.fromisoformat(last)
+
+
+def _span(delta: timedelta | None) -> str:
+    days, seconds = divmod(int(delta.total_seconds()) if delta else 0, 86400)
+    return f"{days} days" if not seconds else f"{days * 24 + seconds // 3600} hours"
 
 
 def _identity_address(rules: Rules) -> str:

@@ -1,107 +1,147 @@
-"""The SMTP edge (aiosmtplib): send the outbox over one connection, recording each reply's fate.
+"""The SMTP edge (aiosmtplib): one connection, one message at a time, each outcome by its code.
 
-The store is told `sending` before each SMTP transaction and `sent` / `failed` after it, so a
-crash in between leaves a reply whose fate is unknown, which is never sent again.
+`SmtpSession.send` runs MAIL, RCPT and DATA as separate steps, so a failure says exactly how far
+the message got: refused for now (4xx, or the connection dropped before DATA) -> `planned`, to be
+tried again at a later check; refused for good (5xx) -> `failed`; the connection lost during or
+after DATA -> `unknown`, since the server may have taken it: never sent again. The caller
+records each outcome; this module never touches the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
 
 from mailtriage.config import Smtp
 from mailtriage.errors import SendError
 from mailtriage.fetch import tls_context
 
-
-@dataclass(frozen=True)
-class Outgoing:
-    reply_id: int
-    recipient: str
-    data: bytes
+SENT, PLANNED, FAILED, UNKNOWN = "sent", "planned", "failed", "unknown"
 
 
 @dataclass(frozen=True)
 class Result:
-    reply_id: int
-    state: str  # sent | failed | planned (refused for now: try again) | unknown
+    state: str  # SENT | FAILED | PLANNED (refused for now: try again) | UNKNOWN
     envelope_sender: str
     response: str
 
-
-def send_all(config: Smtp, password: str | None, identity: str, items: list[Outgoing],
-             before: Callable[[Outgoing], None], after: Callable[[Result], None],
-             envelope: str | None = None) -> int:
-    """Send every item over one connection; return how many were accepted. Raises SendError
-    only when no connection or login is possible (every item then stays as it was). `envelope`
-    overrides the configured envelope sender (the summary is no auto-reply: it uses ours)."""
-    return asyncio.run(_send_all(config, password, identity, items, before, after, envelope))
+    @property
+    def connection_lost(self) -> bool:
+        return self.response.startswith("connection lost")
 
 
-async def _send_all(config: Smtp, password: str | None, identity: str, items: list[Outgoing],
-                    before: Callable[[Outgoing], None], after: Callable[[Result], None],
-                    envelope_override: str | None = None) -> int:
-    import aiosmtplib
+class SmtpSession:
+    """One SMTP connection; use as a context manager and call `send` for each message."""
 
-    where = f"{config.host}:{config.effective_port}"
-    client = aiosmtplib.SMTP(hostname=config.host, port=config.effective_port, timeout=config.timeout,
-                             use_tls=config.security == "tls", start_tls=config.security == "starttls",
-                             tls_context=tls_context(config) if config.security != "none" else None)
-    try:
-        await client.connect()
-        if config.username:
-            await client.login(config.username, password or "")
-    except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-        raise SendError(f"smtp {where}: {exc or type(exc).__name__}") from None
-    envelope = identity if config.envelope_sender == "identity" else ""
-    if envelope_override is not None:
-        envelope = envelope_override
-    accepted = 0
-    try:
-        for item in items:
-            before(item)
-            result = await _send_one(client, config, item, envelope, identity)
-            if result.state == "sent":
-                envelope = "" if result.envelope_sender == "<>" else result.envelope_sender
-            after(result)
-            accepted += result.state == "sent"
-            if result.state == "unknown":
-                break  # the connection is gone: the rest stay planned for the next check
-    finally:
+    def __init__(self, config: Smtp, password: str | None, identity: str, envelope: str | None = None) -> None:
+        """`envelope` overrides the configured envelope sender (the summary is no auto-reply)."""
+        import aiosmtplib
+
+        self.config, self.password, self.identity = config, password, identity
+        self.where = f"{config.host}:{config.effective_port}"
+        self.envelope = identity if config.envelope_sender == "identity" else ""
+        if envelope is not None:
+            self.envelope = envelope
+        self.runner = asyncio.Runner()
+        self.client = aiosmtplib.SMTP(hostname=config.host, port=config.effective_port, timeout=config.timeout,
+                                      use_tls=config.security == "tls", start_tls=config.security == "starttls",
+                                      tls_context=tls_context(config) if config.security != "none" else None)
+        self.alive = False
+
+    def __enter__(self) -> SmtpSession:
+        import aiosmtplib
+
         try:
-            await client.quit()
-        except Exception:  # noqa: BLE001 - the replies are already recorded; a failed QUIT changes nothing
-            client.close()
-    return accepted
+            self.runner.run(self.client.connect())
+            if self.config.username:
+                self.runner.run(self.client.login(self.config.username, self.password or ""))
+        except (TimeoutError, aiosmtplib.SMTPException, OSError, ValueError) as exc:
+            self._close()
+            raise SendError(f"smtp {self.where}: {_describe(exc)}") from None
+        self.alive = True
+        return self
 
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.alive:
+            try:
+                self.runner.run(self.client.quit())
+            except Exception:  # noqa: BLE001 - every outcome is recorded already; a failed QUIT changes nothing
+                pass
+        self._close()
 
-async def _send_one(client: object, config: Smtp, item: Outgoing, envelope: str, identity: str) -> Result:
-    import aiosmtplib
-
-    assert isinstance(client, aiosmtplib.SMTP)
-    try:
+    def _close(self) -> None:
         try:
-            _, response = await client.sendmail(envelope, [item.recipient], item.data)
-        except aiosmtplib.SMTPSenderRefused:
-            if envelope or config.envelope_sender != "auto":
-                raise
-            envelope = identity  # this server refuses the null sender: fall back, once and for all
-            _, response = await client.sendmail(envelope, [item.recipient], item.data)
-        crash_hook("after-send")
-        return Result(item.reply_id, "sent", envelope or "<>", response)
-    except aiosmtplib.SMTPResponseException as exc:
-        state = "planned" if 400 <= exc.code < 500 else "failed"
-        return Result(item.reply_id, state, envelope or "<>", f"{exc.code} {exc.message}")
-    except aiosmtplib.SMTPRecipientsRefused as exc:
-        return Result(item.reply_id, "failed", envelope or "<>", str(exc))
-    except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-        # The connection broke during the transaction: the server may have accepted the message.
-        return Result(item.reply_id, "unknown", envelope or "<>", f"connection lost: {exc}")
+            self.client.close()
+        finally:
+            self.runner.close()
+
+    @property
+    def smtputf8(self) -> bool:
+        return bool(self.alive and self.client.supports_extension("smtputf8"))
+
+    def send(self, recipient: str, data: bytes, *, smtputf8: bool = False) -> Result:
+        """One message to one recipient; never raises for what the server answers."""
+        if not self.alive:
+            return Result(PLANNED, self.envelope or "<>", "connection lost before this message")
+        result = self.runner.run(self._send(recipient, data, smtputf8))
+        if result.state == UNKNOWN or result.connection_lost:
+            self.alive = False
+        return result
+
+    async def _send(self, recipient: str, data: bytes, smtputf8: bool) -> Result:
+        import aiosmtplib
+
+        options = ["SMTPUTF8"] if smtputf8 else []
+        encoding = "utf-8" if smtputf8 else "ascii"
+        step = "MAIL"
+        try:
+            try:
+                await self.client.mail(self.envelope, options=options, encoding=encoding)
+            except aiosmtplib.SMTPSenderRefused:
+                if self.envelope or self.config.envelope_sender != "auto":
+                    raise
+                await self._reset()
+                self.envelope = self.identity  # this server refuses the null sender: fall back, once and for all
+                await self.client.mail(self.envelope, options=options, encoding=encoding)
+            step = "RCPT"
+            await self.client.rcpt(recipient, encoding=encoding)
+            step = "DATA"
+            response = await self.client.data(data)
+            return Result(SENT, self.envelope or "<>", f"{response.code} {response.message}")
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset()
+            state = PLANNED if 400 <= exc.code < 500 else FAILED
+            return Result(state, self.envelope or "<>", f"{exc.code} {one_line(exc.message)} (at {step})")
+        except UnicodeEncodeError:
+            await self._reset()
+            return Result(FAILED, self.envelope or "<>", f"the server lacks SMTPUTF8, needed for {recipient}")
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            # Before DATA nothing can have been accepted: try again later. During DATA the server
+            # may have taken the message although we never heard it say so.
+            state = UNKNOWN if step == "DATA" else PLANNED
+            return Result(state, self.envelope or "<>", f"connection lost at {step}: {_describe(exc)}")
+
+    async def _reset(self) -> None:
+        try:
+            await self.client.rset()
+        except Exception:  # noqa: BLE001 - the next command will tell whether the connection lives
+            pass
 
 
-def crash_hook(point: str) -> None:
-    """For the crash tests only: die at a named point, as a power cut would."""
-    if os.environ.get("MAILTRIAGE_TEST_CRASH") == point:
-        os._exit(86)
+def send_message(config: Smtp, password: str | None, identity: str, recipient: str, data: bytes,
+                 envelope: str | None = None) -> Result:
+    """Send one message on a connection of its own (the morning summary)."""
+    with SmtpSession(config, password, identity, envelope) as session:
+        return session.send(recipient, data)
+
+
+def one_line(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
+def _describe(exc: BaseException) -> str:
+    text = one_line(exc) or type(exc).__name__
+    return text if len(text) > 12 else f"{type(exc).__name__}: {text}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +33,12 @@ finally:
     if not _numpy_was_loaded:
         del sys.modules["numpy"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each version adds to the one before; a new database is made from SCHEMA at once.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE messages ADD COLUMN hits TEXT",
+        "ALTER TABLE replies ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"),
+}
 UTC_ZONE = ZoneInfo("UTC")
 
 SCHEMA = """
@@ -65,7 +71,7 @@ CREATE TABLE IF NOT EXISTS messages (
     message_id TEXT NOT NULL, thread_id TEXT, sender TEXT, sender_name TEXT, reply_to TEXT,
     subject TEXT, received_at TEXT NOT NULL, date_header TEXT, size INTEGER,
     decision TEXT NOT NULL, guard TEXT, reason TEXT, client TEXT, deadline TEXT, broken TEXT,
-    flagged_by_us INTEGER NOT NULL DEFAULT 0,
+    flagged_by_us INTEGER NOT NULL DEFAULT 0, hits TEXT,
     UNIQUE (folder, uidvalidity, uid)
 );
 CREATE INDEX IF NOT EXISTS messages_thread ON messages (thread_id);
@@ -75,11 +81,33 @@ CREATE TABLE IF NOT EXISTS replies (
     id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL UNIQUE,
     message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL,
     language TEXT, state TEXT NOT NULL, planned_at TEXT NOT NULL, attempted_at TEXT, sent_at TEXT,
-    envelope_sender TEXT, smtp_response TEXT, error TEXT, data BLOB NOT NULL
+    envelope_sender TEXT, smtp_response TEXT, error TEXT, data BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS replies_state ON replies (state);
 CREATE INDEX IF NOT EXISTS replies_sender_key ON replies (sender_key, planned_at);
 """
+
+
+def _statements(script: str) -> list[str]:
+    """A script split into complete statements (semicolons inside comments are not ends)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements
+
+
+def _text(value: Any) -> Any:
+    """Text SQLite can store: a surrogate escape (a raw 8-bit header byte) becomes U+FFFD."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
 def iso(instant: datetime) -> str:
@@ -89,6 +117,16 @@ def iso(instant: datetime) -> str:
 
 def from_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A holding reply taken from the outbox for sending."""
+
+    id: int
+    recipient: str
+    data: bytes
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -107,7 +145,8 @@ class Store:
         self.path = Path(path) if path is not None else None
         if self.path is None:
             self.db = sqlite_utils.Database(memory=True)
-            self.db.conn.executescript(SCHEMA)
+            self._prepare()
+            self.migrate()
             return
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,37 +154,106 @@ class Store:
             os.close(fd)
             os.chmod(self.path, 0o600)
         self.db = sqlite_utils.Database(self.path)
+        self._prepare()
         self.db.conn.execute("PRAGMA busy_timeout = 10000")
         if create:
             self.db.conn.execute("PRAGMA journal_mode = WAL")
-            self.db.conn.executescript(SCHEMA)
-            self.db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.migrate()
 
     @classmethod
     def snapshot(cls, path: Path) -> Store:
         """A private in-memory copy of the database at `path` (for --dry-run: nothing is stored)."""
         store = cls(None)
         if path.exists():
-            import sqlite3
-
             source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 source.backup(store.db.conn)
             finally:
                 source.close()
-            store.db.conn.executescript(SCHEMA)
+            store.migrate()
         return store
 
     def close(self) -> None:
         self.db.conn.close()
 
+    def _prepare(self) -> None:
+        # Transactions are ours alone: no implicit BEGIN from the sqlite3 module, and no library
+        # call that commits on its own (sqlite-utils' insert/update do) is used for writing.
+        self.db.conn.isolation_level = None
+        self._depth = 0
+
+    def migrate(self) -> None:
+        """Create the schema, or bring an older database up to SCHEMA_VERSION, in one transaction."""
+        with self.transaction():
+            found = self.db.conn.execute("PRAGMA user_version").fetchone()[0]
+            if found > SCHEMA_VERSION:
+                from mailtriage.errors import MailtriageError
+
+                raise MailtriageError(f"{self.path}: made by a newer mailtriage (schema {found}); upgrade "
+                                      "mailtriage or use another database file")
+            if found == 0:
+                for statement in _statements(SCHEMA):  # executescript would COMMIT first: not inside ours
+                    self.db.conn.execute(statement)
+            else:
+                for version in range(found + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[version]:
+                        self.db.conn.execute(statement)
+            self.db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.db.conn:
+        """All or nothing: BEGIN IMMEDIATE (the write lock is taken at once, so two processes queue
+        instead of failing half-way), or a savepoint when already inside a transaction."""
+        if self._depth:
+            with self.savepoint():
+                yield
+            return
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
             yield
+            self.db.conn.execute("COMMIT")
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth = 0
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the current transaction that can fail alone (one message of a batch)."""
+        name = f"sp{self._depth}"
+        self.db.conn.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield
+            self.db.conn.execute(f"RELEASE {name}")
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute(f"ROLLBACK TO {name}")
+                self.db.conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._depth -= 1
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        """Every write goes through here (one place to see them, and to inject faults in tests)."""
+        return self.db.conn.execute(sql, params)
+
+    def insert(self, table: str, row: dict[str, Any], *, or_ignore: bool = False) -> int:
+        names = ", ".join(row)
+        verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+        cursor = self.execute(f"{verb} INTO {table} ({names}) VALUES ({', '.join('?' * len(row))})",
+                              [_text(v) for v in row.values()])
+        return int(cursor.lastrowid or 0)
+
+    def update(self, table: str, key: int, fields: dict[str, Any]) -> None:
+        sets = ", ".join(f"{name} = ?" for name in fields)
+        self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*(_text(v) for v in fields.values()), key])
 
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
-        rows = list(self.db.query(sql, params))
+        rows = list(self.db.query(sql, [_text(v) for v in params]))
         return rows[0] if rows else None
 
     # --- folders ----------------------------------------------------------------------------
@@ -157,13 +265,13 @@ class Store:
     def set_mark(self, folder: str, mark: Mark, now: datetime, *, baseline: bool = False) -> None:
         """Move a folder's mark; call inside the transaction that recorded its messages."""
         if baseline:
-            self.db.conn.execute(
+            self.execute(
                 "INSERT INTO folders (name, uidvalidity, last_uid, baseline_at, checked_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
                 " last_uid = excluded.last_uid, baseline_at = excluded.baseline_at, checked_at = excluded.checked_at",
                 [folder, mark.uidvalidity, mark.last_uid, iso(now), iso(now)])
         else:
-            self.db.conn.execute("UPDATE folders SET last_uid = ?, checked_at = ? WHERE name = ? AND uidvalidity = ?",
+            self.execute("UPDATE folders SET last_uid = ?, checked_at = ? WHERE name = ? AND uidvalidity = ?",
                                  [mark.last_uid, iso(now), folder, mark.uidvalidity])
 
     # --- threads and messages -----------------------------------------------------------------
@@ -179,31 +287,42 @@ class Store:
     def thread(self, thread_id: str) -> dict[str, Any] | None:
         return self.one("SELECT * FROM threads WHERE id = ?", [thread_id])
 
-    def seen_message_id(self, message_id: str) -> bool:
-        return self.one("SELECT 1 AS x FROM messages WHERE message_id = ? LIMIT 1", [message_id]) is not None
+    def seen_message(self, message_id: str, sender: str) -> bool:
+        """This message was recorded before: the same Message-ID from the same sender. The same id
+        from another sender is a collision (or a forgery), not a copy: it gets its own record."""
+        return self.one("SELECT 1 AS x FROM messages WHERE message_id = ? AND coalesce(sender, '') = ? LIMIT 1",
+                        [message_id, sender]) is not None
+
+    def takes_part(self, thread_id: str, sender: str, client: str | None) -> bool:
+        """The sender (or the sender's client) is already part of this thread."""
+        row = self.one(
+            "SELECT 1 AS x FROM threads WHERE id = ? AND (sender = ? OR (? IS NOT NULL AND client = ?)"
+            " OR EXISTS (SELECT 1 FROM messages WHERE thread_id = ? AND sender = ?))",
+            [thread_id, sender, client, client, thread_id, sender])
+        return row is not None
 
     def insert_thread(self, row: dict[str, Any]) -> None:
-        self.db.table("threads").insert(row)
+        self.insert("threads", row)
         self.add_ref(row["id"], row["id"])
 
     def touch_thread(self, thread_id: str, received: datetime) -> None:
-        self.db.conn.execute("UPDATE threads SET last_received = max(last_received, ?) WHERE id = ?",
+        self.execute("UPDATE threads SET last_received = max(last_received, ?) WHERE id = ?",
                              [iso(received), thread_id])
 
     def add_ref(self, message_id: str, thread_id: str) -> None:
-        self.db.conn.execute("INSERT OR IGNORE INTO refs (message_id, thread_id) VALUES (?, ?)",
+        self.execute("INSERT OR IGNORE INTO refs (message_id, thread_id) VALUES (?, ?)",
                              [message_id, thread_id])
 
     def insert_message(self, row: dict[str, Any]) -> None:
-        self.db.table("messages").insert(row)
+        self.insert("messages", row)
 
     # --- the outbox ---------------------------------------------------------------------------
 
     def plan_reply(self, row: dict[str, Any]) -> None:
         """Write a reply as planned; same transaction as its message. The thread is acknowledged."""
-        self.db.table("replies").insert({**row, "state": "planned"})
+        self.insert("replies", {**row, "state": "planned"})
         self.add_ref(row["message_id"], row["thread_id"])
-        self.db.conn.execute("UPDATE threads SET acknowledged_at = ? WHERE id = ?",
+        self.execute("UPDATE threads SET acknowledged_at = ? WHERE id = ?",
                              [row["planned_at"], row["thread_id"]])
 
     def recent_reply_to(self, sender_key: str, since: datetime, limit: int = 1) -> bool:
@@ -215,31 +334,54 @@ class Store:
     def give_up_unknown(self) -> int:
         """Replies left `sending` by a crash may have gone out: never send them again."""
         with self.transaction():
-            cursor = self.db.conn.execute(
+            cursor = self.execute(
                 "UPDATE replies SET state = 'unknown', error = 'fate unknown after an interrupted send'"
                 " WHERE state = 'sending'")
         return cursor.rowcount
 
-    def pending_replies(self, now: datetime, retry_for: timedelta) -> list[dict[str, Any]]:
-        """Planned replies still worth sending: their thread is open and they are not stale."""
+    def expire_replies(self, now: datetime, retry_for: timedelta) -> int:
+        """Plans too old to be worth sending, or whose thread was settled, expire; returns how
+        many replies are still planned."""
         with self.transaction():
-            self.db.conn.execute(
+            self.execute(
                 "UPDATE replies SET state = 'expired' WHERE state = 'planned' AND (planned_at < ? OR thread_id IN"
                 " (SELECT id FROM threads WHERE state NOT IN ('open', 'overdue')))", [iso(now - retry_for)])
-        return list(self.db.query("SELECT * FROM replies WHERE state = 'planned' ORDER BY id"))
+        return self.count_replies("planned")
 
-    def reply_states(self, *changes: tuple[int, str, dict[str, Any]], now: datetime) -> None:
-        """Move replies to new states in one transaction (one fsync for a burst's two steps)."""
+    def claim_next(self, after: int = 0) -> Reply | None:
+        """Take the next planned reply (id above `after`) for sending: `planned -> sending`,
+        committed before its SMTP transaction starts, so no reply can be sent twice and a crash
+        leaves at most this one of unknown fate."""
         with self.transaction():
-            for reply_id, state, fields in changes:
-                stamp = {"sending": "attempted_at", "sent": "sent_at"}.get(state)
-                self.db.table("replies").update(reply_id, {"state": state, **fields,
-                                                           **({stamp: iso(now)} if stamp else {})})
+            row = self.execute(
+                "UPDATE replies SET state = 'sending', attempted_at = ?, attempts = attempts + 1 WHERE id ="
+                " (SELECT min(id) FROM replies WHERE state = 'planned' AND id > ?)"
+                " RETURNING id, recipient, data, attempts", [iso(datetime.now(UTC)), after]).fetchone()
+        return Reply(row[0], row[1], row[2], row[3]) if row else None
+
+    def finish_reply(self, reply_id: int, state: str, envelope_sender: str, response: str) -> None:
+        """What the SMTP server said: sent, failed (5xx), planned again (4xx) or unknown."""
+        fields: dict[str, Any] = {"state": state, "envelope_sender": envelope_sender, "smtp_response": response}
+        if state == "sent":
+            fields["sent_at"] = iso(datetime.now(UTC))
+        else:
+            fields["error"] = response
+        with self.transaction():
+            self.update("replies", reply_id, fields)
+
+    def fail_reply(self, reply_id: int, reason: str) -> None:
+        """A reply that cannot be sent at all (no server for its address): failed, with why."""
+        with self.transaction():
+            self.update("replies", reply_id, {"state": "failed", "error": reason})
+
+    def count_replies(self, state: str) -> int:
+        row = self.one("SELECT count(*) AS n FROM replies WHERE state = ?", [state])
+        return int(row["n"]) if row else 0
 
     # --- follow-up: answers, overdue, flags ---------------------------------------------------
 
     def set_modseq(self, folder: str, modseq: int | None) -> None:
-        self.db.conn.execute("UPDATE folders SET highestmodseq = ? WHERE name = ?", [modseq, folder])
+        self.execute("UPDATE folders SET highestmodseq = ? WHERE name = ?", [modseq, folder])
 
     def modseq(self, folder: str) -> int | None:
         row = self.one("SELECT highestmodseq FROM folders WHERE name = ?", [folder])
@@ -264,17 +406,17 @@ class Store:
         wall = max(0.0, (at - opened).total_seconds())
         deadline = thread["deadline"]
         within = int(deadline is None or iso(at) <= deadline)
-        self.db.conn.execute(
+        self.execute(
             "UPDATE threads SET state = 'answered', answered_at = ?, answered_via = ?, response_seconds = ?,"
             " response_business_seconds = ? WHERE id = ?", [iso(at), via, wall, business_seconds, thread["id"]])
-        self.db.table("answers").insert({
+        self.insert("answers", {
             "thread_id": thread["id"], "client": thread["client"], "opened_at": thread["opened_at"],
             "deadline": deadline, "answered_at": iso(at), "via": via, "response_seconds": wall,
             "business_seconds": business_seconds, "within_window": within})
 
     def reopen(self, thread_id: str, received: datetime, deadline: datetime | None, window: str | None) -> None:
         """A client wrote again in an answered thread: a new period with a new deadline."""
-        self.db.conn.execute(
+        self.execute(
             "UPDATE threads SET state = 'open', opened_at = ?, deadline = ?, window = ?, answered_at = NULL,"
             " answered_via = NULL, response_seconds = NULL, response_business_seconds = NULL, overdue_at = NULL,"
             " snoozed_from = NULL, closed_at = NULL WHERE id = ?",
@@ -283,7 +425,7 @@ class Store:
     def newly_overdue(self, now: datetime) -> list[dict[str, Any]]:
         """Open threads past their deadline become overdue; returned once, when it happens."""
         with self.transaction():
-            rows = self.db.conn.execute(
+            rows = self.execute(
                 "UPDATE threads SET state = 'overdue', overdue_at = ? WHERE state = 'open' AND deadline < ?"
                 " RETURNING number, id, client, sender, subject, deadline", [iso(now), iso(now)]).fetchall()
         keys = ("number", "id", "client", "sender", "subject", "deadline")
@@ -291,7 +433,7 @@ class Store:
 
     def set_flagged(self, folder: str, uidvalidity: int, uids: list[int], flagged: bool) -> None:
         if uids:
-            self.db.conn.execute(
+            self.execute(
                 f"UPDATE messages SET flagged_by_us = ? WHERE folder = ? AND uidvalidity = ?"
                 f" AND uid IN ({','.join('?' * len(uids))})", [int(flagged), folder, uidvalidity, *uids])
 
@@ -308,7 +450,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
-            self.db.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+            self.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
                                  " SET value = excluded.value", [key, value])
 
     def unflagged_overdue(self, folder: str, uidvalidity: int) -> list[int]:

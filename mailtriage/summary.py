@@ -149,17 +149,15 @@ def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
         with Mailbox(rules.imap, read_password(rules.imap)) as mailbox:
             mailbox.append("INBOX", data)
     else:
-        from mailtriage.send import Outgoing, send_all
+        from mailtriage.send import SENT, send_message
 
         assert rules.smtp is not None
         identity = parseaddr(rules.identity.from_)[1]
         password = read_password(rules.smtp) if rules.smtp.username else None
-        results: list[Any] = []
-        send_all(rules.smtp, password, identity, [Outgoing(0, rules.summary.to, data)], lambda item: None,
-                 results.append, envelope=identity)
-        if not results or results[0].state != "sent":
+        result = send_message(rules.smtp, password, identity, rules.summary.to, data, envelope=identity)
+        if result.state != SENT:
             from mailtriage.errors import SendError
 
-            raise SendError(f"the summary was not sent: {results[0].response if results else 'no answer'}")
+            raise SendError(f"the summary was not sent: {result.response}")
     store.set_meta(LAST_SUMMARY, iso(now))
     return summary
