@@ -29,8 +29,10 @@ def _duration(text: str | None) -> Any:
 @click.option("--backfill", metavar="DURATION", help="On a folder's first check, treat mail of the last "
               "DURATION (e.g. 24h) as new.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message per line.")
+@click.option("--wait", default=30.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for a check that is already running on this database.")
 @pass_ctx
-def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> None:
+def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait: float) -> None:
     """Run one check: fetch new mail, send holding replies, record every thread.
 
     \b
@@ -40,6 +42,7 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> N
     """
 
     from mailtriage.errors import SendError
+    from mailtriage.lock import CheckRunning
     from mailtriage.pipeline import Check, line_dict
     from mailtriage.status import describe, remember
     from mailtriage.store import Store
@@ -54,7 +57,9 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> N
     now = datetime.now(UTC)
     try:
         try:
-            report = Check(rules, store, now, dry_run=dry_run, backfill=since, emit=emit).run()
+            report = Check(rules, store, now, dry_run=dry_run, backfill=since, emit=emit, lock_wait=wait).run()
+        except CheckRunning:
+            raise  # the other check reports its own outcome
         except MailtriageError as exc:
             if not dry_run:
                 remember(store, now, False, f"{now.astimezone(rules.tz):%H:%M}: failed: {exc}")
@@ -68,6 +73,8 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool) -> N
     replies = sum(1 for line in report.lines if line.decision == "reply")
     summary = (f"{len(report.lines)} new, {replies} holding replies planned, {report.sent} sent"
                + (f", {report.failed} failed" if report.failed else "")
+               + (f", {report.waiting} waiting for the next check" if report.waiting and not report.send_error
+                  else "")
                + (f", {report.answered} threads answered" if report.answered else "")
                + (" (dry run: nothing stored or sent)" if dry_run else ""))
     click.echo(summary, err=True)

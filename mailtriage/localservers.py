@@ -184,11 +184,14 @@ class SmtpSink:
     `refuse_null_sender` it answers MAIL FROM:<> with 550, like many submission servers.
     """
 
-    def __init__(self, password: str | None = None, refuse_null_sender: bool = False) -> None:
+    def __init__(self, password: str | None = None, refuse_null_sender: bool = False, smtputf8: bool = True) -> None:
         self.messages: list[Captured] = []
+        # recipient -> answers to give its RCPT TO, one per attempt ("451 4.7.1 try later"); then 250
+        self.rcpt_answers: dict[str, list[str]] = {}
         self.connections = 0
         self.password = password
         self.refuse_null_sender = refuse_null_sender
+        self.smtputf8 = smtputf8
         self.port = 0
         self._controller: Any = None
 
@@ -204,6 +207,15 @@ class SmtpSink:
                     return "550 5.7.1 null sender not accepted here"
                 envelope.mail_from = address
                 envelope.mail_options.extend(options)
+                return "250 OK"
+
+            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                                  options: list[str]) -> str:
+                answers = sink.rcpt_answers.get(address)
+                if answers:
+                    return answers.pop(0)
+                envelope.rcpt_tos.append(address)
+                envelope.rcpt_options.extend(options)
                 return "250 OK"
 
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -223,7 +235,7 @@ class SmtpSink:
                 return super().factory()  # type: ignore[no-untyped-call]
 
         self.port = free_port()
-        options: dict[str, Any] = {"decode_data": False}
+        options: dict[str, Any] = {"decode_data": False, "enable_SMTPUTF8": self.smtputf8}
         if self.password is not None:
             options.update(authenticator=authenticate, auth_require_tls=False)
         self._controller = CountingController(Handler(), hostname="127.0.0.1", port=self.port, **options)

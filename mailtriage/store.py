@@ -37,7 +37,21 @@ SCHEMA_VERSION = 2
 # What each version adds to the one before; a new database is made from SCHEMA at once.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE messages ADD COLUMN hits TEXT",
-        "ALTER TABLE replies ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"),
+        # replies: attempts counted, and one reply per message *within its thread* (SQLite changes a
+        # constraint only by copying the table)
+        "ALTER TABLE replies RENAME TO replies_v1",
+        "CREATE TABLE replies (id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL,"
+        " message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL, language TEXT,"
+        " state TEXT NOT NULL, planned_at TEXT NOT NULL, attempted_at TEXT, sent_at TEXT, envelope_sender TEXT,"
+        " smtp_response TEXT, error TEXT, data BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (thread_id, in_reply_to))",
+        "INSERT INTO replies (id, thread_id, in_reply_to, message_id, recipient, sender_key, language, state,"
+        " planned_at, attempted_at, sent_at, envelope_sender, smtp_response, error, data) SELECT id, thread_id,"
+        " in_reply_to, message_id, recipient, sender_key, language, state, planned_at, attempted_at, sent_at,"
+        " envelope_sender, smtp_response, error, data FROM replies_v1",
+        "DROP TABLE replies_v1",
+        "CREATE INDEX replies_state ON replies (state)",
+        "CREATE INDEX replies_sender_key ON replies (sender_key, planned_at)"),
 }
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -77,12 +91,14 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_thread ON messages (thread_id);
 CREATE INDEX IF NOT EXISTS messages_message_id ON messages (message_id);
 CREATE TABLE IF NOT EXISTS refs (message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL);
+-- One reply per message: a message is its Message-ID within its thread (the same id from two
+-- senders is two messages, in two threads).
 CREATE TABLE IF NOT EXISTS replies (
-    id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL UNIQUE,
+    id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL,
     message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL,
     language TEXT, state TEXT NOT NULL, planned_at TEXT NOT NULL, attempted_at TEXT, sent_at TEXT,
     envelope_sender TEXT, smtp_response TEXT, error TEXT, data BLOB NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0, UNIQUE (thread_id, in_reply_to)
 );
 CREATE INDEX IF NOT EXISTS replies_state ON replies (state);
 CREATE INDEX IF NOT EXISTS replies_sender_key ON replies (sender_key, planned_at);
