@@ -51,9 +51,9 @@ class Verdict:
 
     decision: str  # REPLY, RECORD, IGNORE or SKIP
     reason: str
-    guard: str | None = None  # the guard that hit, if one did
+    guard: str | None = None  # the guard that decided (the first that objected), if one did
     client: str | None = None
     deadline: datetime | None = None
     window: str | None = None
     language: str = "en"
-    hits: tuple[tuple[str, str], ...] = ()  # (guard, reason) of every guard that objected, in order
+    hits: tuple[tuple[str, str], ...] = ()  # (guard, reason) of every guard that objected, in table order

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from mailtriage.classify import sender_key
-from mailtriage.guards import GUARDS, Context, first_hit
+from mailtriage.guards import GUARDS, Context, address_objection, all_hits, first_hit
 from mailtriage.parse import parse
+from tests.conftest import DATA
 
 CTX = Context(own_addresses=frozenset({"kasia@example.com"}))
 
@@ -106,3 +107,112 @@ def test_every_guard_has_a_unique_name_and_a_description() -> None:
 )
 def test_sender_limit_keys_undo_forwarder_rewriting(address: str, key: str) -> None:
     assert sender_key(address) == key
+
+
+# --- messages written for these rules (tests/data): web forms, ESPs, challenges, people on phones ---
+
+RELAXED = Context(own_addresses=CTX.own_addresses, require_addressed=False)  # as on the corpus
+OWN_SET = {  # file -> the guard that must decide, or None: a person, to be answered
+    "form_relay_wordpress.eml": None, "form_relay_noreply.eml": None,
+    "esp_sendgrid_promo.eml": "bulk-service", "esp_ses_receipt.eml": "bulk-service",
+    "esp_mailgun_newsletter.eml": "bulk-service", "esp_brevo_campaign.eml": "bulk-service",
+    "esp_mailjet_lead.eml": "bulk-service", "password_reset.eml": "no-reply",
+    "lead_notification_role.eml": "role-software", "campaign_xmailer.eml": "mass-mailer",
+    "challenge_boxbe.eml": "challenge", "challenge_tmda.eml": "challenge", "challenge_spamarrest.eml": "challenge",
+    "undisclosed_spam.eml": "undisclosed", "spam_scored_rspamd.eml": "spam", "spam_exchange_scl.eml": "spam",
+    "bounce_verp_sender.eml": "system-sender", "mailer_underscore.eml": "system-sender",
+    "human_iphone_polish.eml": None, "human_gmail_android.eml": None, "human_roundcube.eml": None,
+    "human_outlook_web.eml": None, "human_thunderbird_info.eml": None, "human_proton.eml": None,
+    "human_apple_mail_cc.eml": None,
+}
+
+
+def data(name: str):  # type: ignore[no-untyped-def]
+    return parse((DATA / name).read_bytes(), folder="INBOX", uid=1, uidvalidity=1, received=datetime.now(UTC))
+
+
+@pytest.mark.parametrize(("name", "guard"), sorted(OWN_SET.items()))
+def test_own_set_each_message_gets_its_expected_decision(name: str, guard: str | None) -> None:
+    msg = data(name)
+    assert msg.broken is None
+    hit = first_hit(msg, RELAXED)
+    assert (hit[0].name if hit else None) == guard, hit
+
+
+def test_own_set_rates(capsys: pytest.CaptureFixture[str]) -> None:
+    machines = [n for n, g in OWN_SET.items() if g]
+    people = [n for n, g in OWN_SET.items() if not g]
+    answered = [n for n in machines if first_hit(data(n), RELAXED) is None]
+    reached = [n for n in people if first_hit(data(n), RELAXED) is None]
+    with capsys.disabled():
+        print(f"\nown set: machine mail answered {len(answered)}/{len(machines)}, "
+              f"human senders answered {len(reached)}/{len(people)}")
+    assert len(machines) >= 15 and len(people) >= 7 and answered == [] and len(reached) == len(people)
+
+
+@pytest.mark.parametrize(
+    ("address", "objection"),
+    [
+        ("kasia+invoices@example.com", "our own address"),
+        ("MAILER_DAEMON@mx.example.net", "system sender"),
+        ("mailer.daemon@mx.example.net", "system sender"),
+        ("post_master@example.net", "role address"),
+        ("Post.Master@example.net", "role address"),
+        ("abuse@example.net", "role address"),
+        ("no_reply@shop.example", "no-reply"),
+        ("no.reply@shop.example", "no-reply"),
+        ("DoNotReply@shop.example", "no-reply"),
+        ("ne-pas-repondre@mairie.example.fr", "no-reply"),
+        ("list+owner@lists.example.org", "system sender"),
+        ("owner-list@lists.example.org", "system sender"),
+        ("owner+bounces@lists.example.org", "system sender"),
+        ("python-dev-request@python.org", "system sender"),
+        ("foo+bounces@example.org", "system sender"),
+        ("list-bounces+kasia=example.com@lists.example.org", "system sender"),
+        ("bounce-12345@mail.example.com", "system sender"),
+        ("bounces+9876-abcd@em.example.com", "system sender"),
+    ],
+)
+def test_address_objection_names_why_an_address_gets_no_reply(address: str, objection: str) -> None:
+    reason = address_objection(address.lower(), CTX)
+    assert reason is not None and objection in reason
+
+
+@pytest.mark.parametrize("address", ["jan@acme.pl", "anna.owner@acme.pl", "b.jan@acme.pl",
+                                     "info@acme.pl", "returnsdesk.jan@acme.pl", "kasia@example.org", ""])
+def test_address_objection_lets_people_through(address: str) -> None:
+    assert address_objection(address, CTX) is None
+
+
+def test_every_objection_is_kept_and_the_first_decides() -> None:
+    message = msg("Precedence: bulk\nList-Id: <l.example.org>\nX-Auto-Response-Suppress: All")
+    names = [guard.name for guard, _ in all_hits(message, CTX)]
+    assert names == ["list", "precedence", "suppress"]
+    assert first_hit(message, CTX)[0].name == "list"  # type: ignore[index]
+
+
+def test_classify_records_every_hit_in_the_verdict() -> None:
+    from zoneinfo import ZoneInfo
+
+    from mailtriage.businessdays import BusinessCalendar
+    from mailtriage.classify import History, classify
+    from mailtriage.match import Decision
+    from mailtriage.windows import parse_window
+
+    decision = Decision(None, "reply", parse_window("1 business day"), "en", "no client matched: defaults")
+    calendar = BusinessCalendar(tz=ZoneInfo("Europe/Warsaw"))
+    verdict = classify(msg("X-Auto-Response-Suppress: All"), CTX, decision, History(thread_acknowledged=True),
+                       calendar, [])
+    assert (verdict.decision, verdict.guard) == ("record", "suppress")
+    assert [name for name, _ in verdict.hits] == ["suppress", "thread"]
+    clean = classify(msg(""), CTX, decision, History(), calendar, [])
+    assert clean.decision == "reply" and clean.hits == ()
+
+
+def test_a_tab_in_a_subject_is_not_taken_for_forgery() -> None:
+    # Parse is to stop reporting a raw TAB as a control character; the spam guard must not need it.
+    message = msg("Subject: Invoice\t2026/11")
+    hit = first_hit(message, CTX)
+    if "control characters in Subject" in message.defects:
+        pytest.xfail("parse.py still reports a raw TAB as a control character (the parse team's change)")
+    assert hit is None
