@@ -122,11 +122,15 @@ def choose(msg: Incoming, client_of: ClientOf, forms: FormSenders, objection: Ob
 
 
 def _single_reply_to(msg: Incoming, objection: Objection) -> tuple[str | None, str]:
-    """The one Reply-To address worth considering (None: none, or only From again), and a note when
-    the header named several."""
+    """The one Reply-To address worth considering (None: none, or only From again), and when the
+    header named several, a note: appended to the reason if one was kept, the reason if none was."""
     sender = msg.sender.lower()
     found = reply_to_addresses(msg.header("reply-to"))
     parsed = msg.reply_to.lower()  # parse.py's reading of the raw header: Reply-To, else From
+    if parsed == sender and sender not in found:
+        # parse.py found no address in the raw header, so these came from decoded encoded-words
+        # (Incoming.headers holds decoded text): RFC 2047 forbids that, and it is how forgeries look.
+        found = ()
     if parsed and parsed != sender and parsed not in found:
         found = (parsed, *found)
     if len(found) <= 1:
@@ -134,14 +138,14 @@ def _single_reply_to(msg: Incoming, objection: Objection) -> tuple[str | None, s
     usable = [a for a in found if objection(a) is None]
     if len(usable) == 1:
         only = usable[0]
-        return (None if only == sender else only), f" (the only answerable one of {len(found)} Reply-To addresses)"
-    return None, f" (Reply-To names {len(found)} addresses, {len(usable)} of them answerable: none is used)"
+        return (None, "") if only == sender else (only, f" (the only answerable one of {len(found)} in Reply-To)")
+    return None, f"Reply-To names {len(found)} addresses, {len(usable)} of them answerable, so none is used"
 
 
 def _person(sender: str, reply_to: str | None, note: str, client_of: ClientOf, objection: Objection) -> Choice:
     """From is a person: their Reply-To only when it is plainly theirs."""
     if reply_to is None:
-        return Choice(sender, "from", f"no separate Reply-To{note}: replying to From")
+        return Choice(sender, "from", f"{note or 'no separate Reply-To'}: replying to From")
     why = objection(reply_to)
     if why is not None:
         return Choice(sender, "from", f"Reply-To {reply_to} must not be answered ({why}){note}: replying to From")
@@ -161,8 +165,8 @@ def _relay(sender: str, sender_objection: str, reply_to: str | None, note: str, 
            objection: Objection) -> Choice:
     """From must not be answered: only a listed web form's Reply-To may be."""
     if reply_to is None:
-        return Choice(None, "from", f"From {sender} must not be answered ({sender_objection}) and there is no "
-                                    f"other Reply-To{note}: no reply")
+        return Choice(None, "from", f"From {sender} must not be answered ({sender_objection}) and "
+                                    f"{note or 'there is no other Reply-To'}: no reply")
     why = objection(reply_to)
     if why is not None:
         return Choice(None, "from", f"From {sender} must not be answered ({sender_objection}), nor Reply-To "
