@@ -92,7 +92,8 @@ def _domain(value: Any) -> str:
 def _form_sender(value: Any) -> str:
     """A web-form sender under `forms:`: an address when it has an '@' (past a leading one), else a domain."""
     if not isinstance(value, str):
-        raise _error("form", f"should be an address or a domain of a web form, not {type(value).__name__}")
+        kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
+        raise _error("form", f"should be a web form's address or domain, not {kind}")
     text = value.strip()
     return _address(text) if "@" in text.lstrip("@") else _domain(text)
 
