@@ -2,10 +2,11 @@
 
 A Reply-To naming someone else turns an auto-responder into a relay that mails strangers in the
 user's name (SUPPRESSION.md 18, 19; RFC 3834 §4; Pigeonhole never answers Reply-To). So Reply-To
-is used only when it is in the sender's own registrable domain or belongs to the same client as
-From; a message From a no-reply address is answered at its Reply-To only when that sender is a
-web form listed under `forms:` in rules.yaml. Pure: who is a client and which addresses must
-never be answered are handed in as functions, so every rule is tested without a mailbox.
+is used only when it is the sender's own mailbox (+detail aside), in the sender's own registrable
+domain (not a provider shared by strangers, such as gmail.com), or the same client's as From. A
+message From a no-reply address is answered at its Reply-To only when that sender is a web form
+listed under `forms:` in rules.yaml. Pure: who is a client and which addresses must never be
+answered are handed in as functions, so every rule is tested without a mailbox.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ Objection = Callable[[str], str | None]  # address -> why it must never get an a
 _GENERIC_SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "gv"})
 _PUBLIC_SUFFIXES = frozenset({"biz.pl", "info.pl", "waw.pl", "wroc.pl", "krakow.pl", "gda.pl", "poznan.pl",
                               "lodz.pl", "szczecin.pl", "katowice.pl", "me.uk", "ltd.uk", "plc.uk"})
+# Mailbox providers shared by strangers: two people at gmail.com are not one sender, so there the
+# same domain does not make a Reply-To the sender's own (the same client still can). The big
+# international ones and the common Polish ones; a missing one only weakens this one check.
+_SHARED_DOMAINS = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+                             "yahoo.com", "icloud.com", "me.com", "aol.com", "gmx.com", "gmx.de", "web.de",
+                             "proton.me", "protonmail.com", "yandex.ru", "mail.ru", "wp.pl", "o2.pl", "onet.pl",
+                             "op.pl", "interia.pl", "interia.eu", "tlen.pl", "gazeta.pl", "vp.pl", "poczta.fm"})
 
 # The same shape of address parse.py accepts; an encoded-word is never read as part of one.
 _ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+")
@@ -149,14 +157,20 @@ def _person(sender: str, reply_to: str | None, note: str, client_of: ClientOf, o
     why = objection(reply_to)
     if why is not None:
         return Choice(sender, "from", f"Reply-To {reply_to} must not be answered ({why}){note}: replying to From")
+    if limit_key(reply_to) == limit_key(sender):
+        return Choice(reply_to, "reply-to", f"Reply-To {reply_to} is the sender's own mailbox{note}: "
+                                            "replying to Reply-To")
     domain = registrable_domain(sender)
-    if registrable_domain(reply_to) == domain:
+    if registrable_domain(reply_to) == domain and domain not in _SHARED_DOMAINS:
         return Choice(reply_to, "reply-to", f"Reply-To {reply_to} is in the sender's own domain {domain}{note}: "
                                             "replying to Reply-To")
     client = client_of(sender)
     if client is not None and client == client_of(reply_to):
         return Choice(reply_to, "reply-to", f"Reply-To {reply_to} belongs to client {client}, as From {sender} "
                                             f"does{note}: replying to Reply-To")
+    if registrable_domain(reply_to) == domain:
+        return Choice(sender, "from", f"Reply-To {reply_to} is another mailbox at {domain}, a provider shared by "
+                                      f"strangers, and not the sender's client{note}: replying to From")
     return Choice(sender, "from", f"Reply-To {reply_to} is outside the sender's domain and client{note}: "
                                   "replying to From")
 

@@ -103,6 +103,14 @@ def test_a_public_suffix_is_not_a_shared_domain(sender: str, reply_to: str) -> N
     assert pick(sender, reply_to).address == sender
 
 
+@pytest.mark.parametrize(("sender", "reply_to"), [("anna@gmail.com", "victim@gmail.com"),
+                                                  ("spam@poczta.onet.pl", "ofiara@onet.pl")])
+def test_a_shared_mailbox_provider_is_not_the_senders_own_domain(sender: str, reply_to: str) -> None:
+    choice = pick(sender, reply_to)
+    assert (choice.address, choice.via) == (sender, "from") and "a provider shared by strangers" in choice.reason
+    assert pick("jan.kowalski@gmail.com", "jan.kowalski+acme@gmail.com").address == "jan.kowalski+acme@gmail.com"
+
+
 def test_reply_to_at_another_domain_of_the_same_client_is_used() -> None:
     choice = pick("jan@acme.pl", "office@acme-group.com")
     assert (choice.address, choice.via) == ("office@acme-group.com", "reply-to")
