@@ -89,6 +89,15 @@ def _domain(value: Any) -> str:
     return text
 
 
+def _form_sender(value: Any) -> str:
+    """A web-form sender under `forms:`: an address when it has an '@' (past a leading one), else a domain."""
+    if not isinstance(value, str):
+        kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
+        raise _error("form", f"should be a web form's address or domain, not {kind}")
+    text = value.strip()
+    return _address(text) if "@" in text.lstrip("@") else _domain(text)
+
+
 Clock = Annotated[
     time,
     BeforeValidator(_clock),
@@ -119,6 +128,11 @@ Duration = Annotated[
 ]
 Address = Annotated[str, BeforeValidator(_address), WithJsonSchema({"type": "string", "format": "email"})]
 Domain = Annotated[str, BeforeValidator(_domain)]
+FormSender = Annotated[str, BeforeValidator(_form_sender), WithJsonSchema(
+    {"type": "string", "description": "an address (noreply@site.example) or a domain (site.example)",
+     "examples": ["noreply@wix.com", "formspree.io"]})]
+FORMS_HELP = ("web-form senders (addresses, or domains with their subdomains) whose mail comes From a "
+              "no-reply address: their Reply-To, the person who filled in the form, gets the holding reply")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Language = Literal["pl", "en"]
 Action = Literal["reply", "record", "ignore"]
@@ -275,6 +289,8 @@ class Client(Section):
     action: Action | None = Field(default=None, description="default: defaults.action")
     respond_within: WindowText | None = Field(default=None, description="default: defaults.respond_within")
     language: Language | None = Field(default=None, description="default: defaults.language, then language")
+    forms: list[FormSender] = Field(default=[], description=FORMS_HELP + "; added to the top-level forms, and a "
+                                    "relay from one of these belongs to this client")
 
 
 class Rules(Section):
@@ -305,6 +321,7 @@ class Rules(Section):
     sender_limit: SenderLimit | None = Field(default=SenderLimit(), description="null: no per-sender limit")
     templates: Path | None = Field(default=None, description="a folder of your own reply templates")
     defaults: Defaults = Defaults()
+    forms: list[FormSender] = Field(default=[], description=FORMS_HELP)
     clients: list[Client] = []
 
     @property

@@ -185,6 +185,7 @@ def cross_check(rules: Rules) -> Iterator[tuple[Loc, str]]:
     """Problems that involve several parts of the file at once."""
     yield from _check_holidays(rules)
     yield from _check_clients(rules)
+    yield from _check_forms(rules)
     uses_next_check = rules.defaults.respond_within.kind == NEXT_CHECK or any(
         c.respond_within and c.respond_within.kind == NEXT_CHECK for c in rules.clients
     )
@@ -237,3 +238,14 @@ def _check_clients(rules: Rules) -> Iterator[tuple[Loc, str]]:
                     other = rules.clients[first].name
                     yield (("clients", i, "match", kind, j),
                            f"'{value}' is matched by client '{other}' too (clients[{first}]): it must be one client's")
+
+
+def _check_forms(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """A form sender listed by two clients: its relays could not tell whose they are."""
+    claimed: dict[str, int] = {}
+    for i, client in enumerate(rules.clients):
+        for j, entry in enumerate(client.forms):
+            first = claimed.setdefault(entry, i)
+            if first != i:
+                yield (("clients", i, "forms", j), f"form sender '{entry}' is listed by client "
+                       f"'{rules.clients[first].name}' too (clients[{first}]): a form's relays belong to one client")

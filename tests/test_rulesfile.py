@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from mailtriage.config import Rules
 from mailtriage.errors import ConfigError
+from mailtriage.recipient import FormSenders
 from mailtriage.rulesfile import load
 from tests.conftest import EXAMPLE, MINIMAL
 
@@ -175,3 +177,52 @@ def test_the_database_path_may_name_systemds_state_directory(write_rules: Write,
     path = write_rules(MINIMAL + "database: ${NOT_SET_ANYWHERE}/mailtriage.db\n")
     assert problems_of(path) == [
         f"{path}:7: database: ${{NOT_SET_ANYWHERE}}/mailtriage.db: a variable in it is not set"]
+
+
+def test_forms_are_accepted_at_the_top_level_and_in_a_client(write_rules: Write) -> None:
+    rules = load(write_rules(MINIMAL + """\
+forms: [NoReply@Site.example, "@formspree.io", wix.com]
+clients:
+  - {name: Piekarnia, match: {domains: [piekarnia.pl]}, forms: [formularz.piekarnia.pl]}
+"""))
+    assert rules.forms == ["noreply@site.example", "formspree.io", "wix.com"]
+    assert rules.clients[0].forms == ["formularz.piekarnia.pl"]
+    forms = FormSenders.from_rules(rules)
+    assert forms.listing("noreply@www.formularz.piekarnia.pl") == ("formularz.piekarnia.pl", "Piekarnia")
+    assert forms.listing("noreply@site.example") == ("noreply@site.example", None)
+    assert forms.listing("other@site.example") is None
+
+
+def test_a_bad_form_entry_is_reported_with_its_line(write_rules: Write) -> None:
+    path = write_rules(MINIMAL + """\
+forms:
+  - noreply@site.example
+  - not a domain
+clients:
+  - name: Acme
+    match: {domains: [acme.pl]}
+    forms: [formy@, {a: b}, 42]
+""")
+    assert problems_of(path) == [
+        f"{path}:9: forms[1]: not a domain: 'not a domain' (write it like 'acme.pl', without '*' or '@')",
+        f"{path}:13: clients[0].forms[0]: not an email address: 'formy@'",
+        f"{path}:13: clients[0].forms[1]: should be a web form's address or domain, not a mapping",
+        f"{path}:13: clients[0].forms[2]: should be a web form's address or domain, not 42",
+    ]
+
+
+def test_a_form_sender_belongs_to_one_client(write_rules: Write) -> None:
+    path = write_rules(MINIMAL + """\
+clients:
+  - {name: A, match: {domains: [a.pl]}, forms: [site.example]}
+  - {name: B, match: {domains: [b.pl]}, forms: [Site.Example]}
+""")
+    assert problems_of(path) == [
+        f"{path}:9: clients[1].forms[0]: form sender 'site.example' is listed by client 'A' too (clients[0]): "
+        "a form's relays belong to one client"]
+
+
+def test_the_schema_describes_forms() -> None:
+    schema = Rules.model_json_schema(by_alias=True, mode="validation")
+    assert schema["properties"]["forms"]["items"]["examples"] == ["noreply@wix.com", "formspree.io"]
+    assert "forms" in schema["$defs"]["Client"]["properties"]
