@@ -65,6 +65,11 @@ class Matcher:
                 return self._decide(client, f"pattern {pattern}")
         return self._decide(None, "no client matched: defaults")
 
+    def form_of(self, name: str, form: str) -> Decision:
+        """The decision for a web form listed under client `name`: that client's rules."""
+        client = next(c for c in self._rules.clients if c.name == name)
+        return self._decide(client, f"form {form} of client {name}")
+
     def _decide(self, client: Client | None, reason: str) -> Decision:
         defaults = self._rules.defaults
         language = (client and client.language) or defaults.language or self._rules.language

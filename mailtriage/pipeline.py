@@ -21,16 +21,17 @@ from datetime import datetime, timedelta
 from email.policy import SMTP
 from typing import Any
 
+from mailtriage import recipient
 from mailtriage.answered import scan_flags, scan_sent
-from mailtriage.classify import History, classify, sender_key
+from mailtriage.classify import History, classify
 from mailtriage.config import Rules
 from mailtriage.credentials import read_password
 from mailtriage.errors import SendError
 from mailtriage.fetch import Fetched, Mailbox
-from mailtriage.guards import Context
+from mailtriage.guards import Context, address_objection
 from mailtriage.lock import one_check
 from mailtriage.match import Matcher
-from mailtriage.models import IGNORE, REPLY, SKIP, Incoming, Verdict
+from mailtriage.models import IGNORE, RECORD, REPLY, SKIP, Incoming, Verdict
 from mailtriage.overdue import enforce
 from mailtriage.parse import parse, synthetic_id
 from mailtriage.reply import build, environment, new_message_id, render
@@ -100,6 +101,7 @@ class Check:
         self.report = Report()
         self.calendar = rules.calendar(preload_holidays(rules, store, now))
         self.matcher = Matcher(rules)
+        self.forms = recipient.FormSenders.from_rules(rules)
         self.context = Context(own_addresses=rules.identity.all_addresses, require_addressed=rules.require_addressed)
         self.templates = environment(rules)
 
@@ -214,7 +216,11 @@ class Check:
         return Line(folder, item.uid, message_id, "", None, SKIP, reason, None, None, "broken")
 
     def record_one(self, msg: Incoming) -> Line:
+        choice = recipient.choose(msg, lambda address: self.matcher.match(address).client, self.forms,
+                                  lambda address: address_objection(address, self.context))
         decision = self.matcher.match(msg.sender)
+        if choice.client is not None and choice.via == "form":
+            decision = self.matcher.form_of(choice.client, msg.sender)
         judged, why_now = self.judged_arrival(msg)
         thread_id = self.thread_for(msg, decision.client)
         thread = self.store.thread(thread_id) if thread_id else None
@@ -222,11 +228,14 @@ class Check:
             duplicate=self.store.seen_message(msg.message_id, msg.sender),
             thread_state=thread["state"] if thread else None,
             thread_acknowledged=bool(thread and thread["acknowledged_at"]),
-            sender_limited=self.sender_limited(msg),
+            sender_limited=self.sender_limited(choice.address),
             quiet_for=_quiet_for(thread, judged.received),
         )
         verdict = classify(judged, self.context, decision, history, self.calendar, self.rules.check_times,
                            self.rules.reacknowledge_after)
+        if verdict.decision == REPLY and choice.address is None:
+            verdict = replace(verdict, decision=RECORD, reason=choice.reason, guard="recipient",
+                              hits=(*verdict.hits, ("recipient", choice.reason)))
         if why_now and verdict.deadline is not None:
             verdict = replace(verdict, reason=f"{verdict.reason}; {why_now}")
         if verdict.decision != SKIP and thread_id is None:
@@ -240,12 +249,13 @@ class Check:
             self.store.add_ref(msg.message_id, thread_id)
         self.store.insert_message(self.message_row(msg, verdict, thread_id))
         if verdict.decision == REPLY:
-            assert thread_id is not None
-            self.plan_reply(judged, verdict, thread_id)
+            assert thread_id is not None and choice.address is not None
+            self.plan_reply(replace(judged, reply_to=choice.address), verdict, thread_id)
+            log.debug("%s %s: reply to %s: %s", msg.folder, msg.uid, choice.address, choice.reason)
         log.debug("%s %s: %s (%s)", msg.folder, msg.uid, verdict.decision, verdict.reason)
         return Line(msg.folder, msg.uid, msg.message_id, msg.sender, verdict.client, verdict.decision,
                     verdict.reason, verdict.deadline.isoformat() if verdict.deadline else None, thread_id,
-                    verdict.guard, msg.reply_to if verdict.decision == REPLY else None)
+                    verdict.guard, choice.address if verdict.decision == REPLY else None)
 
     def judged_arrival(self, msg: Incoming) -> tuple[Incoming, str | None]:
         """The message as its deadline is judged: an arrival time far in the past (beyond the
@@ -276,11 +286,12 @@ class Check:
         suffix = hashlib.sha256(msg.sender.encode("utf-8", "replace")).hexdigest()[:10]
         return f"{msg.message_id[:-1]}#{suffix}>"
 
-    def sender_limited(self, msg: Incoming) -> str | None:
+    def sender_limited(self, address: str | None) -> str | None:
+        """The per-recipient limit: +detail, case and forwarders' SRS/BATV rewriting ignored."""
         limit = self.rules.sender_limit
-        if limit is None:
+        if limit is None or address is None:
             return None
-        key = sender_key(msg.reply_to or msg.sender)
+        key = recipient.limit_key(address)
         if self.store.recent_reply_to(key, self.now - timedelta(hours=limit.hours), limit.replies):
             return f"sender limit: {limit.replies} holding reply to {key} per {limit.hours} h already sent"
         return None
@@ -312,7 +323,7 @@ class Check:
         data = build(msg, text, self.rules, self.now, message_id).as_bytes(policy=SMTP)
         self.store.plan_reply({
             "thread_id": thread_id, "in_reply_to": msg.message_id, "message_id": message_id,
-            "recipient": msg.reply_to, "sender_key": sender_key(msg.reply_to), "language": verdict.language,
+            "recipient": msg.reply_to, "sender_key": recipient.limit_key(msg.reply_to), "language": verdict.language,
             "planned_at": iso(self.now), "data": data,
         })
 
