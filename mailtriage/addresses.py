@@ -9,6 +9,7 @@ lower-cased (RFC 5321 leaves case to the receiving server; every real one ignore
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Full stops that IDNA (RFC 3490 3.1) treats as label separators.
@@ -78,3 +79,74 @@ def _a_label(label: str) -> str:
         return "xn--" + label.encode("punycode").decode("ascii")
     except UnicodeError:  # a lone surrogate, say: no A-label, so ascii_form() says there is none
         return label
+
+
+def mailboxes(value: str) -> list[tuple[str, str]]:
+    """(display name, address) for each mailbox of a raw address-list header, both as written.
+
+    Only the raw text decides what the address is: an `@` inside an encoded-word, a quoted
+    string or a comment belongs to the name. Group names (`undisclosed-recipients:;`) are dropped.
+    The name has its quotes removed but its encoded-words left for the caller to decode.
+    """
+    found: list[tuple[str, str]] = []
+    name: list[str] = []  # the phrase, unquoted: the display name
+    bare: list[str] = []  # the same text as written, comments left out: a bare addr-spec
+    comments: list[str] = []
+    angle: str | None = None
+    i = 0
+    while i < len(value):
+        char = value[i]
+        if char == '"':
+            end = _closing(value, i, '"') + 1
+            name.append(_unescape(value[i + 1:end - 1]))
+            bare.append(value[i:end])
+        elif char == "(":
+            end = _closing(value, i, ")") + 1
+            comments.append(_unescape(value[i + 1:end - 1]))
+            name.append(" ")
+            bare.append(" ")
+        elif char == "<":
+            close = value.find(">", i) % (len(value) + 1)  # not found (-1): up to the end
+            angle = value[i + 1:close].rpartition(":")[2]  # an obsolete source route dropped
+            end = close + 1
+        elif char in ",;:" and (char != ":" or angle is None):
+            end = i + 1
+            if char != ":":  # a colon ends a group's name, which is no mailbox
+                found += _mailbox("".join(name), "".join(bare), comments, angle)
+            name, bare, comments, angle = [], [], [], None
+        else:
+            end = i + 1
+            name.append(char)
+            bare.append(char)
+        i = end
+    return found + _mailbox("".join(name), "".join(bare), comments, angle)
+
+
+def _mailbox(name: str, bare: str, comments: list[str], angle: str | None) -> list[tuple[str, str]]:
+    if angle is not None:
+        return [(" ".join(name.split()), angle.strip())]
+    if bare.strip():  # `a@b.pl (Name)`: the old way of naming a sender, still sent by some
+        return [(" ".join(" ".join(comments).split()), bare.strip())]
+    return []
+
+
+def _closing(value: str, start: int, closing: str) -> int:
+    """Where the quote or comment opened at `start` closes (nesting and escapes honoured), or the end."""
+    depth, i = 0, start + 1
+    while i < len(value):
+        char = value[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == closing:
+            if depth == 0:
+                return i
+            depth -= 1
+        elif char == "(" and closing == ")":
+            depth += 1
+        i += 1
+    return len(value)
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text, flags=re.DOTALL)
