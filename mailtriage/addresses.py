@@ -15,6 +15,7 @@ import unicodedata
 # Full stops that IDNA (RFC 3490 3.1) treats as label separators.
 _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 
 class NeedsSmtpUtf8(ValueError):
@@ -96,14 +97,19 @@ def mailboxes(value: str) -> list[tuple[str, str]]:
     i = 0
     while i < len(value):
         char = value[i]
-        if char == '"':
+        word = _ENCODED_WORD.match(value, i)
+        if word:  # whole: Outlook writes raw commas into them (`=?iso-8859-1?Q?B=FCrling,=20A?=`)
+            end = word.end()
+            name.append(word.group())
+            bare.append(word.group())
+        elif char == '"':
             end = _closing(value, i, '"') + 1
             name.append(_unescape(value[i + 1:end - 1]))
             bare.append(value[i:end])
         elif char == "(":
             end = _closing(value, i, ")") + 1
             comments.append(_unescape(value[i + 1:end - 1]))
-            name.append(" ")
+            name.append(f" ({comments[-1]}) ")
             bare.append(" ")
         elif char == "<":
             close = value.find(">", i) % (len(value) + 1)  # not found (-1): up to the end

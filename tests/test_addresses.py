@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailtriage.addresses import NeedsSmtpUtf8, ascii_form, envelope_recipient, needs_smtputf8, normalise
+from mailtriage.addresses import (
+    NeedsSmtpUtf8,
+    ascii_form,
+    envelope_recipient,
+    mailboxes,
+    needs_smtputf8,
+    normalise,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,3 +58,16 @@ def test_normalising_twice_changes_nothing_and_the_ascii_form_is_ascii(address: 
     assert normalise(once) == once
     wire = ascii_form(address)
     assert wire is None or wire.isascii()
+
+
+@given(st.text(alphabet=st.sampled_from('ab@.,;:<>()"\\ =?qQ_é\t'), max_size=60))
+def test_splitting_any_address_list_never_raises(value: str) -> None:
+    for _name, address in mailboxes(value):
+        assert isinstance(address, str)
+
+
+def test_an_address_list_is_split_on_raw_text_only() -> None:
+    assert mailboxes('"Nowak, Ewa" <ewa@x.pl>, friends: (c) o@x.pl;, =?utf-8?q?a@b,c?= <z@x.pl>') == [
+        ("Nowak, Ewa", "ewa@x.pl"), ("c", "o@x.pl"), ("=?utf-8?q?a@b,c?=", "z@x.pl")]
+    assert mailboxes("undisclosed-recipients:;") == []
+    assert mailboxes("Jan <@relay.example:jan@x.pl") == [("Jan", "jan@x.pl")]  # source route, no '>'

@@ -140,7 +140,10 @@ def test_a_trailing_dot_in_a_domain_is_dropped() -> None:
         (b"=?utf-8?q?=C5=81ukasz_Nowak_=28lukasz@firma.pl=29?= <lukasz.nowak@gmail.com>", "lukasz.nowak@gmail.com",
          "\u0141ukasz Nowak (lukasz@firma.pl)"),
         (b'"Doe, John <john@evil.example>" <doe@firma.pl>', "doe@firma.pl", "Doe, John <john@evil.example>"),
-        (b'"a@evil.example" (b@evil.example) <c@firma.pl>', "c@firma.pl", "a@evil.example"),
+        (b'"a@evil.example" (b@evil.example) <c@firma.pl>', "c@firma.pl", "a@evil.example (b@evil.example)"),
+        (b"=?iso-8859-1?Q?B=FCrling,=20Andreas?= <smith@example.com>", "smith@example.com", "B\u00fcrling, Andreas"),
+        (b"jang.abcdef@xyzlinu <jang.abcdef@xyzlinux12345678.it>", "jang.abcdef@xyzlinux12345678.it",
+         "jang.abcdef@xyzlinu"),
         (b"jan@firma.pl (Jan Kowalski)", "jan@firma.pl", "Jan Kowalski"),
         (b"jan@firma.pl, ewa@firma.pl", "jan@firma.pl", ""),
         (b"=?utf-8?q?x?= =?utf-8?q?attacker@evil.example?=", "", ""),  # no address outside an encoded-word
