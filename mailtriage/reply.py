@@ -3,8 +3,9 @@
 Built with `email.message.EmailMessage` (policy SMTP; SMTPUTF8 only for a non-ASCII mailbox), so a
 CR or LF hidden in a subject or a display name cannot start a new header; the subject and name are
 also flattened to one line, and a stranger's subject is echoed only in part. Message ids are
-written raw (`RawHeader`), as clients thread only on ids they can match byte for byte. Replies go to one address only (Reply-To, else From) and carry the headers
-that stop other responders from answering them (RFC 3834).
+written raw (`RawHeader`), as clients thread only on ids they can match byte for byte. Replies go
+to one address only (Reply-To, else From) and carry the headers that stop other responders from
+answering them (RFC 3834).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from mailtriage.wording import day_text, deadline_text
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _REPLY_PREFIX = re.compile(r"^\s*((re|odp|aw|sv|vs|antw|antwort|r|réf|rif|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
-_MSGID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
+_MSGID = re.compile(r"<[^<>\s\x00-\x1f\x7f\\]+>")  # a backslash: an id parse() escaped, matching nothing
 _ECHO_MAX = 150  # a subject is the sender's text: echo enough to recognise it, never a page of it
 _NAME_MAX = 100
 OUR_ID_PREFIX = "<mailtriage."
