@@ -13,13 +13,18 @@ import re
 from datetime import datetime
 from email.headerregistry import HeaderRegistry
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
+from mailtriage.addresses import mailboxes, normalise
 from mailtriage.models import Incoming
 
-_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+")
+# No specials, controls or U+FFFD (bytes that were not UTF-8): such an address cannot be answered.
+_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\\x00-\x1f\x7f\ufffd]+@[^@\s<>()\[\],;:\"\\\x00-\x1f\x7f\ufffd]+")
 _MSGID = re.compile(r"<[^<>\s]+>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_ID_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_FORGING = re.compile(r"[\x00-\x08\x0a-\x1f]")
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _registry = HeaderRegistry()
 
 
@@ -31,7 +36,7 @@ def parse(raw: bytes, *, folder: str, uid: int, uidvalidity: int, received: date
     try:
         return _parse(_repair(raw), base)
     except Exception as exc:  # noqa: BLE001 - one unreadable message must never stop a check
-        return Incoming(message_id=synthetic_id(raw), broken=f"unreadable headers: {type(exc).__name__}: {exc}",
+        return Incoming(message_id=synthetic_id(raw), broken=_clean(f"unreadable headers: {type(exc).__name__}: {exc}"),
                         **base)  # type: ignore[arg-type]
 
 
@@ -63,31 +68,33 @@ def _repair(raw: bytes) -> bytes:
 
 def _parse(raw: bytes, base: dict[str, object]) -> Incoming:
     message = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
-    raw_headers: dict[str, list[str]] = {}
+    # compat32 keeps 8-bit bytes as surrogate escapes: `octets` has them, `texts` has them read as UTF-8.
+    octets: dict[str, list[str]] = {}
     for name, value in message.raw_items():
-        raw_headers.setdefault(name.lower(), []).append(_unfold(str(value)))
-    headers = {name: " ".join(_decoded(name, v) for v in values) for name, values in raw_headers.items()}
+        octets.setdefault(_valid(name.lower()), []).append(_unfold(str(value)))
+    texts = {name: [_valid(v) for v in values] for name, values in octets.items()}
+    headers = {name: " ".join(_decoded(name, v) for v in values) for name, values in texts.items()}
 
     def first(name: str) -> str:
-        return raw_headers.get(name, [""])[0]
+        return texts.get(name, [""])[0]
 
-    senders = _addresses(raw_headers.get("from", []))
-    sender = senders[0] if senders else ""
-    reply_to = (_addresses(raw_headers.get("reply-to", [])) or [sender])[0]
-    recipients = _addresses([v for n in ("to", "cc", "resent-to", "resent-cc") for v in raw_headers.get(n, [])])
-    message_id = _message_id(first("message-id")) or synthetic_id(raw)
-    defects = ("control characters in Subject",) if _CONTROL.search(_decoded_raw("subject", first("subject"))) else ()
+    senders = _mailboxes(texts.get("from", []))
+    sender_name, sender = senders[0] if senders else ("", "")
+    reply_to = ([a for _, a in _mailboxes(texts.get("reply-to", []))] or [sender])[0]
+    recipients = [a for n in ("to", "cc", "resent-to", "resent-cc") for _, a in _mailboxes(texts.get(n, []))]
+    message_id = _message_id(_ids_text(octets.get("message-id", [""])[0])) or synthetic_id(raw)
+    defects = ("control characters in Subject",) if _forged(first("subject")) else ()
     broken = None if sender else f"no usable sender address in From: {_clean(first('from'))[:80]!r}"
     return Incoming(
         message_id=message_id,
         sender=sender,
-        sender_name=_display_name(first("from")),
+        sender_name=sender_name,
         reply_to=reply_to,
         recipients=tuple(dict.fromkeys(recipients)),
         subject=_clean(headers.get("subject", "")),
         date=_date(first("date")),
-        in_reply_to=tuple(_MSGID.findall(first("in-reply-to"))),
-        references=tuple(_MSGID.findall(" ".join(raw_headers.get("references", [])))),
+        in_reply_to=tuple(_MSGID.findall(_ids_text(octets.get("in-reply-to", [""])[0]))),
+        references=tuple(_MSGID.findall(_ids_text(" ".join(octets.get("references", []))))),
         content_type=_content_type(first("content-type")),
         headers=headers,
         broken=broken,
@@ -100,11 +107,24 @@ def _unfold(value: str) -> str:
     return re.sub(r"\r?\n[ \t]*", " ", value).strip()
 
 
+def _valid(text: str) -> str:
+    """Text that is valid Unicode: 8-bit bytes (surrogate escapes) read as UTF-8 (RFC 6532), else U+FFFD."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate a decoder made (utf-7 encoded-words can)
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def _clean(text: str) -> str:
-    """One line of valid text: raw 8-bit bytes read as UTF-8 where they are (else U+FFFD), and
-    control characters (a decoded CR/LF included) turned into one space."""
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return " ".join(_CONTROL.sub(" ", text).split())
+    """One line of valid text: control characters (a decoded CR/LF included) turned into one space."""
+    return " ".join(_CONTROL.sub(" ", _valid(text)).split())
+
+
+def _ids_text(octets: str) -> str:
+    """Message-ID text that is safe to store and to write back: bytes that are not UTF-8, and control
+    characters, become visible escapes, so two different ids never become the same string."""
+    text = octets.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _ID_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _decoded(name: str, value: str) -> str:
@@ -112,8 +132,6 @@ def _decoded(name: str, value: str) -> str:
 
 
 def _decoded_raw(name: str, value: str) -> str:
-    # Raw 8-bit header bytes arrive as surrogate escapes: read them as the UTF-8 they usually are.
-    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if "=?" not in value:
         return value  # nothing encoded: the header registry would only cost time (most headers)
     try:
@@ -122,28 +140,22 @@ def _decoded_raw(name: str, value: str) -> str:
         return value
 
 
-def _addresses(values: list[str]) -> list[str]:
-    """Bare, lower-cased addresses from raw header values; anything that is not one is dropped."""
+def _forged(subject: str) -> bool:
+    """True when an encoded-word hides a control character (CR, LF, NUL...) that would forge a header.
+
+    Raw TABs and folding whitespace are ordinary whitespace, and raw controls are only cleaned."""
+    return any(_FORGING.search(_decoded_raw("subject", word)) for word in _ENCODED_WORD.findall(subject))
+
+
+def _mailboxes(values: list[str]) -> list[tuple[str, str]]:
+    """(decoded display name, normal address) of each mailbox in raw header values; junk dropped."""
     found = []
-    for _name, address in getaddresses(values):
-        address = address.strip().lower()
-        if _ADDRESS.fullmatch(address):
-            found.append(address)
+    for value in values:
+        for name, address in mailboxes(value):
+            address = normalise(address)
+            if _ADDRESS.fullmatch(address):
+                found.append((_decoded("subject", name), address))  # a name is unstructured text
     return found
-
-
-def _display_name(value: str) -> str:
-    if "=?" not in value:  # the common case: no encoded-word, no need for the full header parser
-        return _clean(getaddresses([value])[0][0] if value else "")
-    try:
-        header = _registry("from", value)
-        names = [a.display_name for a in getattr(header, "addresses", ()) if a.display_name]
-        if names:
-            return _clean(names[0])
-    except Exception:  # noqa: BLE001
-        pass
-    name = getaddresses([value])[0][0] if value else ""
-    return _decoded("subject", name)  # decoded as unstructured text: a broken name stays readable
 
 
 def _message_id(value: str) -> str:

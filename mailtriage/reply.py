@@ -1,24 +1,30 @@
 """Holding replies: rendered from a jinja2 template, built as an EmailMessage, sent over SMTP.
 
-Built with `email.message.EmailMessage` and its default policy, so a CR or LF hidden in a subject
-or a display name cannot start a new header; the subject and name are also flattened to one line
-before they get there. Replies go to one address only (Reply-To, else From) and carry the headers
-that stop other responders from answering them (RFC 3834).
+Built with `email.message.EmailMessage` (policy SMTP; SMTPUTF8 only for a non-ASCII mailbox), so a
+CR or LF hidden in a subject or a display name cannot start a new header; the subject and name are
+also flattened to one line, and a stranger's subject is echoed only in part. Message ids are
+written raw (`RawHeader`), as clients thread only on ids they can match byte for byte. Replies go
+to one address only (Reply-To, else From) and carry the headers that stop other responders from
+answering them (RFC 3834).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTP, SMTPUTF8, Policy
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 
 import jinja2
 
+from mailtriage.addresses import ascii_form, needs_smtputf8
 from mailtriage.businessdays import BusinessCalendar
 from mailtriage.config import Rules
 from mailtriage.models import Incoming, Verdict
@@ -27,6 +33,9 @@ from mailtriage.wording import day_text, deadline_text
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _REPLY_PREFIX = re.compile(r"^\s*((re|odp|aw|sv|vs|antw|antwort|r|réf|rif|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
+_MSGID = re.compile(r"<[^<>\s\x00-\x1f\x7f\\]+>")  # a backslash: an id parse() escaped, matching nothing
+_ECHO_MAX = 150  # a subject is the sender's text: echo enough to recognise it, never a page of it
+_NAME_MAX = 100
 OUR_ID_PREFIX = "<mailtriage."
 
 
@@ -47,8 +56,18 @@ def environment(rules: Rules) -> jinja2.Environment:
 
 def reply_subject(subject: str) -> str:
     """'Re: ' once, whatever reply prefixes (Re:, RE:, Odp:, AW:) the subject already had."""
-    rest = _REPLY_PREFIX.sub("", one_line(subject)).strip()
+    rest = echo(_REPLY_PREFIX.sub("", one_line(subject)).strip())
     return f"Re: {rest}" if rest else "Re: your message"
+
+
+def echo(text: str) -> str:
+    """At most the first ~150 characters of a stranger's text, on one line, cut at a word with '…'."""
+    text = one_line(text)
+    if len(text) <= _ECHO_MAX:
+        return text
+    cut = text[:_ECHO_MAX]
+    word_end = cut.rfind(" ")
+    return (cut[:word_end] if word_end > _ECHO_MAX // 2 else cut).rstrip(" ,;:.-") + "…"
 
 
 def one_line(text: str) -> str:
@@ -91,7 +110,7 @@ def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rule
     identity_name = parseaddr(rules.identity.from_)[0] or parseaddr(rules.identity.from_)[1]
     values = {
         "name": one_line(msg.sender_name),
-        "subject": _REPLY_PREFIX.sub("", one_line(msg.subject)).strip(),
+        "subject": echo(_REPLY_PREFIX.sub("", one_line(msg.subject)).strip()),
         "client": verdict.client,
         "deadline": deadline_text(verdict.deadline, language, today=today),
         "check_times": [t.strftime("%H:%M") for t in sorted(rules.check_times)],
@@ -104,27 +123,72 @@ def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rule
 
 def build(msg: Incoming, text: str, rules: Rules, now: datetime, message_id: str) -> EmailMessage:
     """The holding reply as a message: one recipient, threaded, marked as automatic."""
-    reply = EmailMessage()
+    utf8 = needs_smtputf8(msg.reply_to)  # only a non-ASCII local part needs UTF-8 headers (RFC 6532)
+    reply = EmailMessage(policy=SMTPUTF8 if utf8 else SMTP)
     name, address = parseaddr(rules.identity.from_)
     reply["From"] = Address(one_line(name), addr_spec=address)
     recipient_name = one_line(msg.sender_name) if msg.reply_to == msg.sender else ""
-    reply["To"] = _address(recipient_name, msg.reply_to)
+    reply["To"] = _recipient(recipient_name, msg.reply_to)
     reply["Subject"] = reply_subject(msg.subject)
     reply["Date"] = format_datetime(now.astimezone(rules.tz))
     reply["Message-ID"] = message_id
-    reply["In-Reply-To"] = msg.message_id
+    if parent := _ids("In-Reply-To", [msg.message_id], utf8):
+        reply["In-Reply-To"] = parent
     # Keep References short: the thread's first id and the most recent ones are what clients use.
-    references = list(dict.fromkeys((*msg.references, msg.message_id)))
-    reply["References"] = " ".join(references[:1] + references[1:][-9:])
+    references = [i for i in dict.fromkeys((*msg.references, msg.message_id)) if _ids("References", [i], utf8)]
+    if references:
+        reply["References"] = RawHeader("References", references[:1] + references[1:][-9:])
     reply["Auto-Submitted"] = "auto-replied"
     reply["X-Auto-Response-Suppress"] = "All"
     reply.set_content(text, cte="quoted-printable")
     return reply
 
 
-def _address(name: str, addr_spec: str) -> Address | str:
-    """An Address where the local part is a plain one; the bare string for odd but valid ones."""
-    try:
-        return Address(name, addr_spec=addr_spec)
-    except (ValueError, IndexError):
-        return f"<{addr_spec}>"
+class RawHeader(str):
+    """A header written as the words given, whatever the policy: folded only between words, never encoded.
+
+    Python's folding turns any word longer than a line (every Exchange Message-ID) into an RFC 2047
+    encoded-word, and a client cannot thread on an encoded id; nor may an SMTPUTF8 address be encoded.
+    """
+
+    name: str
+    words: tuple[str, ...]
+
+    def __new__(cls, name: str, words: Sequence[str]) -> RawHeader:
+        header = super().__new__(cls, " ".join(words))
+        header.name, header.words = name, tuple(words)
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        lines = [f"{self.name}:"]
+        for word in self.words:
+            if len(lines[-1]) + 1 + len(word) > 78 and lines[-1] != f"{self.name}:":
+                lines.append("")
+            lines[-1] += " " + word
+        text = policy.linesep.join(lines) + policy.linesep
+        if getattr(policy, "utf8", False):
+            return text
+        # A 7-bit policy writes headers with 'ascii' and 'surrogateescape': UTF-8 (only ever in a message
+        # that must go with SMTPUTF8 anyway) passes as the bytes it is instead of raising.
+        return text.encode("utf-8").decode("ascii", "surrogateescape")
+
+
+def _ids(name: str, ids: Sequence[str], utf8: bool) -> RawHeader | None:
+    """The ids that can be written raw: well formed, on one 998-octet line, ASCII unless the reply is UTF-8."""
+    fit = [i for i in ids if _MSGID.fullmatch(i) and len(i.encode()) + len(name) + 2 <= 998
+           and (utf8 or i.isascii())]
+    return RawHeader(name, fit) if fit else None
+
+
+def _recipient(name: str, address: str) -> Address | RawHeader:
+    """The To header: an ASCII address (IDN domain as A-labels) through the email package; else raw UTF-8."""
+    wire = ascii_form(address)
+    if wire is not None:
+        for display in (name, ""):
+            try:
+                return Address(display, addr_spec=wire)
+            except (ValueError, IndexError, HeaderParseError):
+                continue
+    address = wire or address
+    quoted = '"' + name[:_NAME_MAX].replace("\\", "\\\\").replace('"', '\\"') + '"' if name else ""
+    return RawHeader("To", [*quoted.split(), f"<{address}>"])

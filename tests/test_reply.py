@@ -6,10 +6,12 @@ from datetime import UTC, date, datetime
 from email.policy import SMTP
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mailtriage.models import Verdict
+from mailtriage.models import Incoming, Verdict
 from mailtriage.parse import parse
-from mailtriage.reply import build, environment, render, reply_subject
+from mailtriage.reply import build, echo, environment, render, reply_subject
 from mailtriage.rulesfile import load
 from mailtriage.wording import deadline_text
 from tests.conftest import EXAMPLE
@@ -63,3 +65,78 @@ def test_a_reply_goes_to_reply_to_only_and_cannot_carry_injected_headers() -> No
     assert "\r\nSubject: Re: Hello Bcc: victim@evil.example\r\n" in head
     references = head.split("References: ")[1].split("\r\nAuto-Submitted")[0].split()
     assert references[0] == "<r0@acme.pl>" and references[-1] == "<5@acme.pl>" and len(references) == 10
+
+
+VERDICT = Verdict("reply", "x", client="Acme", deadline=datetime(2026, 11, 30, 15, 0, tzinfo=UTC), language="en")
+EXCHANGE = "<DB9PR07MB8971D0E1F2A3B4C5D6E7F8A9B0C1D2E3F4A5@DB9PR07MB8971.eurprd07.prod.outlook.com>"
+EXCHANGE_2 = "<AM6PR02MB4423E5F6A7B8C9D0E1F2A3B4C5D6E7F8A9B0@AM6PR02MB4423.eurprd02.prod.outlook.com>"
+
+
+def incoming(raw: bytes) -> Incoming:
+    return parse(raw, folder="INBOX", uid=1, uidvalidity=1, received=NOW)
+
+
+def reply_bytes(msg: Incoming, policy: object = SMTP) -> bytes:
+    """The reply as the pipeline serialises it (policy=SMTP), or with the message's own policy (None)."""
+    rules = load(EXAMPLE)
+    reply = build(msg, render(environment(rules), msg, VERDICT, rules, NOW), rules, NOW, "<mailtriage.1@example.com>")
+    return reply.as_bytes(policy=policy) if policy else reply.as_bytes()  # type: ignore[arg-type]
+
+
+def header_block(data: bytes) -> bytes:
+    return data.split(b"\r\n\r\n")[0] + b"\r\n"
+
+
+def test_exchange_ids_are_written_raw_and_folded_only_between_ids() -> None:
+    msg = incoming(f"From: Jan <jan@acme.pl>\nMessage-ID: {EXCHANGE}\nReferences: <r0@acme.pl>\n {EXCHANGE_2}\n\n"
+                   .encode())
+    for policy in (SMTP, None):
+        head = header_block(reply_bytes(msg, policy))
+        assert f"\r\nIn-Reply-To: {EXCHANGE}\r\n".encode() in head
+        assert f"\r\nReferences: <r0@acme.pl>\r\n {EXCHANGE_2}\r\n {EXCHANGE}\r\n".encode() in head
+        assert b"=?" not in head.split(b"\r\nIn-Reply-To:")[1].split(b"\r\nAuto-Submitted:")[0]
+
+
+def test_an_id_too_long_for_a_line_is_left_out_and_the_reply_still_goes() -> None:
+    huge = "<" + "x" * 1000 + "@acme.pl>"
+    head = header_block(reply_bytes(incoming(f"From: jan@acme.pl\nMessage-ID: {huge}\nReferences: <r@acme.pl>\n\n"
+                                             .encode())))
+    assert b"In-Reply-To" not in head and b"\r\nReferences: <r@acme.pl>\r\n" in head
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+
+
+def test_a_reply_to_a_non_ascii_mailbox_is_utf8_and_to_an_idn_domain_is_ascii() -> None:
+    msg = incoming('From: "Jöhn, Doe" <jdöe@mächine.example>\nMessage-ID: <zażółć@x.pl>\nSubject: Łódź\n\n'.encode())
+    for policy in (SMTP, None):
+        head = header_block(reply_bytes(msg, policy))
+        assert '\r\nTo: "Jöhn, Doe" <jdöe@mächine.example>\r\n'.encode() in head
+        assert "\r\nIn-Reply-To: <zażółć@x.pl>\r\n".encode() in head
+    head = header_block(reply_bytes(incoming('From: Ewa <ewa@ŻÓŁW.pl>\nMessage-ID: <zażółć@x.pl>\n\n'.encode())))
+    assert b"\r\nTo: Ewa <ewa@xn--w-uga1v8h.pl>\r\n" in head and head.isascii()
+    assert b"In-Reply-To" not in head  # a UTF-8 id has no place in a 7-bit message: threading lost, reply sent
+
+
+def test_a_trailing_dot_in_the_domain_builds_a_reply() -> None:
+    assert b"\r\nTo: Dotty <dotty@dot.example>\r\n" in reply_bytes(incoming(b"From: Dotty <dotty@dot.example.>\n\n"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=80) | st.text(max_size=60).map(lambda t: t.encode()))
+def test_every_sender_parse_can_return_gets_a_reply_that_serialises(from_value: bytes) -> None:
+    msg = incoming(b"From: " + from_value + b" <" + from_value.strip(b"<> \t\r\n") + b"@x.pl>\nMessage-ID: "
+                   + from_value + b"\n\n")
+    if msg.sender:
+        for policy in (SMTP, None):
+            head = header_block(reply_bytes(msg, policy))
+            assert max(len(line) for line in head.split(b"\r\n")) <= 998
+
+
+def test_a_strangers_subject_is_echoed_at_most_150_characters_on_one_line() -> None:
+    long = "Zapytanie " + "bardzo długie " * 40
+    assert len(echo(long)) <= 151 and echo(long).endswith("długie…") and "\n" not in echo(long)
+    assert echo("x" * 400) == "x" * 150 + "…"  # no word to cut at
+    assert echo("Short one") == "Short one"
+    assert reply_subject("Re: " + long) == "Re: " + echo(long)
+    msg = incoming(f"From: jan@acme.pl\nSubject: {long}\n\n".encode())
+    rules = load(EXAMPLE)
+    assert f'"{echo(long)}"' in render(environment(rules), msg, VERDICT, rules, NOW)
