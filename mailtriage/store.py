@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from mailtriage.dbfile import make_folder, refuse_empty, store_error
 
 # sqlite-utils imports numpy when it is installed, only to map numpy values we never store; that
 # would add 15 MB and 0.1 s to every check. Keep numpy out of this import unless already loaded.
@@ -91,6 +94,34 @@ def from_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def open_database(path: Path, *, create: bool = True) -> sqlite_utils.Database:
+    """Open the database file at `path`, creating it (and its folders) owner-only when `create`."""
+    try:
+        if create:
+            make_folder(path.parent)
+            try:
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))  # owner only, from byte one
+            except FileExistsError:
+                refuse_empty(path)
+            os.chmod(path, 0o600)
+        else:
+            refuse_empty(path)
+        db = sqlite_utils.Database(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise store_error(exc, path) from None
+    try:
+        db.conn.execute("PRAGMA busy_timeout = 10000")
+        db.conn.execute("PRAGMA schema_version").fetchone()  # reads the header: a damaged file fails here
+        if create:
+            db.conn.execute("PRAGMA journal_mode = WAL")
+            db.conn.executescript(SCHEMA)
+            db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except sqlite3.Error as exc:
+        db.conn.close()
+        raise store_error(exc, path) from None
+    return db
+
+
 @dataclass(frozen=True)
 class Mark:
     """A folder's high-water mark: everything up to `last_uid` under `uidvalidity` is recorded."""
@@ -103,37 +134,31 @@ class Store:
     """The database of one mailtriage instance."""
 
     def __init__(self, path: Path | str | None, *, create: bool = True) -> None:
-        """Open (and create, mode 0600) the database at `path`; None gives an empty one in memory."""
+        """Open (and create: folder 0700, file 0600) the database at `path`; None gives an empty one
+        in memory. Any failure is one StoreError line saying what to do."""
         self.path = Path(path) if path is not None else None
         if self.path is None:
             self.db = sqlite_utils.Database(memory=True)
             self.db.conn.executescript(SCHEMA)
             return
-        if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # owner only, from the first byte
-            os.close(fd)
-            os.chmod(self.path, 0o600)
-        self.db = sqlite_utils.Database(self.path)
-        self.db.conn.execute("PRAGMA busy_timeout = 10000")
-        if create:
-            self.db.conn.execute("PRAGMA journal_mode = WAL")
-            self.db.conn.executescript(SCHEMA)
-            self.db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.db = open_database(self.path, create=create)
 
     @classmethod
     def snapshot(cls, path: Path) -> Store:
         """A private in-memory copy of the database at `path` (for --dry-run: nothing is stored)."""
         store = cls(None)
         if path.exists():
-            import sqlite3
-
-            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                source.backup(store.db.conn)
-            finally:
-                source.close()
-            store.db.conn.executescript(SCHEMA)
+                refuse_empty(path)
+                source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                try:
+                    source.backup(store.db.conn)
+                finally:
+                    source.close()
+                store.db.conn.executescript(SCHEMA)
+            except (sqlite3.Error, OSError) as exc:
+                store.close()
+                raise store_error(exc, path) from None
         return store
 
     def close(self) -> None:
