@@ -7,6 +7,7 @@ Every MailtriageError becomes one clear line on stderr and an exit code; never a
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,11 +24,14 @@ class Context:
 
     def __init__(self, config: Path) -> None:
         self.config = config
+        self.database: Path | None = None  # known once the rules are loaded: named by database errors
 
     def rules(self) -> Any:
         from mailtriage.rulesfile import load
 
-        return load(self.config)
+        rules = load(self.config)
+        self.database = rules.database
+        return rules
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -45,7 +49,10 @@ def cli(ctx: click.Context, config: Path) -> None:
     Example:
       mailtriage -c rules.yaml validate
     """
-    ctx.obj = Context(config)
+    if isinstance(ctx.obj, Context):  # given by main(), which names the database in its errors
+        ctx.obj.config = config
+    else:
+        ctx.obj = Context(config)
 
 
 def _emit(data: dict[str, Any], as_json: bool, text: str) -> None:
@@ -189,8 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     if not ours.handlers:
         ours.addHandler(handler)
         ours.setLevel(logging.INFO)
+    context = Context(Path("rules.yaml"))
     try:
-        cli.main(args=argv, prog_name="mailtriage", standalone_mode=False)
+        cli.main(args=argv, prog_name="mailtriage", standalone_mode=False, obj=context)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -202,6 +210,12 @@ def main(argv: list[str] | None = None) -> None:
     except MailtriageError as exc:
         click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
+    except sqlite3.Error as exc:  # a commit deep in a check: the disk filled up, the file broke
+        from mailtriage.dbfile import store_error
+
+        problem = store_error(exc, context.database or Path("the database"))
+        click.echo(str(problem), err=True)
+        sys.exit(problem.exit_code)
 
 
 # The other commands live in their own modules, which register themselves on `cli` when imported.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 from datetime import date, time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -208,6 +209,21 @@ class Server(Section):
     password_command: str | None = None
     tls_ca_file: str | None = Field(default=None, description="CA bundle for a private CA")
     timeout: float = Field(default=30.0, gt=0, le=600, description="seconds, per connect and command")
+
+    @field_validator("password_command")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        """Split as it will be when run (never run here); the message never repeats the command."""
+        if value is None:
+            return value
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise _error("password_command", f"cannot be split into words: {str(exc).lower()}; "
+                         "check its quotes (a quote inside a word needs \\' or the other kind of quote)") from None
+        if not words:
+            raise _error("password_command", "is empty: give the command that prints the password")
+        return value
 
     @model_validator(mode="after")
     def _safe(self) -> Server:

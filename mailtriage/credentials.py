@@ -38,9 +38,12 @@ def read_password(server: Server) -> str:
             raise SecretError(f"cannot read password_file {path}: {exc.strerror}") from None
     assert server.password_command
     try:
-        done = subprocess.run(
-            shlex.split(server.password_command), capture_output=True, text=True, timeout=30, check=False
-        )
+        words = shlex.split(server.password_command)
+    except ValueError as exc:  # rules.yaml validation refuses this; a Server built in code may not be checked
+        raise SecretError(f"password_command cannot be split into words ({str(exc).lower()}): "
+                          "check its quotes in rules.yaml") from None
+    try:
+        done = subprocess.run(words, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SecretError(f"password_command failed: {exc}") from None
     if done.returncode != 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from mailtriage.config import Rules, clock_text
-from mailtriage.errors import ConfigError, MailtriageError
+from mailtriage.dbfile import store_error
+from mailtriage.errors import ConfigError, MailtriageError, StoreError
 from mailtriage.notify import Notifier
 from mailtriage.rulesfile import load
 from mailtriage.status import describe, remember
@@ -88,7 +90,12 @@ class Daemon:
             for attempt in range(1, rules.retry.attempts + 1):
                 now = datetime.now(UTC)
                 log.info("check started")
-                store = Store(rules.database)
+                try:
+                    store = Store(rules.database)
+                except StoreError as exc:  # a full disk or a damaged file: retrying now changes nothing
+                    log.error("check failed: %s", exc)
+                    self.notifier.status(f"{now.astimezone(rules.tz):%H:%M}: failed: {exc}")
+                    return
                 try:
                     check = Check(rules, store, now, should_stop=self.stop_requested.is_set,
                                   emit=lambda line: log.info(line.text(rules.tz)))
@@ -98,9 +105,17 @@ class Daemon:
                     log.info("check done: %s", status)
                     self.notifier.status(status)
                     return
+                except sqlite3.Error as exc:  # from a commit deep in the check: one line, no retry
+                    problem = store_error(exc, rules.database)
+                    log.error("check failed: %s", problem)
+                    self.notifier.status(f"{now.astimezone(rules.tz):%H:%M}: failed: {problem}")
+                    return
                 except MailtriageError as exc:
                     status = f"{now.astimezone(rules.tz):%H:%M}: failed: {exc}"
-                    remember(store, now, False, status)
+                    try:
+                        remember(store, now, False, status)
+                    except sqlite3.Error as also:
+                        log.error("cannot record the failure: %s", store_error(also, rules.database))
                     log.error("check failed (attempt %d of %d): %s", attempt, rules.retry.attempts, exc)
                     self.notifier.status(status)
                 except Exception:  # noqa: BLE001 - a bug must not kill the daemon; the next check runs

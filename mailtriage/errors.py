@@ -49,3 +49,7 @@ class FetchError(MailtriageError):
 
 class SendError(MailtriageError):
     """The SMTP server could not be reached or refused the login; the replies wait for the next check."""
+
+
+class StoreError(MailtriageError):
+    """The database cannot be opened or written: a full disk, a damaged file, no permission."""

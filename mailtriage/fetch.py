@@ -14,6 +14,7 @@ from typing import Any
 
 from mailtriage.config import Imap, is_loopback
 from mailtriage.errors import FetchError
+from mailtriage.netreasons import describe, plain
 
 HEADER_ITEMS = [b"BODY.PEEK[HEADER]", b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"]
 # A header block with no header in it (the message starts with a blank line) is re-read from the
@@ -44,9 +45,11 @@ class Fetched:
 
 
 def tls_context(server: Imap | Any) -> ssl.SSLContext:
-    """Certificate and host name checks on, except for a loopback host (a local relay or test)."""
-    context = ssl.create_default_context(cafile=server.tls_ca_file) if server.tls_ca_file \
-        else ssl.create_default_context()
+    """Certificate and host name checks on. A loopback host (a local relay or test) is exempt,
+    unless tls_ca_file is given: then its certificate is checked against that CA like any other."""
+    if server.tls_ca_file:
+        return ssl.create_default_context(cafile=server.tls_ca_file)
+    context = ssl.create_default_context()
     if is_loopback(server.host):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -62,22 +65,30 @@ class Mailbox:
 
         self.config = config
         timeout = SocketTimeout(connect=config.timeout, read=config.timeout)
-        where = f"{config.host}:{config.effective_port}"
         try:
+            context = tls_context(config)
             self.client = IMAPClient(config.host, port=config.effective_port, ssl=config.security == "tls",
-                                     ssl_context=tls_context(config), timeout=timeout)
+                                     ssl_context=context, timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - every way of failing here is one line for the user
-            raise FetchError(f"imap {where}: {_describe(exc)}") from None
+            raise self._failed(exc) from None
         self.client.normalise_times = False  # keep INTERNALDATE's own offset: aware datetimes
         try:
             if config.security == "starttls":
-                self.client.starttls(tls_context(config))
+                self.client.starttls(context)
             self.client.login(config.username, password)
             # CONDSTORE (RFC 7162) lets a check ask "which flags changed since last time?"
             self.condstore = self.client.has_capability("CONDSTORE") and bool(self.client.enable("CONDSTORE"))
         except Exception as exc:  # noqa: BLE001
-            self.client.shutdown()
-            raise FetchError(f"imap {where}: {_describe(exc)}") from None
+            try:
+                self.client.shutdown()
+            except OSError:  # a failed TLS handshake already closed the socket: keep the real reason
+                pass
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: BaseException) -> FetchError:
+        config = self.config
+        reason = describe(exc, config.host, config.effective_port, config.security)
+        return FetchError(f"imap {config.host}:{config.effective_port}: {reason}")
 
     def __enter__(self) -> Mailbox:
         return self
@@ -194,10 +205,6 @@ def _text(value: Any) -> str:
 
 
 def _describe(exc: Exception) -> str:
-    """A one-line reason, with the exception's class only when the message says too little."""
-    text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, bytes):  # pragma: no cover - imapclient sometimes wraps bytes
-        text = exc.decode(errors="replace")
-    if "LOGIN" in text.upper() or "AUTHENTICAT" in text.upper():
-        return f"login refused ({text})"
+    """A one-line reason for a failed command, with the exception's class only when the message says too little."""
+    text = plain(str(exc)) or type(exc).__name__
     return text if len(text) > 12 else f"{type(exc).__name__}: {text}"

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mailtriage.dbfile import make_folder, refuse_empty, store_error
+
 # sqlite-utils imports numpy when it is installed, only to map numpy values we never store; that
 # would add 15 MB and 0.1 s to every check. Keep numpy out of this import unless already loaded.
 _numpy_was_loaded = "numpy" in sys.modules
@@ -135,6 +137,32 @@ def from_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def open_database(path: Path, *, create: bool = True) -> sqlite_utils.Database:
+    """Open the database file at `path`, creating it (and its folders) owner-only when `create`."""
+    try:
+        if create:
+            make_folder(path.parent)
+            try:
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))  # owner only, from byte one
+            except FileExistsError:
+                refuse_empty(path)
+            os.chmod(path, 0o600)
+        else:
+            refuse_empty(path)
+        db = sqlite_utils.Database(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise store_error(exc, path) from None
+    try:
+        db.conn.execute("PRAGMA busy_timeout = 10000")
+        db.conn.execute("PRAGMA schema_version").fetchone()  # reads the header: a damaged file fails here
+        if create:
+            db.conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.Error as exc:
+        db.conn.close()
+        raise store_error(exc, path) from None
+    return db
+
+
 @dataclass(frozen=True)
 class Reply:
     """A holding reply taken from the outbox for sending."""
@@ -157,36 +185,39 @@ class Store:
     """The database of one mailtriage instance."""
 
     def __init__(self, path: Path | str | None, *, create: bool = True) -> None:
-        """Open (and create, mode 0600) the database at `path`; None gives an empty one in memory."""
+        """Open (and create: folder 0700, file 0600) the database at `path`; None gives an empty one
+        in memory. Any failure is one StoreError line saying what to do."""
         self.path = Path(path) if path is not None else None
         if self.path is None:
             self.db = sqlite_utils.Database(memory=True)
             self._prepare()
             self.migrate()
             return
-        if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # owner only, from the first byte
-            os.close(fd)
-            os.chmod(self.path, 0o600)
-        self.db = sqlite_utils.Database(self.path)
+        self.db = open_database(self.path, create=create)
         self._prepare()
-        self.db.conn.execute("PRAGMA busy_timeout = 10000")
         if create:
-            self.db.conn.execute("PRAGMA journal_mode = WAL")
-            self.migrate()
+            try:
+                self.migrate()
+            except sqlite3.Error as exc:
+                self.db.conn.close()
+                raise store_error(exc, self.path) from None
 
     @classmethod
     def snapshot(cls, path: Path) -> Store:
         """A private in-memory copy of the database at `path` (for --dry-run: nothing is stored)."""
         store = cls(None)
         if path.exists():
-            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                source.backup(store.db.conn)
-            finally:
-                source.close()
-            store.migrate()
+                refuse_empty(path)
+                source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                try:
+                    source.backup(store.db.conn)
+                finally:
+                    source.close()
+                store.migrate()
+            except (sqlite3.Error, OSError) as exc:
+                store.close()
+                raise store_error(exc, path) from None
         return store
 
     def close(self) -> None:

@@ -43,3 +43,12 @@ def test_password_from_a_command_and_its_failure_hides_stdout() -> None:
         read_password(server(password_command="sh -c 'echo s3cret; echo denied >&2; exit 3'"))
     assert "exited 3: denied" in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+def test_an_unsplittable_password_command_is_one_secret_error_line() -> None:
+    unchecked = Smtp.model_construct(host="127.0.0.1", security="none", username="kasia",
+                                     password_command="pass show 'mail", password_env=None, password_file=None)
+    with pytest.raises(SecretError) as caught:
+        read_password(unchecked)
+    assert str(caught.value) == ("password_command cannot be split into words (no closing quotation): "
+                                 "check its quotes in rules.yaml")

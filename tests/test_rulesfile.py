@@ -108,6 +108,35 @@ def test_inline_password_is_refused_and_never_echoed(write_rules: Write) -> None
     assert "hunter2" not in found[0]
 
 
+
+def test_a_password_command_that_cannot_be_split_is_refused_without_running_it(
+        write_rules: Write, tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    command = f"touch {ran}; pass show 'mail"
+    path = write_rules(MINIMAL.replace("password_env: MT_TEST_IMAP", f'password_command: "{command}"')
+                       .replace("password_env: MT_TEST_SMTP", 'password_command: "  "'))
+    assert problems_of(path) == [
+        f"{path}:5: imap.password_command: cannot be split into words: no closing quotation; check its quotes "
+        "(a quote inside a word needs \\' or the other kind of quote)",
+        f"{path}:6: smtp.password_command: is empty: give the command that prints the password",
+    ]
+    assert not ran.exists()
+
+
+def test_validate_refuses_an_unbalanced_password_command(write_rules: Write,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from mailtriage.cli import main
+
+    path = write_rules(MINIMAL.replace("password_env: MT_TEST_IMAP", 'password_command: "pass show \'mail"'))
+    with pytest.raises(SystemExit) as caught:
+        main(["-c", str(path), "validate"])
+    assert caught.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (f"{path}:5: imap.password_command: cannot be split into words: no closing "
+                                 "quotation; check its quotes (a quote inside a word needs \\' or the other "
+                                 "kind of quote)\n")
+
+
 def test_a_duplicated_key_is_refused_without_showing_values(write_rules: Write) -> None:
     path = write_rules(MINIMAL + "timezone: secret-looking-value\n")
     assert problems_of(path) == [f"{path}:7: YAML syntax: duplicate key 'timezone' (first given at line 1)"]
