@@ -46,13 +46,14 @@ def needs_smtputf8(address: str) -> bool:
 
 
 def envelope_recipient(address: str, smtputf8: bool) -> str:
-    """The address for RCPT TO: as is with SMTPUTF8, else with an A-label domain (or NeedsSmtpUtf8)."""
+    """The address for RCPT TO: with an A-label domain wherever the local part is ASCII (every
+    server on the way understands that), as is with SMTPUTF8, else NeedsSmtpUtf8."""
+    ascii_address = ascii_form(address)
+    if ascii_address is not None:
+        return ascii_address
     if smtputf8:
         return address
-    ascii_address = ascii_form(address)
-    if ascii_address is None:
-        raise NeedsSmtpUtf8(f"server lacks SMTPUTF8 for a non-ASCII local part: {address}")
-    return ascii_address
+    raise NeedsSmtpUtf8(f"the SMTP server lacks SMTPUTF8, needed for the non-ASCII address {address}")
 
 
 def _local(local: str) -> str:

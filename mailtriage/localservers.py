@@ -175,6 +175,7 @@ class Captured:
     rcpt_tos: list[str]
     data: bytes
     at: float = 0.0  # time.monotonic() when it arrived
+    mail_options: tuple[str, ...] = ()
 
 
 class SmtpSink:
@@ -220,14 +221,14 @@ class SmtpSink:
 
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 sink.messages.append(Captured(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
-                                              time.monotonic()))
+                                              time.monotonic(), tuple(envelope.mail_options)))
                 return "250 2.0.0 Ok: queued"
 
         def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
             from aiosmtpd.smtp import AuthResult
 
             ok = getattr(auth_data, "password", b"") == (sink.password or "").encode()
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         class CountingController(Controller):
             def factory(self) -> Any:

@@ -22,6 +22,7 @@ from email.policy import SMTP
 from typing import Any
 
 from mailtriage import recipient
+from mailtriage.addresses import NeedsSmtpUtf8, envelope_recipient
 from mailtriage.answered import scan_flags, scan_sent
 from mailtriage.classify import History, classify
 from mailtriage.config import Rules
@@ -343,7 +344,13 @@ class Check:
                 last = 0
                 while session.alive and (reply := self.store.claim_next(last)) is not None:
                     last = reply.id
-                    result = session.send(reply.recipient, reply.data)
+                    try:
+                        rcpt = envelope_recipient(reply.recipient, session.smtputf8)
+                    except NeedsSmtpUtf8 as exc:  # shown in the summary as a failed reply, with why
+                        self.store.fail_reply(reply.id, str(exc))
+                        self.count(reply.id, FAILED, str(exc))
+                        continue
+                    result = session.send(rcpt, reply.data, smtputf8=not rcpt.isascii())
                     _crash_point("after-send")
                     self.store.finish_reply(reply.id, result.state, result.envelope_sender, result.response)
                     self.count(reply.id, result.state, result.response)

@@ -17,6 +17,7 @@ from typing import Any
 from mailtriage.config import Smtp
 from mailtriage.errors import SendError
 from mailtriage.fetch import tls_context
+from mailtriage.netreasons import describe
 
 SENT, PLANNED, FAILED, UNKNOWN = "sent", "planned", "failed", "unknown"
 
@@ -59,7 +60,8 @@ class SmtpSession:
                 self.runner.run(self.client.login(self.config.username, self.password or ""))
         except (TimeoutError, aiosmtplib.SMTPException, OSError, ValueError) as exc:
             self._close()
-            raise SendError(f"smtp {self.where}: {_describe(exc)}") from None
+            reason = describe(exc, self.config.host, self.config.effective_port, self.config.security)
+            raise SendError(f"smtp {self.where}: {reason}") from None
         self.alive = True
         return self
 

@@ -7,11 +7,10 @@ from collections.abc import Callable
 import pytest
 
 from mailtriage.localservers import SmtpSink
-from tests.conftest import Mailbox
+from tests.conftest import SMTP_PASSWORD, Mailbox
 from tests.test_check import MONDAY_NOON, db, parsed, ready, run_check
 
 EXCHANGE = "<DB9PR07MB8971D0E1F2A3B4C5D6E7F8A9B0C1D2E3F4A5@DB9PR07MB8971.eurprd07.prod.outlook.com>"
-SEND_TEAM = "send.py must put envelope_recipient() in RCPT TO and record NeedsSmtpUtf8 as failed (see addresses.py)"
 
 
 def message(headers: str | bytes) -> bytes:
@@ -65,7 +64,6 @@ def test_8bit_names_and_ids_are_stored_and_answered(
     assert b"In-Reply-To" not in head(smtp)  # an escaped id matches nothing: left out, the reply still goes
 
 
-@pytest.mark.xfail(strict=False, reason=SEND_TEAM)
 def test_an_idn_domain_gets_its_reply_through_a_7bit_server(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
     code, lines = checked(capsys, mailbox, "From: Jan <jan@ŻÓŁW.pl>\nSubject: Hi\nMessage-ID: <i1@x.pl>\n".encode())
@@ -74,13 +72,34 @@ def test_an_idn_domain_gets_its_reply_through_a_7bit_server(
     assert b"\r\nTo: Jan <jan@xn--w-uga1v8h.pl>\r\n" in head(smtp)
 
 
-@pytest.mark.xfail(strict=False, reason=SEND_TEAM)
 def test_a_utf8_mailbox_is_recorded_and_its_reply_fails_cleanly_without_smtputf8(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    box = ready(capsys, mailbox)
-    box.deliver(message('From: "Jöhn" <jdöe@mächine.example>\nSubject: Hi\nMessage-ID: <u1@x.pl>\n'.encode()),
-                when=MONDAY_NOON)
-    code, lines, _ = run_check(capsys, box)
+    seven_bit = SmtpSink(password=SMTP_PASSWORD, smtputf8=False).start()
+    try:
+        box = mailbox()
+        box.rules.write_text(box.rules.read_text().replace(f"port: {smtp.port}", f"port: {seven_bit.port}"))
+        assert run_check(capsys, box)[0] == 0
+        box.deliver(message('From: "Jöhn" <jdöe@mächine.example>\nSubject: Hi\nMessage-ID: <u1@x.pl>\n'.encode()),
+                    when=MONDAY_NOON)
+        box.deliver(message(b"From: Ala <ala@acme.pl>\nSubject: Hi\nMessage-ID: <u2@x.pl>\n"),
+                    when=MONDAY_NOON)
+        code, lines, err = run_check(capsys, box)
+        assert code == 0 and [line["decision"] for line in lines] == ["reply", "reply"]
+        assert db(box).execute("SELECT sender FROM messages").fetchone()["sender"] == "jdöe@mächine.example"
+        # the server offers no SMTPUTF8: that reply fails with the reason, the check goes on
+        assert [m.rcpt_tos for m in seven_bit.messages] == [["ala@acme.pl"]]
+        assert err.strip().splitlines()[-1] == "2 new, 2 holding replies planned, 1 sent, 1 failed"
+        error = db(box).execute("SELECT error FROM replies WHERE state = 'failed'").fetchone()["error"]
+        assert error == "the SMTP server lacks SMTPUTF8, needed for the non-ASCII address jdöe@mächine.example"
+    finally:
+        seven_bit.stop()
+
+
+def test_a_utf8_mailbox_gets_its_reply_over_smtputf8(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    code, lines = checked(capsys, mailbox, 'From: "Jöhn" <jdöe@mächine.example>\nSubject: Hi\n'
+                                           'Message-ID: <u3@x.pl>\n'.encode())
     assert code == 0 and [line["decision"] for line in lines] == ["reply"]
-    assert db(box).execute("SELECT sender FROM messages").fetchone()["sender"] == "jdöe@mächine.example"
-    assert smtp.messages == []  # the sink offers no SMTPUTF8: the reply fails with a reason, the check goes on
+    sent = smtp.messages[0]
+    assert sent.rcpt_tos == ["jdöe@mächine.example"] and "SMTPUTF8" in sent.mail_options
+    assert "\r\nTo: \"Jöhn\" <jdöe@mächine.example>\r\n".encode() in head(smtp)
