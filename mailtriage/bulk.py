@@ -49,6 +49,11 @@ _CHALLENGE_SUBJECT = re.compile(r"verify (your )?(e-?mail|address|message)|anti-
 # Top-level domains that abuse reports name most (Spamhaus, SURBL): rarely a person's address.
 _ABUSED_TLD = re.compile(r"top|click|loan|work|date|racing|download|stream|gq|cf|tk|ml|ga|bid|win|trade|review|"
                          r"party|cricket|accountant|faith|men|kim|country|xin|buzz|rest|fit|surf")
+# The first hop, as MTAs write it: "from HOST (...) by MX ... with PROTO".
+_HOP = re.compile(r"\bfrom\s+(?P<host>[^\s()\[\]]+).*?\bby\s+\S+.*?\bwith\s+(?P<proto>[A-Za-z]+)\b")
+# A host name made of its own IP address, or of a word ISPs use for customer lines.
+_POOL_HOST = re.compile(r"\d{1,3}[.-]\d{1,3}[.-]\d{1,3}[.-]\d{1,3}|(^|[.-])(dynamic|dyn|static|dsl|adsl|dialup|"
+                        r"dhcp|ppp|pool|broadband|cable|customer|client)[.-]", re.IGNORECASE)
 # Labels of a domain set up for campaigns (news.example.com, newsletter-shop.example, marketing.example).
 _CAMPAIGN_LABEL = re.compile(r"(news|newsletters?|marketing|promo|promotions?|campaigns?|mailings?|mkt|edm)([-_].*)?")
 _CALENDAR_SUBJECT = re.compile(r"^((updated )?invitation|cancell?ed event|invitation from google calendar)"
@@ -151,6 +156,14 @@ def many_recipients(msg: Incoming) -> str | None:
     return None
 
 
+def first_hop(msg: Incoming) -> tuple[str, str] | None:
+    """(the sending host's name, the protocol) from the oldest Received header, if it says both.
+    A protocol ending in A (ESMTPA, ESMTPSA: RFC 3848) means the sender logged in."""
+    lines = msg.header("received").split("\n")
+    found = _HOP.search(lines[-1]) if lines else None
+    return (found.group("host").lower(), found.group("proto")) if found else None
+
+
 def suspicious(msg: Incoming) -> str | None:
     """SpamAssassin-style signs that a person's mail never shows, each alone enough to withhold a reply."""
     tld = domain(msg.sender).rpartition(".")[2]
@@ -161,6 +174,10 @@ def suspicious(msg: Incoming) -> str | None:
     agent = msg.header("x-mailer")
     if "outlook" in agent.lower() and "message-id" not in msg.headers:
         return f"claims to be {agent[:30]} but has no Message-ID (Outlook always writes one)"
+    hop = first_hop(msg)
+    if hop and _POOL_HOST.search(hop[0]) and hop[1].lower() in ("smtp", "esmtp"):
+        return (f"sent straight from {hop[0]}, a customer line by its name, without logging in to a provider: "
+                "how spam robots send")
     letters = [c for c in msg.subject if c.isalpha() and c.lower() != c.upper()]
     if len(msg.subject.split()) >= 3 and len(letters) >= 15 and all(c.isupper() for c in letters):
         return "subject all in capitals"

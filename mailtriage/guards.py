@@ -290,7 +290,8 @@ GUARDS: tuple[Guard, ...] = (
     Guard("many-recipients", "10 or more recipients at 5 or more domains", _on_message(bulk.many_recipients),
           PERSON),
     Guard("suspicious", "spam signs no person's mail shows: abused TLD, free-mail Reply-To elsewhere, a forged "
-                        "Outlook, an all-capitals subject", _on_message(bulk.suspicious), PERSON),
+                        "Outlook, sent straight from a customer line, an all-capitals subject",
+          _on_message(bulk.suspicious), PERSON),
     Guard("campaign-domain", "sent from a domain set up for campaigns (news., newsletter-, marketing.)",
           _on_message(bulk.campaign_domain), PERSON),
     Guard("calendar", "an invitation sent by a calendar system", _on_message(bulk.calendar), PERSON),

@@ -73,7 +73,9 @@ def _parse(raw: bytes, base: dict[str, object]) -> Incoming:
     for name, value in message.raw_items():
         octets.setdefault(_valid(name.lower()), []).append(_unfold(str(value)))
     texts = {name: [_valid(v) for v in values] for name, values in octets.items()}
-    headers = {name: " ".join(_decoded(name, v) for v in values) for name, values in texts.items()}
+    # Received headers stay one per line (newest first), so a guard can read the first hop alone.
+    headers = {name: ("\n" if name == "received" else " ").join(_decoded(name, v) for v in values)
+               for name, values in texts.items()}
 
     def first(name: str) -> str:
         return texts.get(name, [""])[0]

@@ -24,11 +24,12 @@ from tests.test_check import MONDAY_NOON, ready, run_check
 
 MACHINE = ("auto_reply", "bounce", "list", "bulk")
 # The rates reached on the corpus; a change may improve them, never make them worse.
-MAX_MACHINE_ANSWERED = 0.03  # share of machine mail that got a holding reply
+MAX_MACHINE_ANSWERED = 0.015  # share of machine mail that got a holding reply (1 of 70: only its body tells)
 MIN_HUMAN_ANSWERED = 0.95  # share of human mail whose sender got a holding reply (here or earlier in its thread)
 # Guards that keep a person's message silent on purpose. Counted *against* the human rate all the
 # same, and listed in the table: X-Auto-Response-Suppress is a person who asked for no auto-answer.
-KNOWN_EXCEPTIONS = {"suppress": "the sender's mail client asked for no automatic answer (X-Auto-Response-Suppress)"}
+KNOWN_EXCEPTIONS = {"suppress": "the sender's mail client asked for no automatic answer (X-Auto-Response-Suppress)",
+                    "recipient": "a web form's relay whose sender is not listed under forms: (by design)"}
 
 
 def corpus() -> list[tuple[str, str, str]]:
