@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from mailtriage.addresses import normalise
 from mailtriage.businessdays import WEEKDAYS, BusinessCalendar
 from mailtriage.windows import WINDOW_FORMS, Window, parse_window
 
@@ -80,14 +81,14 @@ def _address(value: Any) -> str:
     address = parseaddr(text)[1] or text
     if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
         raise _error("address", f"not an email address: {text!r}")
-    return address.lower()
+    return normalise(address)  # the form senders are compared in (IDN domains as U-labels)
 
 
 def _domain(value: Any) -> str:
     text = str(value).strip().lower().lstrip("@")
-    if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", text):
+    if not re.fullmatch(r"[\w-]+(\.[\w-]+)+", text) or "_" in text:  # letters of any script: IDN domains too
         raise _error("domain", f"not a domain: {value!r} (write it like 'acme.pl', without '*' or '@')")
-    return text
+    return normalise(f"x@{text}").partition("@")[2]  # xn--w-uga1v8h.pl and żółw.pl are one domain
 
 
 def _form_sender(value: Any) -> str:

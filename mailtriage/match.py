@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from fnmatch import translate
 
+from mailtriage.addresses import normalise
 from mailtriage.config import Client, Rules
 from mailtriage.windows import Window
 
@@ -84,4 +85,4 @@ class Matcher:
 
 def normalize(sender: str) -> str:
     """The bare, lower-cased address of a sender."""
-    return (parseaddr(sender)[1] or sender).strip().lower()
+    return normalise(parseaddr(sender)[1] or sender)

@@ -64,3 +64,12 @@ def test_ten_thousand_clients_match_by_dictionary(write_rules: Callable[..., Pat
     assert matcher.match("BOSS@c42.com").client == "C42"
     assert matcher.match("other@c42.com").client is None
     assert not matcher._patterns  # no linear scan was needed for these
+
+
+def test_an_idn_client_domain_matches_in_either_spelling(write_rules: Callable[[str], Path]) -> None:
+    rules = load(write_rules(MINIMAL + "clients:\n  - {name: Żółw, match: {domains: [xn--w-uga1v8h.pl]}}\n"
+                                        "  - {name: Kot, match: {addresses: [Ala@KOT.pl]}}\n"))
+    matcher = Matcher(rules)
+    assert matcher.match("jan@żółw.pl").client == "Żółw"
+    assert matcher.match("Jan <jan@XN--W-UGA1V8H.PL>").client == "Żółw"
+    assert matcher.match("ala@kot.pl").client == "Kot"
