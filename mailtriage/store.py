@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailtriage.dbfile import make_folder, refuse_empty, store_error
+from mailtriage.errors import StoreError
 
 # sqlite-utils imports numpy when it is installed, only to map numpy values we never store; that
 # would add 15 MB and 0.1 s to every check. Keep numpy out of this import unless already loaded.
@@ -193,6 +194,8 @@ class Store:
             self._prepare()
             self.migrate()
             return
+        if create and not self.path.exists():
+            self._create(self.path)
         self.db = open_database(self.path, create=create)
         self._prepare()
         if create:
@@ -201,6 +204,26 @@ class Store:
             except sqlite3.Error as exc:
                 self.db.conn.close()
                 raise store_error(exc, self.path) from None
+
+    @staticmethod
+    def _create(path: Path) -> None:
+        """A new database is built under a temporary name and renamed into place when complete:
+        a crash while it is made leaves no empty or half-made file where the database belongs."""
+        building = path.with_name(f".{path.name}.new-{os.getpid()}")
+        building.unlink(missing_ok=True)
+        new = Store.__new__(Store)
+        try:
+            new.path, new.db = building, open_database(building, create=True)
+        except StoreError as exc:  # say it of the database, not of its temporary name
+            raise StoreError(str(exc).replace(str(building), str(path))) from None
+        new._prepare()
+        try:
+            new.migrate()
+        except sqlite3.Error as exc:
+            raise store_error(exc, path) from None
+        finally:
+            new.close()  # the last connection to close checkpoints the WAL into the file
+        os.replace(building, path)
 
     @classmethod
     def snapshot(cls, path: Path) -> Store:

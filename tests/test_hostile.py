@@ -301,3 +301,22 @@ def test_an_older_database_is_migrated_in_place(tmp_path: object) -> None:
     assert "hits" in [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
     assert "attempts" in [row[1] for row in conn.execute("PRAGMA table_info(replies)")]
     assert conn.execute("SELECT recipient, state, attempts FROM replies").fetchall() == [("a@b", "sent", 0)]
+
+
+def test_a_new_database_appears_whole_or_not_at_all(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from mailtriage.store import Store
+
+    path = Path(str(tmp_path)) / "state" / "mailtriage.db"
+
+    def interrupted(self: Store) -> None:
+        raise Fault("disk I/O error")  # as if the process died while the schema was written
+
+    monkeypatch.setattr(Store, "migrate", interrupted)
+    with pytest.raises(Exception, match="disk I/O error"):
+        Store(path)
+    assert not path.exists()  # no empty or half-made file where the database belongs
+    monkeypatch.undo()
+    Store(path).close()
+    assert sorted(p.name for p in path.parent.iterdir() if not p.name.startswith(".")) == ["mailtriage.db"]
