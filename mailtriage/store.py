@@ -220,9 +220,11 @@ class Store:
         try:
             new.migrate()
         except sqlite3.Error as exc:
+            new.close()
+            for leftover in (building, building.with_name(building.name + "-wal")):
+                leftover.unlink(missing_ok=True)
             raise store_error(exc, path) from None
-        finally:
-            new.close()  # the last connection to close checkpoints the WAL into the file
+        new.close()  # the last connection to close checkpoints the WAL into the file
         os.replace(building, path)
 
     @classmethod

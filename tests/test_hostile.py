@@ -319,4 +319,4 @@ def test_a_new_database_appears_whole_or_not_at_all(tmp_path: object, monkeypatc
     assert not path.exists()  # no empty or half-made file where the database belongs
     monkeypatch.undo()
     Store(path).close()
-    assert sorted(p.name for p in path.parent.iterdir() if not p.name.startswith(".")) == ["mailtriage.db"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["mailtriage.db"]
