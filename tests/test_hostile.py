@@ -320,3 +320,31 @@ def test_a_new_database_appears_whole_or_not_at_all(tmp_path: object, monkeypatc
     monkeypatch.undo()
     Store(path).close()
     assert sorted(p.name for p in path.parent.iterdir()) == ["mailtriage.db"]
+
+
+def test_reply_to_cannot_turn_holding_replies_on_strangers(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, "sender_limit: null\nforms: [formularz.example]\n")
+    spam = [person(n, f"spam{n}.example", **{"Reply-To": f"victim+{n}@third.example",
+                                             "Subject": "CHEAP PILLS " + "x" * 300}) for n in range(62)]
+    tricks = [person(70, "firma.pl", **{"Reply-To": "kasia@example.com"}),  # ourselves
+              person(71, "firma.pl", **{"Reply-To": "lista-request@lists.example"}),
+              person(72, "acme.pl", **{"Reply-To": "biuro@acme.pl"}),  # the sender's own firm: used
+              person(73, "formularz.example", **{"From": "Formularz <noreply@formularz.example>",
+                                                 "Reply-To": "Klient <klient@gmail.com>"}),  # a listed form
+              person(74, "x.example", **{"From": "Site <no-reply@x.example>", "Reply-To": "someone@gmail.com"})]
+    fill(box, spam + tricks)
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0
+    received = sorted(rcpt for message in smtp.messages for rcpt in message.rcpt_tos)
+    assert not any("third.example" in rcpt or "example.com" in rcpt or "lists.example" in rcpt for rcpt in received)
+    assert received == sorted([f"osoba{n}@spam{n}.example" for n in range(62)] + ["biuro@acme.pl", "klient@gmail.com"])
+    silent = {line["sender"]: line["guard"] for line in lines if line["decision"] != "reply"}
+    # a Reply-To naming ourselves or a list robot is a machine's sign: nobody is answered
+    assert silent == {"osoba70@firma.pl": "own-address", "osoba71@firma.pl": "system-sender",
+                      "no-reply@x.example": "recipient"}
+    unlisted = next(line for line in lines if line["sender"] == "no-reply@x.example")
+    assert unlisted["decision"] == "record" and "forms:" in unlisted["reason"]
+    for message in smtp.messages:  # a stranger's subject is echoed at most ~150 characters, on one line
+        subject = next(line for line in message.data.split(b"\r\n") if line.startswith(b"Subject:"))
+        assert len(subject) < 200
