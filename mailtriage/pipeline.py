@@ -21,13 +21,15 @@ from datetime import datetime, timedelta
 from email.policy import SMTP
 from typing import Any
 
+import jinja2
+
 from mailtriage import recipient
 from mailtriage.addresses import NeedsSmtpUtf8, envelope_recipient
 from mailtriage.answered import scan_flags, scan_sent
 from mailtriage.classify import History, classify
 from mailtriage.config import Rules
 from mailtriage.credentials import read_password
-from mailtriage.errors import SendError
+from mailtriage.errors import MailtriageError, SendError
 from mailtriage.fetch import Fetched, Mailbox
 from mailtriage.guards import Context, address_objection
 from mailtriage.lock import one_check
@@ -202,6 +204,9 @@ class Check:
                 return self.record_one(msg)
         except sqlite3.OperationalError:
             raise
+        except jinja2.TemplateError as exc:  # the same for every message: stop, record nothing, say so
+            raise MailtriageError(f"the holding reply template cannot be used: {exc}; fix it (mailtriage "
+                                  "preview shows a reply) and run again: nothing of this batch was recorded") from None
         except Exception as exc:  # noqa: BLE001 - the shunt: one message must never stop a check
             reason = f"could not be handled: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             log.warning("%s %s: %s", folder, item.uid, reason)

@@ -348,3 +348,20 @@ def test_reply_to_cannot_turn_holding_replies_on_strangers(
     for message in smtp.messages:  # a stranger's subject is echoed at most ~150 characters, on one line
         subject = next(line for line in message.data.split(b"\r\n") if line.startswith(b"Subject:"))
         assert len(subject) < 200
+
+
+def test_a_broken_reply_template_stops_the_check_without_passing_the_mail(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox)
+    own = box.rules.parent / "my-templates"
+    own.mkdir()
+    (own / "holding_reply.en.txt.j2").write_text("Dear {{ nme }}\n")  # a typo: no such value
+    text = box.rules.read_text()
+    box.rules.write_text(text + f"templates: {own}\n")
+    fill(box, [person(1)])
+    code, lines, err = run_check(capsys, box)
+    assert code == 1 and lines == [] and smtp.messages == []
+    assert err.strip().splitlines()[-1].startswith("the holding reply template cannot be used: 'nme' is undefined")
+    box.rules.write_text(text)  # fixed: the same message is answered now, not lost
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and [line["decision"] for line in lines] == ["reply"] and len(smtp.messages) == 1
