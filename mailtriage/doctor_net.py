@@ -40,7 +40,7 @@ def imap_steps(config: Imap, password: str | None, *, placeholder: bool = False)
     try:
         mailbox = Mailbox(config, password)
     except MailtriageError as exc:
-        return [*steps, _login_failed("imap", str(exc), config),
+        return [*steps, _login_failed("imap login", str(exc), config),
                 _skipped("imap", "folders, Sent folder, capabilities", "no login")]
     with mailbox:
         steps.append(Step("imap login", OK, f"logged in as {config.username}"))
