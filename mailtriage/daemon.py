@@ -135,12 +135,18 @@ class Daemon:
         if rules.summary is None or self.day_off(rules, "summary"):
             return
         with self.running:
-            store = Store(rules.database)
+            try:
+                store = Store(rules.database)
+            except StoreError as exc:  # a job that raises gets a traceback from the scheduler, not one line
+                log.error("summary failed: %s", exc)
+                return
             try:
                 sent = deliver(store, rules, datetime.now(UTC))
                 log.info("summary sent to %s: %s", rules.summary.to, sent.subject)
             except MailtriageError as exc:
                 log.error("summary failed: %s", exc)
+            except sqlite3.Error as exc:  # remembering when it was sent: a full disk, a damaged file
+                log.error("summary failed: %s", store_error(exc, rules.database))
             except Exception:  # noqa: BLE001
                 log.exception("summary crashed")
             finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 from mailtriage.config import Imap, is_loopback
 from mailtriage.errors import FetchError
-from mailtriage.netreasons import describe, plain
+from mailtriage.netreasons import describe, midway
 
 HEADER_ITEMS = [b"BODY.PEEK[HEADER]", b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"]
 # A header block with no header in it (the message starts with a blank line) is re-read from the
@@ -107,7 +107,7 @@ class Mailbox:
         try:
             return call()
         except Exception as exc:  # noqa: BLE001
-            raise FetchError(f"imap {self.config.host}: {what}: {_describe(exc)}") from None
+            raise FetchError(f"imap {self.config.host}: {what}: {midway(exc)}") from None
 
     def select(self, folder: str, readonly: bool = True) -> FolderState:
         info = self.command(f"cannot open folder {folder!r}",
@@ -203,8 +203,3 @@ def _aware(value: Any) -> datetime:
 def _text(value: Any) -> str:
     return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
 
-
-def _describe(exc: Exception) -> str:
-    """A one-line reason for a failed command, with the exception's class only when the message says too little."""
-    text = plain(str(exc)) or type(exc).__name__
-    return text if len(text) > 12 else f"{type(exc).__name__}: {text}"

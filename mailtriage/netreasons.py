@@ -28,9 +28,11 @@ def describe(exc: BaseException, host: str, port: int, security: str) -> str:
     if tls is not None:
         return _tls_failure(tls, host, port, security)
     login = next((e for e in chain if type(e).__name__ in LOGIN_ERRORS), None)
-    if login is not None:
+    if login is not None and not _dropped(login):  # imapclient calls a connection lost in LOGIN a LoginError too
         return f"login refused ({_server_text(login)}): check the username and the password"
-    return _network_failure(chain, host, port) or _fallback(exc)
+    if login is not None:
+        return midway(login)
+    return _network_failure(chain, host, port, dropped=_dropped(exc)) or _fallback(exc)
 
 
 def _tls_failure(exc: ssl.SSLError, host: str, port: int, security: str) -> str:
@@ -40,7 +42,7 @@ def _tls_failure(exc: ssl.SSLError, host: str, port: int, security: str) -> str:
     return f"TLS with {host}:{port} failed: {exc.reason or plain(str(exc))}"
 
 
-def _network_failure(chain: list[BaseException], host: str, port: int) -> str | None:
+def _network_failure(chain: list[BaseException], host: str, port: int, dropped: bool = False) -> str | None:
     dns = _first(chain, socket.gaierror)
     if dns is not None:
         return f"cannot find the host {host} ({dns.strerror}): check the host name and the network"
@@ -48,12 +50,29 @@ def _network_failure(chain: list[BaseException], host: str, port: int) -> str | 
         return f"no answer from {host}:{port} in time: check the host, the port and any firewall between"
     if _first(chain, ConnectionRefusedError) is not None:
         return f"connection refused by {host}:{port}: is the server running, and is {port} its port?"
-    if _first(chain, ConnectionResetError) is not None or _first(chain, EOFError) is not None:
+    if _first(chain, ConnectionResetError) is not None or _first(chain, EOFError) is not None or dropped:
         return f"{host}:{port} closed the connection: check the port and the security setting (tls, starttls)"
     other = _first(chain, OSError)
     if other is not None and other.strerror:
         return f"cannot connect to {host}:{port}: {other.strerror}"
     return None
+
+
+def midway(exc: BaseException) -> str:
+    """One line for a command that failed once connected: a dropped connection or a silent server
+    in words, else what the server said, without imaplib's "command: FETCH =>" or a class name."""
+    chain = list(_chain(exc))
+    if _first(chain, TimeoutError) is not None or "timed out" in str(exc).lower():
+        return "the server stopped answering in time: nothing is lost, the next check tries again"
+    if _dropped(exc) or any(isinstance(e, (ConnectionError, EOFError, ssl.SSLEOFError)) for e in chain):
+        return "the server dropped the connection: nothing is lost, the next check tries again"
+    said = re.sub(r"^command: \w+ => ", "", plain(str(exc)))
+    return said if len(said) > 12 else _fallback(exc)
+
+
+def _dropped(exc: BaseException) -> bool:
+    """imaplib reports a connection lost mid-command only in its text: 'socket error: EOF'."""
+    return re.search(r"socket error|EOF|connection (reset|closed|aborted)", str(exc), re.IGNORECASE) is not None
 
 
 def _fallback(exc: BaseException) -> str:

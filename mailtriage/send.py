@@ -126,6 +126,22 @@ class SmtpSession:
             state = UNKNOWN if step == "DATA" else PLANNED
             return Result(state, self.envelope or "<>", f"connection lost at {step}: {_describe(exc)}")
 
+    def probe_sender(self, address: str) -> str | None:
+        """Would MAIL FROM:<address> be accepted? Never goes on to RCPT or DATA: RSET follows at once.
+        None when accepted, else the server's answer (`mailtriage doctor`)."""
+        import aiosmtplib
+
+        async def probe() -> str | None:
+            try:
+                await self.client.mail(address)
+            except aiosmtplib.SMTPResponseException as exc:
+                return f"{exc.code} {one_line(exc.message)}"
+            finally:
+                await self._reset()
+            return None
+
+        return self.runner.run(probe())
+
     async def _reset(self) -> None:
         try:
             await self.client.rset()
