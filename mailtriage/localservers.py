@@ -101,6 +101,7 @@ class PrivateDovecot:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mailtriage-dovecot-")))
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    detach: bool = False  # its own session: it outlives the process that started it (`demo --keep`)
 
     def start(self) -> PrivateDovecot:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -122,8 +123,12 @@ class PrivateDovecot:
         config = self.root / "dovecot.conf"
         config.write_text(CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port,
                                         password=self.password, login_users=login_users))
-        self.process = subprocess.Popen([binary, "-F", "-c", str(config)], stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its stderr goes to a file, never a pipe: a pipe nobody reads can fill up, and one held by a
+        # kept server would keep whoever reads our output waiting for an end that never comes.
+        with open(self.root / "log" / "stderr.log", "ab") as stderr:
+            self.process = subprocess.Popen([binary, "-F", "-c", str(config)], stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=stderr,
+                                            start_new_session=self.detach)
         try:
             wait_for_port(self.port)
         except TimeoutError:
@@ -140,8 +145,6 @@ class PrivateDovecot:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process is not None and self.process.stderr is not None:
-            self.process.stderr.close()
         self.process = None
 
     def cleanup(self) -> None:
@@ -149,8 +152,8 @@ class PrivateDovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log(self) -> str:
-        path = self.root / "log" / "dovecot.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        paths = (self.root / "log" / "dovecot.log", self.root / "log" / "stderr.log")
+        return "".join(path.read_text(errors="replace") for path in paths if path.exists())
 
     def client(self, user: str = "kasia") -> Any:
         """A logged-in imapclient connection, for putting mail in and looking at it."""
@@ -182,10 +185,12 @@ class SmtpSink:
     """An aiosmtpd server on loopback that keeps what it receives in `messages`.
 
     With `password` set it requires AUTH (over plain text: loopback only); with
-    `refuse_null_sender` it answers MAIL FROM:<> with 550, like many submission servers.
+    `refuse_null_sender` it answers MAIL FROM:<> with 550, like many submission servers; with
+    `spool` it also writes each message there as 0001.eml, 0002.eml, ... for other processes.
     """
 
-    def __init__(self, password: str | None = None, refuse_null_sender: bool = False, smtputf8: bool = True) -> None:
+    def __init__(self, password: str | None = None, refuse_null_sender: bool = False, smtputf8: bool = True,
+                 spool: Path | None = None, port: int = 0) -> None:
         self.messages: list[Captured] = []
         # recipient -> answers to give its RCPT TO, one per attempt ("451 4.7.1 try later"); then 250
         self.rcpt_answers: dict[str, list[str]] = {}
@@ -193,7 +198,8 @@ class SmtpSink:
         self.password = password
         self.refuse_null_sender = refuse_null_sender
         self.smtputf8 = smtputf8
-        self.port = 0
+        self.spool = spool
+        self.port = port
         self._controller: Any = None
 
     def start(self) -> SmtpSink:
@@ -222,6 +228,8 @@ class SmtpSink:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 sink.messages.append(Captured(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
                                               time.monotonic(), tuple(envelope.mail_options)))
+                if sink.spool is not None:
+                    sink.keep(envelope.original_content)
                 return "250 2.0.0 Ok: queued"
 
         def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
@@ -235,7 +243,7 @@ class SmtpSink:
                 sink.connections += 1
                 return super().factory()  # type: ignore[no-untyped-call]
 
-        self.port = free_port()
+        self.port = self.port or free_port()
         options: dict[str, Any] = {"decode_data": False, "enable_SMTPUTF8": self.smtputf8}
         if self.password is not None:
             options.update(authenticator=authenticate, auth_require_tls=False)
@@ -248,6 +256,15 @@ class SmtpSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def keep(self, data: bytes) -> None:
+        """Write one message to the spool; renamed into place, so a reader never sees half of it."""
+        assert self.spool is not None
+        self.spool.mkdir(parents=True, exist_ok=True)
+        path = self.spool / f"{len(self.messages):04d}.eml"
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.rename(path)
 
 
 class CountingRelay:
