@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,7 +111,7 @@ def run_demo(say: Say, keep: bool = False) -> int:
             _next_steps(servers, rules, say)
             kept = True
         else:
-            say("\nDone: the servers are stopped and the folder removed. `mailtriage demo --keep` leaves them "
+            say(f"\nDone: the servers are stopped and the folder removed. `{program()} demo --keep` leaves them "
                 "running, to try the commands yourself.")
         return len(sent)
     finally:
@@ -167,14 +168,23 @@ def _show_reply(data: bytes, say: Say) -> None:
     say(reply.get_content().rstrip())
 
 
+def program() -> str:
+    """How to call this very mailtriage: its bare name when PATH finds this one, else its full path."""
+    script = Path(sys.executable).parent / "mailtriage"
+    found = shutil.which("mailtriage")
+    if found and script.exists() and Path(found).resolve() == script.resolve():
+        return "mailtriage"
+    return str(script) if script.exists() else f"{sys.executable} -m mailtriage"
+
+
 def _next_steps(servers: demoservers.Servers, rules: Path, say: Say) -> None:
     say(f"\nThe servers keep running (Dovecot pid {servers.dovecot_pid}, SMTP server pid {servers.smtp_pid}); "
         "try next:")
     for args in ("threads", "explain 1", "summary --print", "preview --from jan.kowalski@gmail.com", "status"):
-        say(f"  mailtriage -c {rules} {args}")
+        say(f"  {program()} -c {rules} {args}")
     say(f"New mail for a check: any IMAP client, user kasia, password {PASSWORD}, 127.0.0.1:{servers.imap_port}; "
         f"replies land in {servers.received}/.")
-    say(f"Stop the servers and remove the folder:\n  mailtriage demo --stop {servers.folder}\n"
+    say(f"Stop the servers and remove the folder:\n  {program()} demo --stop {servers.folder}\n"
         f"  (or: kill {servers.dovecot_pid} {servers.smtp_pid} && rm -r {servers.folder})")
 
 
