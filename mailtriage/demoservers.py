@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -51,7 +52,11 @@ class Servers:
 
 def start(folder: Path, password: str) -> Servers:
     """Start Dovecot and the SMTP server, each in a session of its own (a closed terminal spares them)."""
-    dovecot = PrivateDovecot(password=password, root=folder / "dovecot", detach=True).start()
+    try:
+        dovecot = PrivateDovecot(password=password, root=folder / "dovecot", detach=True).start()
+    except RuntimeError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise DemoError(_one_line(str(exc))) from None
     assert dovecot.process is not None
     port = free_port()
     with open(folder / "smtp.log", "ab") as log:
@@ -65,6 +70,13 @@ def start(folder: Path, password: str) -> Servers:
         stop(folder)
         raise DemoError(f"the demo's SMTP server did not start: {(folder / 'smtp.log').read_text()[-500:]}") from None
     return servers
+
+
+def _one_line(problem: str) -> str:
+    """Dovecot's failure as one line: the first error its log gives, without the log's timestamps."""
+    lines = problem.splitlines() or [problem]
+    first = next((found for line in lines if (found := re.search(r" (?:Fatal|Error): (.*)", line))), None)
+    return f"{lines[0].split(':', 1)[0]}: {first.group(1)}" if first else lines[0]
 
 
 def stop(folder: Path, remove: bool = True) -> list[int]:

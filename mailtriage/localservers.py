@@ -48,6 +48,7 @@ userdb {{
   args = uid={uid} gid={gid} home={root}/mail/%u
 }}
 service imap-login {{
+  {chroot}
   inet_listener imap {{
     address = 127.0.0.1
     port = {port}
@@ -55,6 +56,9 @@ service imap-login {{
   inet_listener imaps {{
     port = 0
   }}
+}}
+service anvil {{
+  {chroot}
 }}
 protocol imap {{
   mail_max_userip_connections = 100
@@ -115,14 +119,18 @@ class PrivateDovecot:
         uid, gid = (MAIL_UID, MAIL_UID) if os.geteuid() == 0 else (os.getuid(), os.getgid())
         if os.geteuid() == 0:
             os.chown(self.root / "mail", uid, gid)
-            login_users = ""
+            login_users, chroot = "", ""
         else:
             user = _user_name()
-            login_users = f"default_login_user = {user}\ndefault_internal_user = {user}"
+            # Every service runs as us: Dovecot's own "dovecot" group is not ours to chown sockets to.
+            group = _group_name()
+            login_users = (f"default_login_user = {user}\ndefault_internal_user = {user}\n"
+                           f"default_internal_group = {group}")
+            chroot = "chroot ="  # only root may chroot
         self.port = self.port or free_port()
         config = self.root / "dovecot.conf"
         config.write_text(CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port,
-                                        password=self.password, login_users=login_users))
+                                        password=self.password, login_users=login_users, chroot=chroot))
         # Its stderr goes to a file, never a pipe: a pipe nobody reads can fill up, and one held by a
         # kept server would keep whoever reads our output waiting for an end that never comes.
         with open(self.root / "log" / "stderr.log", "ab") as stderr:
@@ -152,8 +160,11 @@ class PrivateDovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log(self) -> str:
-        paths = (self.root / "log" / "dovecot.log", self.root / "log" / "stderr.log")
-        return "".join(path.read_text(errors="replace") for path in paths if path.exists())
+        """Dovecot's log; what it said on stderr when it failed before opening its log."""
+        for path in (self.root / "log" / "dovecot.log", self.root / "log" / "stderr.log"):
+            if path.exists() and path.stat().st_size:
+                return path.read_text(errors="replace")
+        return ""
 
     def client(self, user: str = "kasia") -> Any:
         """A logged-in imapclient connection, for putting mail in and looking at it."""
@@ -168,6 +179,12 @@ def _user_name() -> str:
     import pwd
 
     return pwd.getpwuid(os.getuid()).pw_name
+
+
+def _group_name() -> str:
+    import grp
+
+    return grp.getgrgid(os.getgid()).gr_name
 
 
 @dataclass
