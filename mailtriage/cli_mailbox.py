@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -132,17 +133,28 @@ def status(obj: Context, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--keep", is_flag=True, help="Keep the demo's folder (rules.yaml, database) afterwards.")
-def demo(keep: bool) -> None:
+@click.option("--keep", is_flag=True, help="Leave the servers running and the folder in place, to try commands.")
+@click.option("--stop", "stop_folder", metavar="FOLDER", type=click.Path(file_okay=False, path_type=Path),
+              help="Stop the servers a `demo --keep` left running in FOLDER, and remove it.")
+def demo(keep: bool, stop_folder: Path | None) -> None:
     """Run a check against a private Dovecot and a local SMTP server, and show what it did.
 
     Needs the dovecot binary (apt-get install dovecot-imapd) and aiosmtpd (pip install '.[demo]').
     Touches no system service: everything runs on 127.0.0.1 under a temporary folder.
 
     \b
-    Example:
+    Examples:
       mailtriage demo
+      mailtriage demo --keep
+      mailtriage demo --stop /tmp/mailtriage-demo-1a2b3c
     """
+    from mailtriage import demoservers
+
+    if stop_folder is not None:
+        pids = demoservers.stop(stop_folder.resolve())
+        click.echo(f"stopped {len(pids)} demo servers ({' '.join(map(str, pids)) or 'none was running'}); "
+                   f"removed {stop_folder}")
+        return
     try:
         import aiosmtpd  # noqa: F401 - the demo's SMTP server
     except ImportError:

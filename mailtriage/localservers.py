@@ -48,6 +48,7 @@ userdb {{
   args = uid={uid} gid={gid} home={root}/mail/%u
 }}
 service imap-login {{
+  {chroot}
   inet_listener imap {{
     address = 127.0.0.1
     port = {port}
@@ -55,6 +56,9 @@ service imap-login {{
   inet_listener imaps {{
     port = 0
   }}
+}}
+service anvil {{
+  {chroot}
 }}
 protocol imap {{
   mail_max_userip_connections = 100
@@ -101,6 +105,7 @@ class PrivateDovecot:
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mailtriage-dovecot-")))
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    detach: bool = False  # its own session: it outlives the process that started it (`demo --keep`)
 
     def start(self) -> PrivateDovecot:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -114,16 +119,24 @@ class PrivateDovecot:
         uid, gid = (MAIL_UID, MAIL_UID) if os.geteuid() == 0 else (os.getuid(), os.getgid())
         if os.geteuid() == 0:
             os.chown(self.root / "mail", uid, gid)
-            login_users = ""
+            login_users, chroot = "", ""
         else:
             user = _user_name()
-            login_users = f"default_login_user = {user}\ndefault_internal_user = {user}"
+            # Every service runs as us: Dovecot's own "dovecot" group is not ours to chown sockets to.
+            group = _group_name()
+            login_users = (f"default_login_user = {user}\ndefault_internal_user = {user}\n"
+                           f"default_internal_group = {group}")
+            chroot = "chroot ="  # only root may chroot
         self.port = self.port or free_port()
         config = self.root / "dovecot.conf"
         config.write_text(CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port,
-                                        password=self.password, login_users=login_users))
-        self.process = subprocess.Popen([binary, "-F", "-c", str(config)], stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        password=self.password, login_users=login_users, chroot=chroot))
+        # Its stderr goes to a file, never a pipe: a pipe nobody reads can fill up, and one held by a
+        # kept server would keep whoever reads our output waiting for an end that never comes.
+        with open(self.root / "log" / "stderr.log", "ab") as stderr:
+            self.process = subprocess.Popen([binary, "-F", "-c", str(config)], stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=stderr,
+                                            start_new_session=self.detach)
         try:
             wait_for_port(self.port)
         except TimeoutError:
@@ -140,8 +153,6 @@ class PrivateDovecot:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process is not None and self.process.stderr is not None:
-            self.process.stderr.close()
         self.process = None
 
     def cleanup(self) -> None:
@@ -149,8 +160,11 @@ class PrivateDovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log(self) -> str:
-        path = self.root / "log" / "dovecot.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        """Dovecot's log; what it said on stderr when it failed before opening its log."""
+        for path in (self.root / "log" / "dovecot.log", self.root / "log" / "stderr.log"):
+            if path.exists() and path.stat().st_size:
+                return path.read_text(errors="replace")
+        return ""
 
     def client(self, user: str = "kasia") -> Any:
         """A logged-in imapclient connection, for putting mail in and looking at it."""
@@ -165,6 +179,12 @@ def _user_name() -> str:
     import pwd
 
     return pwd.getpwuid(os.getuid()).pw_name
+
+
+def _group_name() -> str:
+    import grp
+
+    return grp.getgrgid(os.getgid()).gr_name
 
 
 @dataclass
@@ -182,10 +202,12 @@ class SmtpSink:
     """An aiosmtpd server on loopback that keeps what it receives in `messages`.
 
     With `password` set it requires AUTH (over plain text: loopback only); with
-    `refuse_null_sender` it answers MAIL FROM:<> with 550, like many submission servers.
+    `refuse_null_sender` it answers MAIL FROM:<> with 550, like many submission servers; with
+    `spool` it also writes each message there as 0001.eml, 0002.eml, ... for other processes.
     """
 
-    def __init__(self, password: str | None = None, refuse_null_sender: bool = False, smtputf8: bool = True) -> None:
+    def __init__(self, password: str | None = None, refuse_null_sender: bool = False, smtputf8: bool = True,
+                 spool: Path | None = None, port: int = 0) -> None:
         self.messages: list[Captured] = []
         # recipient -> answers to give its RCPT TO, one per attempt ("451 4.7.1 try later"); then 250
         self.rcpt_answers: dict[str, list[str]] = {}
@@ -193,7 +215,8 @@ class SmtpSink:
         self.password = password
         self.refuse_null_sender = refuse_null_sender
         self.smtputf8 = smtputf8
-        self.port = 0
+        self.spool = spool
+        self.port = port
         self._controller: Any = None
 
     def start(self) -> SmtpSink:
@@ -222,6 +245,8 @@ class SmtpSink:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 sink.messages.append(Captured(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
                                               time.monotonic(), tuple(envelope.mail_options)))
+                if sink.spool is not None:
+                    sink.keep(envelope.original_content)
                 return "250 2.0.0 Ok: queued"
 
         def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
@@ -235,7 +260,7 @@ class SmtpSink:
                 sink.connections += 1
                 return super().factory()  # type: ignore[no-untyped-call]
 
-        self.port = free_port()
+        self.port = self.port or free_port()
         options: dict[str, Any] = {"decode_data": False, "enable_SMTPUTF8": self.smtputf8}
         if self.password is not None:
             options.update(authenticator=authenticate, auth_require_tls=False)
@@ -248,6 +273,15 @@ class SmtpSink:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def keep(self, data: bytes) -> None:
+        """Write one message to the spool; renamed into place, so a reader never sees half of it."""
+        assert self.spool is not None
+        self.spool.mkdir(parents=True, exist_ok=True)
+        path = self.spool / f"{len(self.messages):04d}.eml"
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.rename(path)
 
 
 class CountingRelay:

@@ -20,7 +20,6 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8, Policy
 from email.utils import format_datetime, parseaddr
-from pathlib import Path
 
 import jinja2
 
@@ -28,9 +27,9 @@ from mailtriage.addresses import ascii_form, needs_smtputf8
 from mailtriage.businessdays import BusinessCalendar
 from mailtriage.config import Rules
 from mailtriage.models import Incoming, Verdict
+from mailtriage.resources import template_loader
 from mailtriage.wording import day_text, deadline_text
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _REPLY_PREFIX = re.compile(r"^\s*((re|odp|aw|sv|vs|antw|antwort|r|réf|rif|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
 _MSGID = re.compile(r"<[^<>\s\x00-\x1f\x7f\\]+>")  # a backslash: an id parse() escaped, matching nothing
@@ -39,17 +38,8 @@ _NAME_MAX = 100
 OUR_ID_PREFIX = "<mailtriage."
 
 
-def template_dirs(rules: Rules) -> list[str]:
-    """The user's own template folder first (if any), then the built-in templates."""
-    dirs = [str(rules.templates)] if rules.templates else []
-    for candidate in (BUILTIN_TEMPLATES, Path(__file__).resolve().parent / "templates"):
-        if candidate.is_dir():
-            dirs.append(str(candidate))
-    return dirs
-
-
 def environment(rules: Rules) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(template_dirs(rules)), autoescape=False,
+    return jinja2.Environment(loader=template_loader(rules.templates), autoescape=False,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)
 

@@ -14,7 +14,8 @@ from typing import Any
 import jinja2
 
 from mailtriage.config import Rules
-from mailtriage.reply import new_message_id, template_dirs
+from mailtriage.reply import new_message_id
+from mailtriage.resources import template_loader
 from mailtriage.stats import ClientStats, client_stats
 from mailtriage.store import Store, from_iso, iso
 from mailtriage.wording import duration_text, when_text
@@ -101,7 +102,7 @@ def _count(store: Store, where: str, params: list[Any]) -> int:
 
 
 def environment(rules: Rules) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dirs(rules)), undefined=jinja2.StrictUndefined,
+    env = jinja2.Environment(loader=template_loader(rules.templates), undefined=jinja2.StrictUndefined,
                              autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["percent"] = lambda share: "–" if share is None else f"{share * 100:.0f}%"
     env.filters["hours"] = lambda value: "–" if value is None else f"{value:.1f} h"

@@ -49,6 +49,9 @@ CORPUS = REPO.parent / "shared" / "corpus"
 IMAP_PASSWORD = "imap-secret-9f2c"
 SMTP_PASSWORD = "smtp-secret-41ab"
 _users = itertools.count(1)
+DOVECOT_MISSING = shutil.which("dovecot") is None and not Path("/usr/sbin/dovecot").exists()
+needs_dovecot = pytest.mark.skipif(DOVECOT_MISSING, reason="dovecot is not installed (apt-get install dovecot-imapd; "
+                                   ".ci/run does it)")
 
 
 @pytest.fixture(scope="session")
