@@ -76,7 +76,8 @@ def test_a_client_message_gets_exactly_one_threaded_holding_reply(
     assert reply["Message-ID"].startswith("<mailtriage.") and reply["Date"]
     assert reply.get_all("Cc") is None and reply.get_all("Bcc") is None
     body = reply.get_content()
-    assert "by Monday 23 November, 16:00" in body and "08:00, 12:00, 16:00" in body
+    assert "You will get a full answer by Monday 23 November, 16:00." in body.splitlines()
+    assert "I check and answer mail on business days at 08:00, 12:00 and 16:00." in body.splitlines()
 
     code, lines, _ = run_check(capsys, box)
     assert (code, lines, len(smtp.messages)) == (0, [], 1)
@@ -141,7 +142,9 @@ def test_a_polish_subject_comes_back_intact_in_the_reply(
     assert reply["Subject"] == "Re: Zamówienie chleba na środę"
     assert b"=?utf-8?" in smtp.messages[0].data.split(b"\r\n\r\n")[0]  # encoded on the wire
     body = reply.get_content()
-    assert "„Zamówienie chleba na środę”" in body and "do wtorku 24 listopada, 08:20" in body
+    assert "„Zamówienie chleba na środę”" in body
+    assert "Pełną odpowiedź otrzymają Państwo do wtorku 24 listopada, godz. 8:20." in body.splitlines()
+    assert "Pocztę sprawdzam i odpowiadam na wiadomości w dni robocze o 8:00, 12:00 i 16:00." in body.splitlines()
 
 
 def test_a_crlf_in_a_display_name_cannot_add_a_header(
@@ -333,7 +336,7 @@ def test_an_unreachable_smtp_server_keeps_the_replies_for_the_next_check(
     box.rules.write_text(good.replace(f"port: {smtp.port}", f"port: {free_port()}"))
     code, lines, err = run_check(capsys, box)
     assert code == 1 and [line["decision"] for line in lines] == ["reply"] and smtp.messages == []
-    assert "1 holding replies wait for the next check" in err.strip().splitlines()[-1]
+    assert err.strip().splitlines()[-1].endswith("; 1 holding reply waits for the next check")
     box.rules.write_text(good)
     code, lines, _ = run_check(capsys, box)
     assert code == 0 and lines == [] and len(smtp.messages) == 1
