@@ -24,6 +24,7 @@ from mailtriage.dbfile import store_error
 from mailtriage.errors import ConfigError, MailtriageError, StoreError
 from mailtriage.notify import Notifier
 from mailtriage.rulesfile import load
+from mailtriage.schedule import skip_reason
 from mailtriage.status import describe, remember
 from mailtriage.store import Store
 from mailtriage.wording import when
@@ -151,10 +152,8 @@ class Daemon:
 
     @staticmethod
     def day_off(rules: Rules, what: str) -> bool:
-        """The cron triggers skip weekends; public holidays and vacations are skipped here."""
-        if rules.check_on_days_off:
-            return False
-        reason = rules.calendar().day_off_reason(datetime.now(rules.tz).date())
+        """The cron triggers skip weekends; public holidays (and, for the summary, vacations) here."""
+        reason = skip_reason(rules, datetime.now(rules.tz).date(), what)
         if reason:
             log.info("no %s today: %s", what, reason)
         return reason is not None

@@ -396,3 +396,37 @@ def test_a_connection_dropped_in_the_middle_of_a_fetch_loses_and_doubles_nothing
         assert run_check(capsys, box)[1] == [] and len(smtp.messages) == 3
     finally:
         relay.stop()
+
+
+def test_a_check_during_a_vacation_says_when_i_am_back_and_the_deadline_counts_from_then(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from datetime import timedelta
+
+    from mailtriage.rulesfile import load
+
+    today = datetime.now(WARSAW).date()
+    first, last = today - timedelta(days=1), today + timedelta(days=2)
+    box = ready(capsys, mailbox, f"away: [{{from: {first}, to: {last}}}]\n")
+    back = load(box.rules).calendar().next_business_day(last)
+    box.deliver_file("client_acme.eml")  # Acme: English, same business day
+    box.deliver_file("polish_subject.eml")  # Piekarnia: Polish, 4 business hours
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and [line["decision"] for line in lines] == ["reply", "reply"]
+    assert [line["deadline"][:16] for line in lines] == [f"{back}T16:00", f"{back}T12:00"]
+    english, polish = (parsed(m.data).get_content().splitlines() for m in smtp.messages)
+    en_month, pl_month = ("January February March April May June July August September October November "
+                          "December").split(), ("stycznia lutego marca kwietnia maja czerwca lipca sierpnia "
+                                                "września października listopada grudnia").split()
+    en_days = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+    year = f" {back.year}" if back.year != today.year else ""
+    last_year = f" {last.year}" if last.year != today.year else ""
+    assert (f"I am away until {en_days[last.weekday()]} {last.day} {en_month[last.month - 1]}{last_year} and back "
+            f"at work on {en_days[back.weekday()]} {back.day} {en_month[back.month - 1]}{year}.") in english
+    assert (f"You will get a full answer by {en_days[back.weekday()]} {back.day} {en_month[back.month - 1]}{year}, "
+            "16:00.") in english
+    on = ("w poniedziałek", "we wtorek", "we środę", "w czwartek", "w piątek", "w sobotę", "w niedzielę")
+    until = ("poniedziałku", "wtorku", "środy", "czwartku", "piątku", "soboty", "niedzieli")
+    assert (f"Jestem poza biurem do {until[last.weekday()]} {last.day} {pl_month[last.month - 1]}{last_year}; "
+            f"wracam do pracy {on[back.weekday()]} {back.day} {pl_month[back.month - 1]}{year}.") in polish
+    assert (f"Pełną odpowiedź otrzymają Państwo do {until[back.weekday()]} {back.day} {pl_month[back.month - 1]}"
+            f"{year}, godz. 12:00.") in polish
