@@ -165,7 +165,8 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
         raise click.UsageError("give exactly one of --window or --from")
     rules = obj.rules()
     try:
-        arrival = aware(datetime.fromisoformat(received), rules.tz) if received else datetime.now(rules.tz)
+        arrival = (aware(datetime.fromisoformat(received), rules.tz) if received
+                   else datetime.now(rules.tz)).astimezone(rules.tz)
     except ValueError:
         raise click.BadParameter(f"not an ISO time: {received!r}", param_hint="--received") from None
     client, decision = None, None

@@ -430,3 +430,19 @@ def test_a_check_during_a_vacation_says_when_i_am_back_and_the_deadline_counts_f
             f"wracam do pracy {on[back.weekday()]} {back.day} {pl_month[back.month - 1]}{year}.") in polish
     assert (f"Pełną odpowiedź otrzymają Państwo do {until[back.weekday()]} {back.day} {pl_month[back.month - 1]}"
             f"{year}, godz. 12:00.") in polish
+
+
+def test_language_auto_answers_polish_senders_in_polish_and_others_in_english(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = mailbox()
+    box.rules.write_text(box.rules.read_text().replace("respond_within: 1 business day}",
+                                                       "respond_within: 1 business day, language: auto}"))
+    assert run_check(capsys, box)[0] == 0
+    for sender, subject in (("Anna Wójcik <anna@gmail.com>", "Pytanie"), ("John <john@example.com>", "Question"),
+                            ("biuro@sklep.pl", "Offer")):
+        box.deliver(f"From: {sender}\r\nTo: kasia@example.com\r\nSubject: {subject}\r\nMessage-ID: <{subject}@x>\r\n"
+                    f"Date: Mon, 23 Nov 2026 12:00:00 +0100\r\n\r\nText\r\n".encode())
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and [line["client"] for line in lines] == [None, None, None]
+    first_lines = [parsed(m.data).get_content().splitlines()[0] for m in smtp.messages]
+    assert first_lines == ["Dzień dobry,", "Hello John,", "Dzień dobry,"]

@@ -184,8 +184,15 @@ def test_threads_json_lists_every_thread_with_the_documented_fields(
     code, out, _ = cli(capsys, box, "threads", "--state", "overdue", "--json")
     assert {json.loads(line)["thread"] for line in out.splitlines()} == {
         "<zamowienie@piekarnia-krakow.pl>", "<inject-1@customer.example>"}
-    code, out, _ = cli(capsys, box, "threads", "--client", "Piekarnia")
+    code, out, _ = cli(capsys, box, "threads", "--client", "PIEKARNIA")
     assert out.count("\n") == 1 and "zofia@piekarnia-krakow.pl" in out
+    assert re.match(r"#\d+ +overdue +Tue 24 Nov( 2026)? 08:20  Piekarnia ", out)
+    code, out, _ = cli(capsys, box, "threads", "--client", "No Client")
+    assert out.count("\n") == 2 and "(defaults)" not in out and out.count(" no client ") == 2
+    code, out, _ = cli(capsys, box, "stats", "--json")
+    assert None in {json.loads(line)["client"] for line in out.splitlines()}
+    code, out, _ = cli(capsys, box, "stats")
+    assert "\nother senders " in f"\n{out}" and "(defaults)" not in out and " 1 thread " in out
 
 
 def test_done_closes_and_snooze_moves_a_deadline_that_the_summary_shows(
