@@ -127,7 +127,7 @@ def stats(obj: Context, days: int, as_json: bool) -> None:
             share = "–" if row.share_in_time is None else f"{row.share_in_time:.0%}"
             median = wording.hours_text(row.median_business_hours, "en")
             threads = wording.plural(row.threads, ("thread", "threads"))
-            click.echo(f"{row.client or wording.OTHER_SENDERS['en']:20} {threads:>12}  {share:>5} in time "
+            click.echo(f"{row.client or wording.OTHER_SENDERS['en']:20} {threads:12} {share:>5} in time "
                        f"({row.in_time}/{row.judged})  median {median} of business time")
     if not rows and not as_json:
         click.echo(f"no threads in the last {days} days")
