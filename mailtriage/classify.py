@@ -32,12 +32,12 @@ def classify(msg: Incoming, ctx: Context, decision: Decision, history: History,
     if first and first[0].machine:  # no person wrote it: no thread, no deadline
         return Verdict(SKIP, first[1], guard=first[0].name, **base)
     if decision.action == IGNORE:
-        return Verdict(IGNORE, f"client {decision.label}: action ignore", **base)
+        return Verdict(IGNORE, f"{decision.label}: action ignore", **base)
     base.update(deadline=deadline(decision.window, msg.received, calendar, check_times))
     if first and first[0].kind == PERSON:
         return Verdict(RECORD, first[1], guard=first[0].name, **base)
     if decision.action == RECORD:
-        return Verdict(RECORD, f"client {decision.label}: action record", **base)
+        return Verdict(RECORD, f"{decision.label}: action record", **base)
     if first:  # the thread's history or the sender's limit
         return Verdict(RECORD, first[1], guard=first[0].name, **base)
     why = f"{decision.reason}; within {decision.window}"

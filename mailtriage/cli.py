@@ -72,6 +72,7 @@ def validate(obj: Context, as_json: bool) -> None:
     from mailtriage.config import clock_text
     from mailtriage.credentials import password_source
     from mailtriage.schedule import next_check
+    from mailtriage.wording import when
 
     rules = obj.rules()
     now = datetime.now(rules.tz)
@@ -91,7 +92,7 @@ def validate(obj: Context, as_json: bool) -> None:
         f"{obj.config}: OK",
         f"  clients:     {len(rules.clients)} ({', '.join(data['clients']) or 'none'})",
         f"  check times: {', '.join(data['check_times'])} ({rules.timezone})",
-        f"  next check:  {upcoming:%a %Y-%m-%d %H:%M %z}",
+        f"  next check:  {when(upcoming, rules.tz, now)}",
         f"  database:    {rules.database}",
         *(f"  {note}" for note in notes),
     ])
@@ -124,9 +125,14 @@ def match(obj: Context, address: str, as_json: bool) -> None:
     Example:
       mailtriage -c rules.yaml match jan.kowalski@gmail.com
     """
+    from dataclasses import replace
+    from email.utils import parseaddr
+
+    from mailtriage.language import pick_language
     from mailtriage.match import Matcher
 
     decision = Matcher(obj.rules()).match(address)
+    decision = replace(decision, language=pick_language(decision.language, address, parseaddr(address)[0], ""))
     data = {"address": address, "client": decision.client, "action": decision.action,
             "window": str(decision.window), "language": decision.language, "reason": decision.reason}
     _emit(data, as_json, f"{address}: {decision.label} ({decision.reason}); "
@@ -153,12 +159,14 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
     from mailtriage.match import Matcher
     from mailtriage.windows import deadline as compute
     from mailtriage.windows import parse_window
+    from mailtriage.wording import when
 
     if (window_text is None) == (sender is None):
         raise click.UsageError("give exactly one of --window or --from")
     rules = obj.rules()
     try:
-        arrival = aware(datetime.fromisoformat(received), rules.tz) if received else datetime.now(rules.tz)
+        arrival = (aware(datetime.fromisoformat(received), rules.tz) if received
+                   else datetime.now(rules.tz)).astimezone(rules.tz)
     except ValueError:
         raise click.BadParameter(f"not an ISO time: {received!r}", param_hint="--received") from None
     client, decision = None, None
@@ -171,10 +179,12 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--window") from None
     due = compute(window, arrival, rules.calendar(), rules.check_times)
-    data = {"received": arrival.isoformat(), "client": client, "window": str(window), "deadline": due.isoformat()}
+    data = {"received": arrival.isoformat(), "client": client, "window": str(window),
+            "deadline": due.astimezone(rules.tz).isoformat()}
     who = f"; {decision.label}, {decision.reason}" if decision is not None else ""
-    _emit(data, as_json, f"due {due:%a %Y-%m-%d %H:%M %z} ({window} for a message received "
-                         f"{arrival:%a %Y-%m-%d %H:%M %z}{who})")
+    now = datetime.now(rules.tz)
+    _emit(data, as_json, f"due {when(due, rules.tz, now)} ({window} for a message received "
+                         f"{when(arrival, rules.tz, now)}{who})")
 
 def open_store(rules: Any) -> Any:
     from mailtriage.store import Store

@@ -12,6 +12,7 @@ import click
 
 from mailtriage.cli import Context, cli, open_store, pass_ctx, utc_now
 from mailtriage.errors import MailtriageError
+from mailtriage.wording import plural, when
 
 
 def _duration(text: str | None) -> Any:
@@ -53,7 +54,8 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
     store = Store.snapshot(rules.database) if dry_run else Store(rules.database)
 
     def emit(line: Any) -> None:
-        click.echo(json.dumps(line_dict(line), ensure_ascii=False) if as_json else line.text(rules.tz))
+        click.echo(json.dumps(line_dict(line, rules.tz), ensure_ascii=False) if as_json
+                   else line.text(rules.tz, now))
 
     now = datetime.now(UTC)
     try:
@@ -63,7 +65,7 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
             raise  # the other check reports its own outcome
         except MailtriageError as exc:
             if not dry_run:
-                remember(store, now, False, f"{now.astimezone(rules.tz):%H:%M}: failed: {exc}")
+                remember(store, now, False, f"{when(now, rules.tz, now)}: failed: {exc}")
             raise
         if not dry_run:
             remember(store, now, not report.send_error, describe(report, now, rules.tz))
@@ -71,16 +73,22 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
         store.close()
     for note in report.notes:
         click.echo(note, err=True)
-    replies = sum(1 for line in report.lines if line.decision == "reply")
-    summary = (f"{len(report.lines)} new, {replies} holding replies planned, {report.sent} sent"
-               + (f", {report.failed} failed" if report.failed else "")
-               + (f", {report.waiting} waiting for the next check" if report.waiting and not report.send_error
-                  else "")
-               + (f", {report.answered} threads answered" if report.answered else "")
-               + (" (dry run: nothing stored or sent)" if dry_run else ""))
-    click.echo(summary, err=True)
+    click.echo(check_summary(report, dry_run), err=True)
     if report.send_error:
-        raise SendError(f"{report.send_error}; {report.waiting} holding replies wait for the next check")
+        waiting = plural(report.waiting, ("holding reply waits", "holding replies wait"))
+        raise SendError(f"{report.send_error}; {waiting} for the next check")
+
+
+def check_summary(report: Any, dry_run: bool) -> str:
+    """'3 new, 1 holding reply planned, 1 sent, 2 threads answered'."""
+    replies = sum(1 for line in report.lines if line.decision == "reply")
+    return (f"{len(report.lines)} new, {plural(replies, ('holding reply', 'holding replies'))} planned, "
+            f"{report.sent} sent"
+            + (f", {report.failed} failed" if report.failed else "")
+            + (f", {report.waiting} waiting for the next check" if report.waiting and not report.send_error
+               else "")
+            + (f", {plural(report.answered, ('thread', 'threads'))} answered" if report.answered else "")
+            + (" (dry run: nothing stored or sent)" if dry_run else ""))
 
 @cli.command()
 @pass_ctx
@@ -116,8 +124,9 @@ def status(obj: Context, as_json: bool) -> None:
 
     rules = obj.rules()
     store = open_store(rules)
+    now = utc_now()
     try:
-        data = gather(store, rules, next_check(rules, utc_now()))
+        data = gather(store, rules, next_check(rules, now))
     finally:
         store.close()
     if as_json:
@@ -126,8 +135,12 @@ def status(obj: Context, as_json: bool) -> None:
     last = data["last_check"]
     click.echo(f"last check:  {last['status'] if last else 'never'}" + ("" if not last or last["ok"] else "  (FAILED)"))
     for folder in data["folders"]:
-        click.echo(f"  {folder['name']:20} checked {folder['checked_at'] or 'never'}, up to UID {folder['last_uid']}")
-    click.echo(f"next check:  {data['next_check']}")
+        name = f"Sent folder {folder['name']}" if folder["role"] == "sent" else folder["name"]
+        checked = when(datetime.fromisoformat(folder["checked_at"]), rules.tz, now) if folder["checked_at"] else "never"
+        click.echo(f"  {name:20} checked {checked}, up to UID {folder['last_uid']}")
+    if not data["folders"]:
+        click.echo("  no folder checked yet")
+    click.echo(f"next check:  {when(datetime.fromisoformat(data['next_check']), rules.tz, now)}")
     click.echo(f"threads:     {data['open']} open, {data['overdue']} overdue")
     click.echo(f"replies:     {data['waiting']} waiting to be sent, {data['failed']} failed")
 

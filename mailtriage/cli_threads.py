@@ -7,6 +7,7 @@ from datetime import datetime
 
 import click
 
+from mailtriage import wording
 from mailtriage.cli import Context, cli, open_store, pass_ctx, utc_now
 from mailtriage.models import STATES
 
@@ -14,7 +15,8 @@ from mailtriage.models import STATES
 @cli.command()
 @click.option("--state", type=click.Choice(STATES),
               help="Only threads in this state (of any age).")
-@click.option("--client", help="Only this client's threads ('(defaults)' for senders no client matches).")
+@click.option("--client", help="Only this client's threads, in any case ('no client' for senders no client "
+              "matches).")
 @click.option("--days", default=30, show_default=True, help="Without --state: threads of the last DAYS days.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per thread per line.")
 @pass_ctx
@@ -30,17 +32,22 @@ def threads(obj: Context, state: str | None, client: str | None, days: int, as_j
 
     rules = obj.rules()
     store = open_store(rules)
+    now = utc_now()
     try:
-        for view in list_threads(store, rules.tz, utc_now(), state=state, client=client, days=days):
-            row = view.as_dict()
-            if as_json:
-                click.echo(json.dumps(row, ensure_ascii=False))
-            else:
-                due = (row["deadline"] or "")[:16].replace("T", " ")
-                click.echo(f"#{row['number']:<5} {row['state']:8} {due:16}  {row['client'] or '(defaults)':14} "
-                           f"{row['sender']:30} {row['subject']}")
+        views = list_threads(store, rules.tz, now, state=state, client=client, days=days)
     finally:
         store.close()
+    for view in views:
+        row = view.as_dict()
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        due = wording.when(datetime.fromisoformat(row["deadline"]), rules.tz, now) if row["deadline"] else ""
+        click.echo(f"#{row['number']:<5} {row['state']:8} {due:16}  {row['client'] or wording.NO_CLIENT['en']:14} "
+                   f"{row['sender']:30} {row['subject']}")
+    if not views and not as_json:
+        click.echo("no threads" + (f" in state {state}" if state else f" in the last {days} days")
+                   + (f" for client {client}" if client else ""))
 
 
 @cli.command()
@@ -82,16 +89,16 @@ def snooze(obj: Context, thread: str, until: str) -> None:
 
     rules = obj.rules()
     try:
-        when = (aware(datetime.fromisoformat(until), rules.tz) if "T" in until or " " in until
+        until_time = (aware(datetime.fromisoformat(until), rules.tz) if "T" in until or " " in until
                 else rules.calendar().closing(datetime.fromisoformat(until).date()).astimezone(rules.tz))
     except ValueError:
         raise click.BadParameter(f"not a date or time: {until!r}", param_hint="UNTIL") from None
     store = open_store(rules)
     try:
-        row = move(store, thread, when, utc_now())
+        row = move(store, thread, until_time, utc_now())
     finally:
         store.close()
-    click.echo(f"#{row['number']} now due {when:%a %Y-%m-%d %H:%M %z} ({row['subject']!r})")
+    click.echo(f"#{row['number']} now due {wording.when(until_time, rules.tz, utc_now())} ({row['subject']!r})")
 
 
 @cli.command()
@@ -118,9 +125,10 @@ def stats(obj: Context, days: int, as_json: bool) -> None:
             click.echo(json.dumps(row.as_dict(), ensure_ascii=False))
         else:
             share = "–" if row.share_in_time is None else f"{row.share_in_time:.0%}"
-            median = "–" if row.median_business_hours is None else f"{row.median_business_hours:.1f} h"
-            click.echo(f"{row.client:20} {row.threads:5} threads  {share:>5} in time ({row.in_time}/{row.judged})"
-                       f"  median {median} of business time")
+            median = wording.hours_text(row.median_business_hours, "en")
+            threads = wording.plural(row.threads, ("thread", "threads"))
+            click.echo(f"{row.client or wording.OTHER_SENDERS['en']:20} {threads:12} {share:>5} in time "
+                       f"({row.in_time}/{row.judged})  median {median} of business time")
     if not rows and not as_json:
         click.echo(f"no threads in the last {days} days")
 

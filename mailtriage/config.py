@@ -137,6 +137,8 @@ FORMS_HELP = ("web-form senders (addresses, or domains with their subdomains) wh
               "no-reply address: their Reply-To, the person who filled in the form, gets the holding reply")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Language = Literal["pl", "en"]
+# 'auto': Polish for a sender in .pl or with Polish letters in the name or subject, else English.
+DefaultLanguage = Literal["pl", "en", "auto"]
 Action = Literal["reply", "record", "ignore"]
 
 
@@ -297,7 +299,8 @@ class Retry(Section):
 class Defaults(Section):
     action: Action = "reply"
     respond_within: WindowText = Window("business days", 2)
-    language: Language | None = None
+    language: DefaultLanguage | None = Field(default=None, description="pl, en or auto (by the sender's "
+                                             "domain and letters); default: language")
 
 
 class Client(Section):

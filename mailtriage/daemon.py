@@ -24,8 +24,10 @@ from mailtriage.dbfile import store_error
 from mailtriage.errors import ConfigError, MailtriageError, StoreError
 from mailtriage.notify import Notifier
 from mailtriage.rulesfile import load
+from mailtriage.schedule import skip_reason
 from mailtriage.status import describe, remember
 from mailtriage.store import Store
+from mailtriage.wording import when
 
 log = logging.getLogger("mailtriage")
 MISFIRE_GRACE = 24 * 3600  # a check missed by less than a day is caught up (once)
@@ -80,7 +82,7 @@ class Daemon:
 
     def run_check(self) -> None:
         """One check, retried with backoff while a server is unreachable; never raises."""
-        from mailtriage.pipeline import Check
+        from mailtriage.pipeline import Check, Line
 
         rules = self.rules
         if self.day_off(rules, "check"):
@@ -94,11 +96,13 @@ class Daemon:
                     store = Store(rules.database)
                 except StoreError as exc:  # a full disk or a damaged file: retrying now changes nothing
                     log.error("check failed: %s", exc)
-                    self.notifier.status(f"{now.astimezone(rules.tz):%H:%M}: failed: {exc}")
+                    self.notifier.status(f"{when(now, rules.tz, now)}: failed: {exc}")
                     return
                 try:
-                    check = Check(rules, store, now, should_stop=self.stop_requested.is_set,
-                                  emit=lambda line: log.info(line.text(rules.tz)))
+                    def emit(line: Line, at: datetime = now) -> None:
+                        log.info(line.text(rules.tz, at))
+
+                    check = Check(rules, store, now, should_stop=self.stop_requested.is_set, emit=emit)
                     report = check.run()
                     status = describe(report, now, rules.tz)
                     remember(store, now, True, status)
@@ -108,10 +112,10 @@ class Daemon:
                 except sqlite3.Error as exc:  # from a commit deep in the check: one line, no retry
                     problem = store_error(exc, rules.database)
                     log.error("check failed: %s", problem)
-                    self.notifier.status(f"{now.astimezone(rules.tz):%H:%M}: failed: {problem}")
+                    self.notifier.status(f"{when(now, rules.tz, now)}: failed: {problem}")
                     return
                 except MailtriageError as exc:
-                    status = f"{now.astimezone(rules.tz):%H:%M}: failed: {exc}"
+                    status = f"{when(now, rules.tz, now)}: failed: {exc}"
                     try:
                         remember(store, now, False, status)
                     except sqlite3.Error as also:
@@ -154,10 +158,8 @@ class Daemon:
 
     @staticmethod
     def day_off(rules: Rules, what: str) -> bool:
-        """The cron triggers skip weekends; public holidays and vacations are skipped here."""
-        if rules.check_on_days_off:
-            return False
-        reason = rules.calendar().day_off_reason(datetime.now(rules.tz).date())
+        """The cron triggers skip weekends; public holidays (and, for the summary, vacations) here."""
+        reason = skip_reason(rules, datetime.now(rules.tz).date(), what)
         if reason:
             log.info("no %s today: %s", what, reason)
         return reason is not None
@@ -191,8 +193,9 @@ class Daemon:
         schedule(self.scheduler, self.rules, self.run_check, self.run_summary)
         self.scheduler.start()
         upcoming = self.scheduler.get_job("check").next_run_time
-        log.info("mailtriage running: next check %s", upcoming.isoformat() if upcoming else "none")
-        self.notifier.ready(f"waiting; next check {upcoming:%a %H:%M:%S}" if upcoming else "waiting")
+        now = datetime.now(UTC)
+        log.info("mailtriage running: next check %s", when(upcoming, self.rules.tz, now) if upcoming else "none")
+        self.notifier.ready(f"waiting; next check {when(upcoming, self.rules.tz, now)}" if upcoming else "waiting")
         tick = self.notifier.watchdog_interval or 1.0
         last_ping = 0.0
         while not self.stop_requested.wait(min(tick, 1.0)):

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from imapclient import IMAPClient
 
 from mailtriage import demoservers
-from mailtriage.wording import short_deadline
+from mailtriage.wording import when
 
 PASSWORD = "demo-password"
 
@@ -137,8 +137,8 @@ def _check(rules: Path, say: Say) -> None:
 
 
 def _verdict(line: dict[str, Any]) -> str:
-    who = f"{line['sender']} ({line['client'] or 'no client: defaults'})"
-    due = f", due {short_deadline(datetime.fromisoformat(line['deadline']).astimezone(ZONE))}" \
+    who = f"{line['sender']} ({line['client'] or 'no client'})"
+    due = f", due {when(datetime.fromisoformat(line['deadline']), ZONE, datetime.now(ZONE))}" \
         if line["deadline"] else ""
     if line["decision"] == "reply":
         return f"{who}: holding reply to {line['reply_to']}{due}"

@@ -23,12 +23,13 @@ class Decision:
     client: str | None  # None: no client matched, the defaults apply
     action: str
     window: Window
-    language: str
+    language: str  # 'auto' until pick_language() has seen the message
     reason: str
 
     @property
     def label(self) -> str:
-        return self.client or "(defaults)"
+        """'client Acme', or 'no client (defaults)' for a sender the defaults apply to."""
+        return f"client {self.client}" if self.client else "no client (defaults)"
 
 
 class Matcher:

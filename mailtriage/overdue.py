@@ -10,7 +10,7 @@ from datetime import datetime
 from mailtriage.config import Rules
 from mailtriage.fetch import Mailbox
 from mailtriage.store import Store, from_iso
-from mailtriage.wording import short_deadline
+from mailtriage.wording import NO_CLIENT, when
 
 log = logging.getLogger("mailtriage")
 
@@ -20,9 +20,9 @@ def enforce(mailbox: Mailbox, store: Store, rules: Rules, now: datetime) -> list
     lines = []
     for row in store.newly_overdue(now):
         due = from_iso(row["deadline"])
-        when = short_deadline(due.astimezone(rules.tz)) if due else "?"
-        lines.append(f"overdue: #{row['number']} {row['client'] or '(defaults)'} {row['subject']!r} "
-                     f"from {row['sender']}, was due {when}")
+        was = when(due, rules.tz, now) if due else "?"
+        lines.append(f"overdue: #{row['number']} {row['client'] or NO_CLIENT['en']} {row['subject']!r} "
+                     f"from {row['sender']}, was due {was}")
     if rules.flag_overdue:
         for folder in rules.imap.folders:
             sync_flags(mailbox, store, folder)

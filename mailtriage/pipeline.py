@@ -32,6 +32,7 @@ from mailtriage.credentials import read_password
 from mailtriage.errors import MailtriageError, SendError
 from mailtriage.fetch import Fetched, Mailbox
 from mailtriage.guards import Context, address_objection
+from mailtriage.language import pick_language
 from mailtriage.lock import one_check
 from mailtriage.match import Matcher
 from mailtriage.models import IGNORE, RECORD, REPLY, SKIP, Incoming, Verdict
@@ -40,7 +41,7 @@ from mailtriage.parse import parse, synthetic_id
 from mailtriage.reply import build, environment, new_message_id, render
 from mailtriage.send import FAILED, SENT, UNKNOWN, SmtpSession
 from mailtriage.store import Mark, Store, iso
-from mailtriage.wording import short_deadline
+from mailtriage.wording import plural, when
 
 log = logging.getLogger("mailtriage")
 BATCH = 200
@@ -66,9 +67,9 @@ class Line:
     guard: str | None = None
     reply_to: str | None = None
 
-    def text(self, tz: Any) -> str:
-        where = f"{self.folder} {self.uid}"
-        due = short_deadline(datetime.fromisoformat(self.deadline).astimezone(tz)) if self.deadline else ""
+    def text(self, tz: Any, now: datetime) -> str:
+        where = f"{self.folder} {self.uid} from {self.sender or '(no sender)'}:"
+        due = when(datetime.fromisoformat(self.deadline), tz, now) if self.deadline else ""
         who = f" ({self.client})" if self.client else ""
         if self.decision == REPLY:
             return f"{where} holding reply → {self.reply_to}, due {due}{who}"
@@ -112,8 +113,9 @@ class Check:
         with self._one_at_a_time():
             lost = self.store.give_up_unknown()
             if lost:
-                self.report.notes.append(f"{lost} holding replies were being sent when a check was interrupted: "
-                                         "their fate is unknown, so they are not sent again")
+                self.report.notes.append(
+                    f"{plural(lost, ('holding reply was', 'holding replies were'))} being sent when a check was "
+                    "interrupted: their fate is unknown, so they are not sent again")
             try:
                 with Mailbox(self.rules.imap, read_password(self.rules.imap)) as mailbox:
                     for folder in self.rules.imap.folders:
@@ -227,6 +229,8 @@ class Check:
         decision = self.matcher.match(msg.sender)
         if choice.client is not None and choice.via == "form":
             decision = self.matcher.form_of(choice.client, msg.sender)
+        decision = replace(decision, language=pick_language(decision.language, msg.sender, msg.sender_name,
+                                                            msg.subject))
         judged, why_now = self.judged_arrival(msg)
         thread_id = self.thread_for(msg, decision.client)
         thread = self.store.thread(thread_id) if thread_id else None
@@ -270,9 +274,9 @@ class Check:
         oldest = None if age is None else self.now - max(age, self.backfill or timedelta(0))
         if (oldest is None or oldest <= msg.received) and msg.received <= self.now + SANE_FUTURE:
             return msg, None
-        when = msg.received.astimezone(self.rules.tz).strftime("%Y-%m-%d %H:%M")
+        arrival = when(msg.received, self.rules.tz, self.now)
         side = "in the future" if msg.received > self.now else f"older than max_arrival_age ({_span(age)})"
-        return replace(msg, received=self.now), f"its arrival time {when} is {side}: the deadline counts from now"
+        return replace(msg, received=self.now), f"its arrival time {arrival} is {side}: the deadline counts from now"
 
     def thread_for(self, msg: Incoming, client: str | None) -> str | None:
         """The recorded thread this message continues. It belongs to its participants: a message
@@ -405,5 +409,9 @@ def _identity_address(rules: Rules) -> str:
     return parseaddr(rules.identity.from_)[1].lower()
 
 
-def line_dict(line: Line) -> dict[str, Any]:
-    return asdict(line)
+def line_dict(line: Line, tz: Any) -> dict[str, Any]:
+    """The line as JSON: the deadline in ISO 8601 with the offset of the user's zone, as everywhere."""
+    data = asdict(line)
+    if line.deadline:
+        data["deadline"] = datetime.fromisoformat(line.deadline).astimezone(tz).isoformat()
+    return data

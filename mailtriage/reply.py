@@ -28,7 +28,7 @@ from mailtriage.businessdays import BusinessCalendar
 from mailtriage.config import Rules
 from mailtriage.models import Incoming, Verdict
 from mailtriage.resources import template_loader
-from mailtriage.wording import day_text, deadline_text
+from mailtriage.wording import clock, day_text, deadline_text, join
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|odp|aw|sv|vs|antw|antwort|r|réf|rif|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -104,8 +104,12 @@ def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rule
         "client": verdict.client,
         "deadline": deadline_text(verdict.deadline, language, today=today),
         "check_times": [t.strftime("%H:%M") for t in sorted(rules.check_times)],
-        "away_until": day_text(away[0], language, today=today, until=True) if away else None,
-        "back_on": day_text(away[1], language, today=today) if away else None,
+        "check_times_text": join([clock(t, language) for t in sorted(rules.check_times)], language),
+        # The older bare forms (for templates written before the *_text ones) and the prose forms.
+        "away_until": day_text(away[0], language, today=today, role="until", bare=True) if away else None,
+        "back_on": day_text(away[1], language, today=today, role="on", bare=True) if away else None,
+        "away_until_text": day_text(away[0], language, today=today, role="until") if away else None,
+        "back_text": day_text(away[1], language, today=today, role="on") if away else None,
         "identity_name": identity_name,
     }
     return env.get_template(f"holding_reply.{language}.txt.j2").render(values)

@@ -15,12 +15,14 @@ from typing import Any
 
 from mailtriage.store import Store, iso
 
-DEFAULTS = "(defaults)"
+# Senders no client matched are grouped under '' in SQL (no client may have an empty name), and
+# come back as client None, as in every other JSON.
+_NO_CLIENT = ""
 
 
 @dataclass(frozen=True)
 class ClientStats:
-    client: str
+    client: str | None
     days: int
     threads: int
     answered: int
@@ -42,7 +44,7 @@ class ClientStats:
 def client_stats(store: Store, now: datetime, days: int) -> list[ClientStats]:
     """One row per client with threads in the last `days` days, busiest first."""
     since, now_text = iso(now - timedelta(days=days)), iso(now)
-    c = f"coalesce(client, '{DEFAULTS}')"
+    c = f"coalesce(client, '{_NO_CLIENT}')"
     threads = _by_client(store, f"SELECT {c} AS c, count(*) AS n FROM threads WHERE state != 'ignored'"
                                 f" AND opened_at >= ? GROUP BY c", [since])
     answers = {row["c"]: row for row in store.db.query(
@@ -62,7 +64,7 @@ def client_stats(store: Store, now: datetime, days: int) -> list[ClientStats]:
         answered = answers.get(client)
         median = medians.get(client)
         result.append(ClientStats(
-            client=client, days=days, threads=threads.get(client, 0),
+            client=None if client == _NO_CLIENT else client, days=days, threads=threads.get(client, 0),
             answered=answered["n"] if answered else 0,
             judged=(answered["n"] if answered else 0) + late.get(client, 0),
             in_time=answered["in_time"] if answered else 0,

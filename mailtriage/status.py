@@ -6,8 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
+from mailtriage.answered import SENT_KEY
 from mailtriage.config import Rules
 from mailtriage.store import Store, from_iso, iso
+from mailtriage.wording import plural, when
 
 LAST_CHECK = "last_check"
 
@@ -18,10 +20,11 @@ def remember(store: Store, now: datetime, ok: bool, status: str) -> None:
 
 
 def describe(report: Any, now: datetime, tz: Any) -> str:
-    """'12:00: 14 new, 3 holding replies, 2 overdue'."""
+    """'Mon 30 Nov 12:00: 14 new, 3 holding replies, 2 overdue'."""
     replies = sum(1 for line in report.lines if line.decision == "reply")
     overdue = sum(1 for note in report.notes if note.startswith("overdue:"))
-    text = f"{now.astimezone(tz):%H:%M}: {len(report.lines)} new, {replies} holding replies, {overdue} overdue"
+    text = (f"{when(now, tz, now)}: {len(report.lines)} new, {plural(replies, ('holding reply', 'holding replies'))},"
+            f" {overdue} overdue")
     return text + (f"; {report.send_error}" if report.send_error else "")
 
 
@@ -35,11 +38,17 @@ def gather(store: Store, rules: Rules, upcoming: datetime) -> dict[str, Any]:
     folders = []
     for row in store.db.query("SELECT name, uidvalidity, last_uid, checked_at FROM folders ORDER BY name"):
         checked = from_iso(row["checked_at"])
-        folders.append({**row, "checked_at": checked.astimezone(rules.tz).isoformat() if checked else None})
+        sent = row["name"].startswith(SENT_KEY)  # the Sent folder's mark is kept under an internal key
+        folders.append({**row, "name": row["name"].removeprefix(SENT_KEY) if sent else row["name"],
+                        "role": "sent" if sent else "incoming",
+                        "checked_at": checked.astimezone(rules.tz).isoformat() if checked else None})
+    last_check = json.loads(last) if last else None
+    if last_check:
+        last_check["at"] = datetime.fromisoformat(last_check["at"]).astimezone(rules.tz).isoformat()
     return {
-        "last_check": json.loads(last) if last else None,
+        "last_check": last_check,
         "folders": folders,
-        "next_check": upcoming.isoformat(),
+        "next_check": upcoming.astimezone(rules.tz).isoformat(),
         "open": counts.get("open", 0),
         "overdue": counts.get("overdue", 0),
         "waiting": replies.get("planned", 0),

@@ -18,7 +18,7 @@ from mailtriage.reply import new_message_id
 from mailtriage.resources import template_loader
 from mailtriage.stats import ClientStats, client_stats
 from mailtriage.store import Store, from_iso, iso
-from mailtriage.wording import duration_text, when_text
+from mailtriage.wording import NO_CLIENT, OTHER_SENDERS, day_text, duration_text, hours_text, moved_text, plural, when
 
 LAST_SUMMARY = "last_summary_at"
 LIST_LIMIT = 50  # a list longer than this helps nobody in an email: the rest is counted, not listed
@@ -57,15 +57,18 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
     tz, language = rules.tz, rules.language
     local_now = now.astimezone(tz)
     today = local_now.date()
-    summary = Summary(language, when_text(local_now, language, today=today).split(",")[0])
+    summary = Summary(language, day_text(today, language, today=today))
+    no_client = NO_CLIENT[language]
 
     def view(row: dict[str, Any]) -> dict[str, Any]:
         deadline = from_iso(row["deadline"])
         moved = from_iso(row.get("snoozed_from"))
-        return {**row, "client": row["client"] or "(defaults)",
-                "deadline_text": when_text(deadline.astimezone(tz), language, today=today) if deadline else "",
+        return {**row, "client": row["client"] or no_client,
+                "deadline_text": when(deadline, tz, now, language) if deadline else "",
                 "late_text": duration_text((now - deadline).total_seconds(), language) if deadline else "",
-                "moved_from": when_text(moved.astimezone(tz), language, today=today) if moved else None}
+                "moved_from": when(moved, tz, now, language) if moved else None,
+                "moved_text": moved_text(moved.astimezone(tz), deadline.astimezone(tz), language, today=today)
+                if moved and deadline else None}
 
     columns = "number, client, sender, sender_name, subject, deadline, snoozed_from"
     summary.overdue = [view(r) for r in store.db.query(
@@ -82,9 +85,8 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
     later = store.one("SELECT count(*) AS n FROM threads WHERE state = 'open' AND deadline > ?", [iso(end_of_day)])
     summary.open_later = later["n"] if later else 0
     since = store.get_meta(LAST_SUMMARY) or iso(now - timedelta(days=1))  # the first one: the last day
-    summary.answered = [{**r, "client": r["client"] or "(defaults)",
-                         "answered_text": when_text(datetime.fromisoformat(r["answered_at"]).astimezone(tz),
-                                                    language, today=today),
+    summary.answered = [{**r, "client": r["client"] or no_client,
+                         "answered_text": when(datetime.fromisoformat(r["answered_at"]), tz, now, language),
                          "response_text": duration_text(r["response_seconds"], language),
                          "business_text": duration_text(r["business_seconds"], language)}
                         for r in store.db.query(
@@ -101,18 +103,21 @@ def _count(store: Store, where: str, params: list[Any]) -> int:
     return int(row["n"]) if row else 0
 
 
-def environment(rules: Rules) -> jinja2.Environment:
+def environment(rules: Rules, language: str = "en") -> jinja2.Environment:
+    """Templates with filters in `language`: `hours` (0,5 h), `percent`, `plural` ({{ n | plural("wątek",
+    "wątki", "wątków") }} -> '5 wątków')."""
     env = jinja2.Environment(loader=template_loader(rules.templates), undefined=jinja2.StrictUndefined,
                              autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["percent"] = lambda share: "–" if share is None else f"{share * 100:.0f}%"
-    env.filters["hours"] = lambda value: "–" if value is None else f"{value:.1f} h"
+    env.filters["hours"] = lambda value: hours_text(value, language)
+    env.filters["plural"] = lambda n, *forms: plural(n, forms[0] if len(forms) == 1 else forms)
     return env
 
 
 def render(summary: Summary, rules: Rules) -> tuple[str, str]:
-    env = environment(rules)
-    values = {"s": summary, "stats": list(zip(summary.month, [_match(summary.week, c) for c in summary.month],
-                                              strict=True))}
+    env = environment(rules, summary.language)
+    values = {"s": summary, "others": OTHER_SENDERS[summary.language],
+              "stats": list(zip(summary.month, [_match(summary.week, c) for c in summary.month], strict=True))}
     return (env.get_template(f"summary.{summary.language}.txt.j2").render(values),
             env.get_template(f"summary.{summary.language}.html.j2").render(values))
 

@@ -14,6 +14,7 @@ from mailtriage.answered import mark_answered
 from mailtriage.businessdays import BusinessCalendar
 from mailtriage.errors import MailtriageError
 from mailtriage.store import Store, from_iso, iso
+from mailtriage.wording import NO_CLIENT
 
 FIELDS = ("number", "id", "client", "sender", "sender_name", "subject", "state", "first_received", "opened_at",
           "deadline", "snoozed_from", "answered_at", "answered_via", "response_seconds",
@@ -53,10 +54,21 @@ def list_threads(store: Store, tz: ZoneInfo, now: datetime, *, state: str | None
         sql += " AND first_received >= ?"
         params.append(iso(now - timedelta(days=days)))
     if client is not None:
-        sql += " AND client = ?" if client != "(defaults)" else " AND client IS NULL"
-        params += [client] if client != "(defaults)" else []
+        name = client_named(store, client)
+        sql += " AND client IS NULL" if name is None else " AND client = ?"
+        params += [] if name is None else [name]
     sql += " ORDER BY first_received DESC, number DESC"
     return [ThreadView(row, tz) for row in store.db.query(sql, params)]
+
+
+def client_named(store: Store, text: str) -> str | None:
+    """The recorded client name `text` means, whatever its case; None for senders no client matched
+    ('no client', as listings show them, or the older '(defaults)')."""
+    wanted = text.strip().casefold()
+    if wanted in (NO_CLIENT["en"], "(defaults)"):
+        return None
+    names = [row["client"] for row in store.db.query("SELECT DISTINCT client FROM threads WHERE client IS NOT NULL")]
+    return next((name for name in names if name.casefold() == wanted), text)
 
 
 def find(store: Store, ref: str) -> dict[str, Any]:

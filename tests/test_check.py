@@ -76,7 +76,8 @@ def test_a_client_message_gets_exactly_one_threaded_holding_reply(
     assert reply["Message-ID"].startswith("<mailtriage.") and reply["Date"]
     assert reply.get_all("Cc") is None and reply.get_all("Bcc") is None
     body = reply.get_content()
-    assert "by Monday 23 November, 16:00" in body and "08:00, 12:00, 16:00" in body
+    assert "You will get a full answer by Monday 23 November, 16:00." in body.splitlines()
+    assert "I check and answer mail on business days at 08:00, 12:00 and 16:00." in body.splitlines()
 
     code, lines, _ = run_check(capsys, box)
     assert (code, lines, len(smtp.messages)) == (0, [], 1)
@@ -141,7 +142,9 @@ def test_a_polish_subject_comes_back_intact_in_the_reply(
     assert reply["Subject"] == "Re: Zamówienie chleba na środę"
     assert b"=?utf-8?" in smtp.messages[0].data.split(b"\r\n\r\n")[0]  # encoded on the wire
     body = reply.get_content()
-    assert "„Zamówienie chleba na środę”" in body and "do wtorku 24 listopada, 08:20" in body
+    assert "„Zamówienie chleba na środę”" in body
+    assert "Pełną odpowiedź otrzymają Państwo do wtorku 24 listopada, godz. 8:20." in body.splitlines()
+    assert "Pocztę sprawdzam i odpowiadam na wiadomości w dni robocze o 8:00, 12:00 i 16:00." in body.splitlines()
 
 
 def test_a_crlf_in_a_display_name_cannot_add_a_header(
@@ -333,7 +336,7 @@ def test_an_unreachable_smtp_server_keeps_the_replies_for_the_next_check(
     box.rules.write_text(good.replace(f"port: {smtp.port}", f"port: {free_port()}"))
     code, lines, err = run_check(capsys, box)
     assert code == 1 and [line["decision"] for line in lines] == ["reply"] and smtp.messages == []
-    assert "1 holding replies wait for the next check" in err.strip().splitlines()[-1]
+    assert err.strip().splitlines()[-1].endswith("; 1 holding reply waits for the next check")
     box.rules.write_text(good)
     code, lines, _ = run_check(capsys, box)
     assert code == 0 and lines == [] and len(smtp.messages) == 1
@@ -393,3 +396,53 @@ def test_a_connection_dropped_in_the_middle_of_a_fetch_loses_and_doubles_nothing
         assert run_check(capsys, box)[1] == [] and len(smtp.messages) == 3
     finally:
         relay.stop()
+
+
+def test_a_check_during_a_vacation_says_when_i_am_back_and_the_deadline_counts_from_then(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from datetime import timedelta
+
+    from mailtriage.rulesfile import load
+
+    today = datetime.now(WARSAW).date()
+    first, last = today - timedelta(days=1), today + timedelta(days=2)
+    box = ready(capsys, mailbox, f"away: [{{from: {first}, to: {last}}}]\n")
+    back = load(box.rules).calendar().next_business_day(last)
+    box.deliver_file("client_acme.eml")  # Acme: English, same business day
+    box.deliver_file("polish_subject.eml")  # Piekarnia: Polish, 4 business hours
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and [line["decision"] for line in lines] == ["reply", "reply"]
+    assert [line["deadline"][:16] for line in lines] == [f"{back}T16:00", f"{back}T12:00"]
+    english, polish = (parsed(m.data).get_content().splitlines() for m in smtp.messages)
+    en_month, pl_month = ("January February March April May June July August September October November "
+                          "December").split(), ("stycznia lutego marca kwietnia maja czerwca lipca sierpnia "
+                                                "września października listopada grudnia").split()
+    en_days = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+    year = f" {back.year}" if back.year != today.year else ""
+    last_year = f" {last.year}" if last.year != today.year else ""
+    assert (f"I am away until {en_days[last.weekday()]} {last.day} {en_month[last.month - 1]}{last_year} and back "
+            f"at work on {en_days[back.weekday()]} {back.day} {en_month[back.month - 1]}{year}.") in english
+    assert (f"You will get a full answer by {en_days[back.weekday()]} {back.day} {en_month[back.month - 1]}{year}, "
+            "16:00.") in english
+    on = ("w poniedziałek", "we wtorek", "we środę", "w czwartek", "w piątek", "w sobotę", "w niedzielę")
+    until = ("poniedziałku", "wtorku", "środy", "czwartku", "piątku", "soboty", "niedzieli")
+    assert (f"Jestem poza biurem do {until[last.weekday()]} {last.day} {pl_month[last.month - 1]}{last_year}; "
+            f"wracam do pracy {on[back.weekday()]} {back.day} {pl_month[back.month - 1]}{year}.") in polish
+    assert (f"Pełną odpowiedź otrzymają Państwo do {until[back.weekday()]} {back.day} {pl_month[back.month - 1]}"
+            f"{year}, godz. 12:00.") in polish
+
+
+def test_language_auto_answers_polish_senders_in_polish_and_others_in_english(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = mailbox()
+    box.rules.write_text(box.rules.read_text().replace("respond_within: 1 business day}",
+                                                       "respond_within: 1 business day, language: auto}"))
+    assert run_check(capsys, box)[0] == 0
+    for sender, subject in (("Anna Wójcik <anna@gmail.com>", "Pytanie"), ("John <john@example.com>", "Question"),
+                            ("biuro@sklep.pl", "Offer")):
+        box.deliver(f"From: {sender}\r\nTo: kasia@example.com\r\nSubject: {subject}\r\nMessage-ID: <{subject}@x>\r\n"
+                    f"Date: Mon, 23 Nov 2026 12:00:00 +0100\r\n\r\nText\r\n".encode())
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and [line["client"] for line in lines] == [None, None, None]
+    first_lines = [parsed(m.data).get_content().splitlines()[0] for m in smtp.messages]
+    assert first_lines == ["Dzień dobry,", "Hello John,", "Dzień dobry,"]

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,32 @@ def test_deadline_json_has_the_documented_fields(capsys: pytest.CaptureFixture[s
                        "--from", "a@acme.pl", "--json")
     assert json.loads(out) == {"received": "2026-11-30T12:30:00+01:00", "client": "Acme",
                                "window": "same business day", "deadline": "2026-11-30T16:00:00+01:00"}
+
+
+def test_times_are_shown_one_way_and_json_carries_the_offset_of_timezone(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "deadline", "--received", "2026-11-30T11:30:00Z",
+                       "--window", "same business day")
+    year = "" if datetime.now().year == 2026 else " 2026"  # the year is shown when it is not this year
+    assert (code, out) == (0, f"due Mon 30 Nov{year} 16:00 (same business day for a message received "
+                              f"Mon 30 Nov{year} 12:30)\n")
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "deadline", "--received", "2026-11-30T11:30:00Z",
+                       "--window", "same business day", "--json")
+    assert json.loads(out)["received"] == "2026-11-30T12:30:00+01:00"
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "validate")
+    assert re.search(r"\n  next check:  (Mon|Tue|Wed|Thu|Fri) \d{1,2} [A-Z][a-z]{2}( \d{4})? (08|12|16):00\n", out)
+
+
+def test_an_empty_database_says_so_in_one_line(capsys: pytest.CaptureFixture[str],
+                                               write_rules: Callable[..., Path]) -> None:
+    path = write_rules(MINIMAL + "database: state.db\n")
+    assert run(capsys, "-c", str(path), "threads") == (0, "no threads in the last 30 days\n", "")
+    assert run(capsys, "-c", str(path), "threads", "--state", "overdue", "--client", "acme") == \
+        (0, "no threads in state overdue for client acme\n", "")
+    assert run(capsys, "-c", str(path), "threads", "--json") == (0, "", "")
+    assert run(capsys, "-c", str(path), "stats") == (0, "no threads in the last 30 days\n", "")
+    assert run(capsys, "-c", str(path), "stats", "--json") == (0, "", "")
+    code, out, _ = run(capsys, "-c", str(path), "status")
+    assert code == 0 and "last check:  never\n  no folder checked yet\nnext check:  " in out
 
 
 def test_deadline_usage_mistakes_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

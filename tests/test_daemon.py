@@ -271,7 +271,8 @@ def test_checks_run_on_business_days_and_the_summary_has_its_own_job() -> None:
     assert summary == datetime(2026, 11, 30, 7, 30, tzinfo=WARSAW)
 
 
-def test_no_check_runs_on_a_public_holiday_or_vacation(caplog: pytest.LogCaptureFixture) -> None:
+def test_checks_go_on_while_away_but_not_on_a_public_holiday(caplog: pytest.LogCaptureFixture) -> None:
+    """Senders must hear of a vacation while it lasts: only the summary pauses."""
     import logging
 
     from mailtriage.config import Away, BusinessHours, Holidays
@@ -281,9 +282,32 @@ def test_no_check_runs_on_a_public_holiday_or_vacation(caplog: pytest.LogCapture
 
     today = datetime.now(WARSAW).date()
     every_day = BusinessHours(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
-    away = load(EXAMPLE).model_copy(update={"business_hours": every_day, "holidays": Holidays(),
+    away = load(EXAMPLE).model_copy(update={"business_hours": every_day, "holidays": Holidays(extra=[]),
                                             "away": [Away(**{"from": today, "to": today})]})
+    holiday = away.model_copy(update={"away": [], "holidays": Holidays(extra=[today])})
     with caplog.at_level(logging.INFO, logger="mailtriage"):
-        assert Daemon.day_off(away, "check") is True
-        assert Daemon.day_off(away.model_copy(update={"check_on_days_off": True}), "check") is False
-    assert f"no check today: away {today.isoformat()} to {today.isoformat()}" in caplog.text
+        assert Daemon.day_off(away, "check") is False
+        assert Daemon.day_off(away, "summary") is True
+        assert Daemon.day_off(holiday, "check") is True
+        assert Daemon.day_off(holiday.model_copy(update={"check_on_days_off": True}), "check") is False
+    assert f"no summary today: away {today.isoformat()} to {today.isoformat()}" in caplog.text
+    assert "no check today: own day off" in caplog.text
+
+
+def test_the_next_check_falls_inside_a_vacation_and_skips_holidays() -> None:
+    from datetime import date
+
+    from mailtriage.config import Away
+    from mailtriage.rulesfile import load
+    from mailtriage.schedule import next_check, skip_reason
+    from tests.conftest import EXAMPLE
+
+    rules = load(EXAMPLE).model_copy(update={"away": [Away(**{"from": "2026-11-30", "to": "2026-12-04"})]})
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=WARSAW)
+    assert next_check(rules, monday) == datetime(2026, 11, 30, 12, 0, tzinfo=WARSAW)
+    friday_evening = datetime(2026, 12, 4, 16, 30, tzinfo=WARSAW)
+    assert next_check(rules, friday_evening) == datetime(2026, 12, 7, 8, 0, tzinfo=WARSAW)  # the weekend is off
+    assert skip_reason(rules, date(2026, 12, 2)) is None
+    assert skip_reason(rules, date(2026, 12, 2), "summary") == "away 2026-11-30 to 2026-12-04"
+    eve_of_independence_day = datetime(2026, 11, 10, 16, 30, tzinfo=WARSAW)  # 11 November: a public holiday
+    assert next_check(rules, eve_of_independence_day) == datetime(2026, 11, 12, 8, 0, tzinfo=WARSAW)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -183,8 +184,15 @@ def test_threads_json_lists_every_thread_with_the_documented_fields(
     code, out, _ = cli(capsys, box, "threads", "--state", "overdue", "--json")
     assert {json.loads(line)["thread"] for line in out.splitlines()} == {
         "<zamowienie@piekarnia-krakow.pl>", "<inject-1@customer.example>"}
-    code, out, _ = cli(capsys, box, "threads", "--client", "Piekarnia")
+    code, out, _ = cli(capsys, box, "threads", "--client", "PIEKARNIA")
     assert out.count("\n") == 1 and "zofia@piekarnia-krakow.pl" in out
+    assert re.match(r"#\d+ +overdue +Tue 24 Nov( 2026)? 08:20  Piekarnia ", out)
+    code, out, _ = cli(capsys, box, "threads", "--client", "No Client")
+    assert out.count("\n") == 2 and "(defaults)" not in out and out.count(" no client ") == 2
+    code, out, _ = cli(capsys, box, "stats", "--json")
+    assert None in {json.loads(line)["client"] for line in out.splitlines()}
+    code, out, _ = cli(capsys, box, "stats")
+    assert "\nother senders " in f"\n{out}" and "(defaults)" not in out and " 1 thread " in out
 
 
 def test_done_closes_and_snooze_moves_a_deadline_that_the_summary_shows(
@@ -198,7 +206,7 @@ def test_done_closes_and_snooze_moves_a_deadline_that_the_summary_shows(
     row = thread(box, "<inject-1@customer.example>")
     assert (row["state"], row["answered_via"]) == ("closed", "done") and row["response_seconds"] > 0
     code, out, _ = cli(capsys, box, "snooze", "<zamowienie@piekarnia-krakow.pl>", "2030-01-07")
-    assert code == 0 and "now due Mon 2030-01-07 16:00 +0100" in out
+    assert code == 0 and "#2 now due Mon 7 Jan 2030 16:00 ('Re: Zamówienie chleba na środę')" in out
     row = thread(box, "<zamowienie@piekarnia-krakow.pl>")
     assert row["state"] == "open" and row["snoozed_from"] == "2026-11-24T07:20:00+00:00"
     code, out, _ = cli(capsys, box, "threads", "--state", "open", "--json")
@@ -238,11 +246,12 @@ def test_the_summary_counts_equal_threads_and_stats_and_polish_survives(
     html = sent.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Zamówienie chleba na środę" in text and "Zamówienie chleba na środę" in html
     assert f"PO TERMINIE ({overdue})" in text and "<script" not in html and "http" not in html.split("<body")[1]
-    assert "Acme: wątków 1" in text
-    assert "ODPOWIEDZIANE OD OSTATNIEGO PODSUMOWANIA (1)" in text
+    assert re.search(r"\n  Acme: 1 wątek \(\d\), w terminie 100% \(.*\), mediana czasu odpowiedzi \d+,\d h ", text)
+    assert "ODPOWIEDZI OD OSTATNIEGO PODSUMOWANIA (1)" in text
+    assert "(defaults)" not in text and "(defaults)" not in html
     # The next summary reports only what was answered since this one.
     code, out, _ = cli(capsys, box, "summary", "--print")
-    assert "ODPOWIEDZIANE" not in out
+    assert "ODPOWIEDZI OD" not in out
 
 
 def test_the_summary_can_be_appended_to_the_inbox_instead(
@@ -300,8 +309,11 @@ def test_status_reports_the_last_check_the_next_one_and_what_waits(
     data = json.loads(out)
     assert code == 0 and data["last_check"]["ok"] is True
     assert data["last_check"]["status"].endswith(": 4 new, 4 holding replies, 2 overdue")
-    assert [f["name"] for f in data["folders"]] == ["INBOX", "sent:Sent"]
+    assert [(f["name"], f["role"]) for f in data["folders"]] == [("INBOX", "incoming"), ("Sent", "sent")]
     assert data["overdue"] == 2 and data["open"] == 1 and data["waiting"] == 0
     assert data["next_check"] > datetime.now(WARSAW).isoformat()[:10]
+    assert data["last_check"]["at"].endswith(("+01:00", "+02:00")) and data["next_check"].endswith(("+01:00", "+02:00"))
     code, out, _ = cli(capsys, box, "status")
     assert "threads:     1 open, 2 overdue" in out
+    assert "\n  Sent folder Sent     checked " in out and "sent:" not in out
+    assert re.search(r"\nnext check:  \w{3} \d{1,2} \w{3}( \d{4})? \d\d:\d\d\n", out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.policy import SMTP
 
 import pytest
@@ -13,7 +13,6 @@ from mailtriage.models import Incoming, Verdict
 from mailtriage.parse import parse
 from mailtriage.reply import build, echo, environment, render, reply_subject
 from mailtriage.rulesfile import load
-from mailtriage.wording import deadline_text
 from tests.conftest import EXAMPLE
 
 NOW = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
@@ -33,20 +32,6 @@ NOW = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
 )
 def test_reply_subjects_never_stack_prefixes(subject: str, expected: str) -> None:
     assert reply_subject(subject) == expected
-
-
-@pytest.mark.parametrize(
-    ("when", "language", "text"),
-    [
-        (datetime(2026, 12, 1, 16, 0), "pl", "do wtorku 1 grudnia, 16:00"),
-        (datetime(2026, 12, 1, 16, 0), "en", "by Tuesday 1 December, 16:00"),
-        (datetime(2026, 12, 2, 9, 30), "pl", "do środy 2 grudnia, 09:30"),
-        (datetime(2027, 1, 4, 16, 0), "pl", "do poniedziałku 4 stycznia 2027, 16:00"),
-        (datetime(2027, 1, 4, 16, 0), "en", "by Monday 4 January 2027, 16:00"),
-    ],
-)
-def test_deadlines_are_written_for_people(when: datetime, language: str, text: str) -> None:
-    assert deadline_text(when, language, today=date(2026, 11, 30)) == text
 
 
 def test_a_reply_goes_to_reply_to_only_and_cannot_carry_injected_headers() -> None:
