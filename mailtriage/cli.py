@@ -219,5 +219,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # The other commands live in their own modules, which register themselves on `cli` when imported.
-from mailtriage import cli_mailbox, cli_threads  # noqa: E402,F401
+from mailtriage import cli_explain, cli_mailbox, cli_threads  # noqa: E402,F401
 
