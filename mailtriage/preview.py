@@ -59,7 +59,7 @@ def what_if(rules: Rules, sender: str, received: datetime, *, name: str | None =
             to: str | None = None, reply_to: str | None = None) -> Preview:
     """Run one imagined message, received and checked at `received`, through a check's own code."""
     raw = message_header(rules, sender, received, name=name, subject=subject, to=to, reply_to=reply_to)
-    folder = rules.imap.folders[0] if rules.imap.folders else "INBOX"
+    folder = rules.imap.folders[0]  # where a check would find it (a spam folder counts as a sign)
     store = Store(None)  # empty, in memory: no history, and nothing written anywhere
     try:
         check = Check(rules, store, received, dry_run=True)
