@@ -229,5 +229,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # The other commands live in their own modules, which register themselves on `cli` when imported.
-from mailtriage import cli_doctor, cli_mailbox, cli_threads  # noqa: E402,F401
+from mailtriage import cli_doctor, cli_explain, cli_mailbox, cli_threads  # noqa: E402,F401
 

@@ -260,7 +260,7 @@ class Check:
         self.store.insert_message(self.message_row(msg, verdict, thread_id))
         if verdict.decision == REPLY:
             assert thread_id is not None and choice.address is not None
-            self.plan_reply(replace(judged, reply_to=choice.address), verdict, thread_id)
+            self.plan_reply(replace(judged, reply_to=choice.address), verdict, thread_id, choice)
             log.debug("%s %s: reply to %s: %s", msg.folder, msg.uid, choice.address, choice.reason)
         log.debug("%s %s: %s (%s)", msg.folder, msg.uid, verdict.decision, verdict.reason)
         return Line(msg.folder, msg.uid, msg.message_id, msg.sender, verdict.client, verdict.decision,
@@ -325,16 +325,17 @@ class Check:
             "decision": verdict.decision, "guard": verdict.guard, "reason": verdict.reason,
             "client": verdict.client, "deadline": iso(verdict.deadline) if verdict.deadline else None,
             "broken": msg.broken, "hits": json.dumps(verdict.hits, ensure_ascii=False) if verdict.hits else None,
+            "window": verdict.window,
         }
 
-    def plan_reply(self, msg: Incoming, verdict: Verdict, thread_id: str) -> None:
+    def plan_reply(self, msg: Incoming, verdict: Verdict, thread_id: str, choice: recipient.Choice) -> None:
         message_id = new_message_id(_identity_address(self.rules))
         text = render(self.templates, msg, verdict, self.rules, self.now, self.calendar)
         data = build(msg, text, self.rules, self.now, message_id).as_bytes(policy=SMTP)
         self.store.plan_reply({
             "thread_id": thread_id, "in_reply_to": msg.message_id, "message_id": message_id,
             "recipient": msg.reply_to, "sender_key": recipient.limit_key(msg.reply_to), "language": verdict.language,
-            "planned_at": iso(self.now), "data": data,
+            "planned_at": iso(self.now), "data": data, "reply_via": choice.via, "recipient_reason": choice.reason,
         })
 
     # --- sending -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from mailtriage.dbfile import make_folder, refuse_empty, store_error
 from mailtriage.errors import StoreError
+from mailtriage.records import MessageRecord, ReplyRecord, ThreadRecord
 
 # sqlite-utils imports numpy when it is installed, only to map numpy values we never store; that
 # would add 15 MB and 0.1 s to every check. Keep numpy out of this import unless already loaded.
@@ -36,7 +37,7 @@ finally:
     if not _numpy_was_loaded:
         del sys.modules["numpy"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # What each version adds to the one before; a new database is made from SCHEMA at once.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE messages ADD COLUMN hits TEXT",
@@ -55,6 +56,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP TABLE replies_v1",
         "CREATE INDEX replies_state ON replies (state)",
         "CREATE INDEX replies_sender_key ON replies (sender_key, planned_at)"),
+    # `mailtriage explain`: the window a message was judged by, and why its reply went where it went.
+    3: ("ALTER TABLE messages ADD COLUMN window TEXT",
+        "ALTER TABLE replies ADD COLUMN reply_via TEXT",
+        "ALTER TABLE replies ADD COLUMN recipient_reason TEXT"),
 }
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -88,7 +93,7 @@ CREATE TABLE IF NOT EXISTS messages (
     message_id TEXT NOT NULL, thread_id TEXT, sender TEXT, sender_name TEXT, reply_to TEXT,
     subject TEXT, received_at TEXT NOT NULL, date_header TEXT, size INTEGER,
     decision TEXT NOT NULL, guard TEXT, reason TEXT, client TEXT, deadline TEXT, broken TEXT,
-    flagged_by_us INTEGER NOT NULL DEFAULT 0, hits TEXT,
+    flagged_by_us INTEGER NOT NULL DEFAULT 0, hits TEXT, window TEXT,
     UNIQUE (folder, uidvalidity, uid)
 );
 CREATE INDEX IF NOT EXISTS messages_thread ON messages (thread_id);
@@ -101,7 +106,7 @@ CREATE TABLE IF NOT EXISTS replies (
     message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL,
     language TEXT, state TEXT NOT NULL, planned_at TEXT NOT NULL, attempted_at TEXT, sent_at TEXT,
     envelope_sender TEXT, smtp_response TEXT, error TEXT, data BLOB NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, UNIQUE (thread_id, in_reply_to)
+    attempts INTEGER NOT NULL DEFAULT 0, reply_via TEXT, recipient_reason TEXT, UNIQUE (thread_id, in_reply_to)
 );
 CREATE INDEX IF NOT EXISTS replies_state ON replies (state);
 CREATE INDEX IF NOT EXISTS replies_sender_key ON replies (sender_key, planned_at);
@@ -546,3 +551,35 @@ class Store:
         found = BusinessCalendar(UTC_ZONE, country=country, subdivision=subdivision).public_holidays(year)
         self.set_meta(key, json.dumps({day.isoformat(): name for day, name in found.items()}))
         return found
+
+    # --- explain: what was recorded about one message ------------------------------------------
+
+    def messages_by_id(self, message_id: str) -> list[MessageRecord]:
+        """Every recorded message with this Message-ID (a copy in two folders, a collision)."""
+        return self._messages("WHERE message_id = ?", [message_id])
+
+    def messages_at(self, folder: str, uid: int) -> list[MessageRecord]:
+        """The message at this UID of a folder, under each UIDVALIDITY it was seen with, newest first."""
+        return self._messages("WHERE folder = ? AND uid = ?", [folder, uid], "uidvalidity DESC")
+
+    def messages_of_thread(self, number: int) -> list[MessageRecord]:
+        """Every recorded message of thread `number`, in order of arrival."""
+        return self._messages("WHERE thread_id = (SELECT id FROM threads WHERE number = ?)", [number])
+
+    def _messages(self, where: str, params: list[Any], order: str = "received_at, id") -> list[MessageRecord]:
+        return [MessageRecord.from_row(row) for row in self.db.query(
+            f"SELECT * FROM messages {where} ORDER BY {order}", [_text(v) for v in params])]
+
+    def reply_for(self, thread_id: str, message_id: str) -> ReplyRecord | None:
+        """The holding reply planned for this message of this thread, if one was."""
+        row = self.one("SELECT * FROM replies WHERE thread_id = ? AND in_reply_to = ?", [thread_id, message_id])
+        return ReplyRecord.from_row(row) if row else None
+
+    def reply_by_id(self, message_id: str) -> ReplyRecord | None:
+        """One of our holding replies, by its own Message-ID."""
+        row = self.one("SELECT * FROM replies WHERE message_id = ?", [message_id])
+        return ReplyRecord.from_row(row) if row else None
+
+    def thread_record(self, thread_id: str) -> ThreadRecord | None:
+        row = self.thread(thread_id)
+        return ThreadRecord.from_row(row) if row else None

@@ -285,6 +285,7 @@ def test_an_older_database_is_migrated_in_place(tmp_path: object) -> None:
     Store(path).close()
     conn = sqlite3.connect(path)  # make it a version-1 database, as the first release wrote it
     conn.execute("ALTER TABLE messages DROP COLUMN hits")
+    conn.execute("ALTER TABLE messages DROP COLUMN window")
     conn.execute("DROP TABLE replies")
     conn.execute("CREATE TABLE replies (id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL"
                  " UNIQUE, message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL,"
@@ -299,7 +300,9 @@ def test_an_older_database_is_migrated_in_place(tmp_path: object) -> None:
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "hits" in [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
-    assert "attempts" in [row[1] for row in conn.execute("PRAGMA table_info(replies)")]
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(replies)")}
+    assert {"attempts", "reply_via", "recipient_reason"} <= columns
+    assert "window" in [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
     assert conn.execute("SELECT recipient, state, attempts FROM replies").fetchall() == [("a@b", "sent", 0)]
 
 
