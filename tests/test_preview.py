@@ -56,7 +56,7 @@ def test_a_client_gets_the_reply_in_polish_with_the_deadline_after_the_weekend(
     assert reply["headers"]["Subject"] == "Re: Zamówienie na sobotę"
     assert reply["headers"]["Auto-Submitted"] == "auto-replied"
     assert reply["headers"]["Date"] == "Fri, 04 Dec 2026 17:10:00 +0100"  # checked when it arrives
-    assert "Dzień dobry" in reply["text"] and "do poniedziałku 7 grudnia, 12:00" in reply["text"]
+    assert "Dzień dobry" in reply["text"] and "do poniedziałku 7 grudnia, godz. 12:00" in reply["text"]
     assert (database(box).exists(), smtp.messages, smtp.connections) == (False, [], 0)
 
     code, out, _ = preview(capsys, box, "--from", "anna@piekarnia-zielona.pl", "--received", "2026-12-04 17:10")
