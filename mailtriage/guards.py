@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from mailtriage import bulk
 from mailtriage.models import Incoming
-from mailtriage.senders import NOREPLY, ROLE, SYSTEM, address_kind, address_objection
+from mailtriage.senders import NOREPLY, ROLE, SYSTEM, address_kind, address_objection, local_part, squeezed
 
 __all__ = ["GUARDS", "Context", "Guard", "History", "address_objection", "all_hits", "first_hit"]
 
@@ -71,28 +71,41 @@ class Guard:
         return self.kind == MACHINE
 
 
-_BY_ROOT = re.compile(r"\(\w+, from userid 0\)")  # Postfix's trace of a local submission by uid 0
+# Postfix's trace of a local submission: uid 0 is root, uids below 500 are system accounts on every
+# distribution (33 is Debian's www-data: a web application); people's logins start at 500 or 1000.
+_BY_SYSTEM_USER = re.compile(r"\(\w+, from userid ([0-4]?\d{1,2})\)")
 _AUTO_HEADER = re.compile(r"(x-)?auto[-_]?(response|submitted|replied|reply|generated|respond)|"
                           r".*holidayreply|.*machinegenerated|x-autorespond(er)?|x-autoreply|x-loop")
 _LIST_HEADERS = ("list-id", "list-help", "list-subscribe", "list-unsubscribe", "list-post", "list-owner",
                  "list-archive", "x-beenthere", "x-mailman-version", "mailing-list", "x-mailing-list")
 _NOTIFIER_HEADERS = ("x-jira-fingerprint", "x-github-reason", "x-gitlab-project", "x-redmine-project",
                      "x-bugzilla-product", "x-gerrit-messagetype", "x-jenkins-job", "x-zabbix")
+# Responders put their marker first ("Automatic reply: <subject>"); words a person might also
+# start a subject with (Urlop, Absence) count only in that "word: " form. Lotus Notes and others
+# write a sentence instead ("… is out of the office", "… jest nieobecny w biurze").
 _OOO_SUBJECT = re.compile(
-    r"^\s*(auto(matic)?\s*(reply|response|antwort)|automatische\s+antwort|autoreply|auto:|"
-    r"out\s+of\s+(the\s+)?office|away\s+from\s+(the\s+)?office|on\s+vacation|vacation\s+reply|"
-    r"abwesenheit|abwesenheitsnotiz|nicht\s+im\s+b[üu]ro|"
-    r"automatyczna\s+odpowied[źz]|odpowied[źz]\s+automatyczna|nieobecno[śs][ćc]|poza\s+biurem|urlop|"
-    r"r[ée]ponse\s+automatique|absence|respuesta\s+autom[áa]tica|risposta\s+automatica|"
-    r"\[?auto[-\s]?generated\]?)",
+    r"^\s*(auto(matic)?\s*(reply|response|antwort)|automatische\s+antwort|autoreply|auto:|autoodpowied[źz]|"
+    r"out\s+of\s+(the\s+)?office|away\s+from\s+(the\s+)?office|vacation\s+reply|"
+    r"abwesenheitsnotiz|abwesend\s*:|nicht\s+im\s+b[üu]ro|"
+    r"automatyczna\s+odpowied[źz]|odpowied[źz]\s+automatyczna|"
+    r"(urlop|nieobecno[śs][ćc]|poza\s+biurem|absence|abwesenheit|on\s+vacation|holiday)\s*:|"
+    r"r[ée]ponse\s+automatique|respuesta\s+autom[áa]tica|risposta\s+automatica|"
+    r"\[?auto[-\s]?generated\]?)"
+    r"|\b(is|am|will\s+be)\s+out\s+of\s+(the\s+)?office|\bjest(em)?\s+nieobecn[ya]|\bnicht\s+im\s+b[üu]ro\b|"
+    r"\bjestem\s+na\s+urlopie\b|"
+    r"^\s*(urlop|nieobecno[śs][ćc]|poza\s+biurem|absence|abwesenheit|on\s+vacation|out\s+of\s+office)\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 _BOUNCE_SUBJECT = re.compile(
     r"^\s*(undeliver(ed|able)|delivery\s+(status\s+notification|failure|has\s+failed|notification)|"
     r"returned\s+mail|mail\s+delivery\s+(failed|failure|system)|failed\s+mail|failure\s+notice|"
-    r"non[-\s]?delivery|unzustellbar|nicht\s+zustellbar|niedostarczon|nie\s+mo[żz]na\s+dostarczy)",
+    r"non[-\s]?delivery|unzustellbar|nicht\s+zustellbar|niedostarczon[aey]\s+wiadomo|nie\s+mo[żz]na\s+dostarczy|"
+    r"wiadomo[śs][ćc]\s+nie\s+zosta[łl]a\s+dostarczona|zwrot\s+niedostarczonej)",
     re.IGNORECASE,
 )
+_RECEIPT_SUBJECT = re.compile(r"^\s*((read|odczytano|przeczytano|gelesen|lu|le[íi]do|letto)\s*:|(return|read)\s+receipt"
+                              r"\b|potwierdzenie\s+odczytu\b|lesebest[äa]tigung\b)", re.IGNORECASE)
+_DMARC_SUBJECT = re.compile(r"report\s+domain:.*submitter:", re.IGNORECASE)
 _SPAM_SUBJECT = re.compile(r"^\s*(\[spam\]|\*{3}\s*spam\s*\*{3}|\{spam\??\})", re.IGNORECASE)
 
 
@@ -123,8 +136,13 @@ def system_sender(msg: Incoming, ctx: Context) -> str | None:
         found = address_kind(address, ctx)
         if found and found[0] == SYSTEM:
             return found[1]
-    if _BY_ROOT.search(msg.header("received")):
-        return "submitted on a server by root (a script or cron job)"
+    trace = _BY_SYSTEM_USER.search(msg.header("received"))
+    if trace:
+        who = "root" if trace.group(1) == "0" else f"the system account {trace.group(1)}"
+        return f"submitted on a server by {who} (a script, a cron job or a web application)"
+    envelope = _bare(msg.header("return-path"))
+    if envelope and squeezed(local_part(envelope)) in ("postmaster", "mailerdaemon"):
+        return f"sent by a mail server (Return-Path {envelope})"
     return None
 
 
@@ -184,6 +202,12 @@ def report(msg: Incoming, ctx: Context) -> str | None:
     if kind == "multipart/report" or kind.startswith("message/delivery-status") or kind.startswith(
             "message/disposition-notification"):
         return f"delivery or read report ({kind})"
+    if "urn:content-classes:mdn" in msg.header("content-class").lower():
+        return "a read receipt (Content-Class: urn:content-classes:mdn)"
+    if _RECEIPT_SUBJECT.match(msg.subject):
+        return f"a read receipt ({msg.subject[:40]!r})"
+    if _DMARC_SUBJECT.search(msg.subject):
+        return "a DMARC aggregate report"
     return None
 
 
@@ -192,7 +216,7 @@ def bounce_subject(msg: Incoming, ctx: Context) -> str | None:
 
 
 def out_of_office_subject(msg: Incoming, ctx: Context) -> str | None:
-    return f"automatic reply subject {msg.subject[:60]!r}" if _OOO_SUBJECT.match(msg.subject) else None
+    return f"automatic reply subject {msg.subject[:60]!r}" if _OOO_SUBJECT.search(msg.subject) else None
 
 
 def spam(msg: Incoming, ctx: Context) -> str | None:

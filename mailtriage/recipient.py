@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses
 from typing import Literal
 
+from mailtriage import bulk
+from mailtriage.addresses import mailboxes, normalise
 from mailtriage.classify import sender_key
 from mailtriage.config import Rules
 from mailtriage.models import Incoming
+from mailtriage.senders import is_freemail
 
 Via = Literal["from", "reply-to", "form"]
 ClientOf = Callable[[str], str | None]  # address -> the client it matches in rules.yaml, or None
@@ -41,6 +44,8 @@ _SHARED_DOMAINS = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotm
                              "proton.me", "protonmail.com", "yandex.ru", "mail.ru", "wp.pl", "o2.pl", "onet.pl",
                              "op.pl", "interia.pl", "interia.eu", "tlen.pl", "gazeta.pl", "vp.pl", "poczta.fm"})
 
+# A Reply-To longer than this names no single person (and long runs cost the address search time).
+_LONGEST_HEADER = 2000
 # The same shape of address parse.py accepts; an encoded-word is never read as part of one.
 _ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
@@ -111,6 +116,8 @@ def reply_to_addresses(header: str) -> tuple[str, ...]:
     word outside the angle brackets (a display name "victim@x" <a@b>) counts as well, so a header
     that hides a second address reads as several addresses, never as a clean single one.
     """
+    if len(header) > _LONGEST_HEADER:  # no person's Reply-To is this long: read it as several addresses
+        return ("(too long)", "(to read)")
     text = _ENCODED_WORD.sub(" ", header)
     found = [address.strip().lower() for _name, address in getaddresses([text])]
     found += [word.lower() for word in _ADDRESS.findall(text)]
@@ -122,8 +129,14 @@ def choose(msg: Incoming, client_of: ClientOf, forms: FormSenders, objection: Ob
     sender = msg.sender.lower()
     if not sender:
         return Choice(None, "from", "no From address: no reply")
+    authors = {normalise(address) for _name, address in mailboxes(msg.header("from")[:_LONGEST_HEADER]) if address}
+    if len(authors) > 1:  # RFC 5322: several authors, and Sender names who sent it
+        named = reply_to_addresses(msg.header("sender"))
+        if len(named) != 1:
+            return Choice(None, "from", f"From names {len(authors)} addresses and no single Sender: no reply")
+        sender = named[0]
     reply_to, note = _single_reply_to(msg, objection)
-    sender_objection = objection(sender)
+    sender_objection = objection(sender) or bulk.form_program(msg)
     if sender_objection is None:
         return _person(sender, reply_to, note, client_of, objection)
     return _relay(sender, sender_objection, reply_to, note, forms, objection)
@@ -160,15 +173,16 @@ def _person(sender: str, reply_to: str | None, note: str, client_of: ClientOf, o
     if limit_key(reply_to) == limit_key(sender):
         return Choice(reply_to, "reply-to", f"Reply-To {reply_to} is the sender's own mailbox{note}: "
                                             "replying to Reply-To")
-    domain = registrable_domain(sender)
-    if registrable_domain(reply_to) == domain and domain not in _SHARED_DOMAINS:
+    domain = reply_to.rpartition("@")[2]
+    own = domain == sender.rpartition("@")[2]  # the very same domain: a registrable one is shared by tenants
+    if own and domain not in _SHARED_DOMAINS and not is_freemail(sender):
         return Choice(reply_to, "reply-to", f"Reply-To {reply_to} is in the sender's own domain {domain}{note}: "
                                             "replying to Reply-To")
     client = client_of(sender)
     if client is not None and client == client_of(reply_to):
         return Choice(reply_to, "reply-to", f"Reply-To {reply_to} belongs to client {client}, as From {sender} "
                                             f"does{note}: replying to Reply-To")
-    if registrable_domain(reply_to) == domain:
+    if own:
         return Choice(sender, "from", f"Reply-To {reply_to} is another mailbox at {domain}, a provider shared by "
                                       f"strangers, and not the sender's client{note}: replying to From")
     return Choice(sender, "from", f"Reply-To {reply_to} is outside the sender's domain and client{note}: "

@@ -18,16 +18,21 @@ OWN, SYSTEM, NOREPLY, ROLE = "own", "system", "no-reply", "role"
 # Mail systems and accounts of programs (RFC 3834, Pigeonhole, simvacation), separators removed.
 _SYSTEM_NAMES = re.compile(
     r"mailerdaemon|mailerdeamon|listserv|majordomo|mailman|mailer|daemon|nobody|root|cron|oracle|wwwdata|apache|"
-    r"nginx|postgres|mysql|bounce[sd]?|bounceback|returns?|verp")
+    r"nginx|postgres|mysql|bounce[sd]?|bounceback|returns?|verp|"
+    # monitoring and calendar robots
+    r"zabbix|nagios|icinga|grafana|prometheus|alertmanager|monitoring|monit|uptimerobot|crond?|cronjob|"
+    r"calendarnotification|calendarserver")
 # List robots and bounce handlers, also in VERP form (list-bounces+user=example.org@, bounce-12345@).
 _LIST_ROBOT = re.compile(
     r"(owner|bounces?|returns?|verp|srsbounce)[-_.+=].*"  # owner-list, bounce-12345, bounces+xyz
-    r"|.*[-+](request|owner|bounces?|errors?|relay)([-+=].*)?")  # list-request, list+owner, foo-bounces+a=b
+    r"|.*[-+_](request|owner|bounces?|errors?|relay)([-+=].*)?")  # list-request, list+owner, foo-bounces+a=b
 # Never-answer senders (Zammad, Discourse, FreeScout), in several languages, separators removed.
 _NOREPLY = re.compile(
     r"(no|do|dont|donot|never)(reply|respond|response|answer)|noreply|nepasrepondre|nichtantworten|keineantwort|"
-    r"nieodpowiadaj|noresponder|nonrispondere|notifications?|notifier|alerts?|newsletters?|mailings?|"
-    r"(e|mail)?marketing|news|automated|autoreply|autoresponder")
+    r"nieodpowiadaj|nieodpowiadac|noresponder|nonrispondere|notifications?|notifier|alerts?|newsletters?|mailings?|"
+    r"news|automated|autoreply|autoresponder|"
+    # the same in Polish and German: powiadomienia@, benachrichtigung@ (a person writes from marketing@)
+    r"powiadomieni[ea]|powiadamianie|benachrichtigungen?|notificaciones|notifiche")
 # Roles a person reads but no robot may answer (RFC 5230 warns of postmaster).
 _HUMAN_READ = re.compile(r"postmaster|abuse|hostmaster|webmaster|security|spam|antispam")
 

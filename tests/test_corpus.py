@@ -29,7 +29,8 @@ MIN_HUMAN_ANSWERED = 0.95  # share of human mail whose sender got a holding repl
 # Guards that keep a person's message silent on purpose. Counted *against* the human rate all the
 # same, and listed in the table: X-Auto-Response-Suppress is a person who asked for no auto-answer.
 KNOWN_EXCEPTIONS = {"suppress": "the sender's mail client asked for no automatic answer (X-Auto-Response-Suppress)",
-                    "recipient": "a web form's relay whose sender is not listed under forms: (by design)"}
+                    "recipient": "no address a reply may go to: a web form's relay not listed under forms:, or "
+                                 "several authors in From and no Sender (by design)"}
 
 
 def corpus() -> list[tuple[str, str, str]]:
