@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from mailtriage.cli import cli
+from mailtriage.errors import MailtriageError
 from mailtriage.providers import PROVIDERS, Provider
 
 PROVIDER_HELP = "Your mail provider: " + ", ".join(PROVIDERS) + " (other: give --imap-host and --smtp-host)."
@@ -19,10 +20,19 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
+class InitError(click.ClickException):
+    """One line on stderr, without click's usage block, so a script's log stays readable."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"mailtriage init: {self.message}", err=True)
+
+
 def _missing(flag: str, what: str) -> None:
-    # One line, exit 2 (a usage mistake): no usage block, so a script's log stays readable.
-    click.echo(f"mailtriage init: {flag} is missing: {what} (or run it in a terminal to be asked)", err=True)
-    raise click.exceptions.Exit(2)
+    raise InitError(f"{flag} is missing: {what} (or run it in a terminal to be asked)")
 
 
 def _need(value: Any, flag: str, prompt: str, what: str, **options: Any) -> Any:
@@ -39,7 +49,7 @@ def _address(value: str) -> str:
     try:
         return parse(value)
     except Exception:  # pydantic's custom error: turned into a usage error naming the flag
-        raise click.BadParameter(f"not an email address: {value!r}", param_hint="--address") from None
+        raise InitError(f"--address: not an email address: {value!r}") from None
 
 
 @cli.command()
@@ -72,9 +82,7 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
     from mailtriage.scaffold import Answers, render, write
 
     if output.exists() and not force:  # before any question: do not ask what cannot be written
-        from mailtriage.scaffold import ExistsError
-
-        raise ExistsError(f"{output} already exists; give --force to overwrite it, or --output for another file")
+        raise InitError(f"{output} already exists; give --force to overwrite it, or --output for another file", 1)
     chosen: Provider = PROVIDERS[_need(provider, "--provider", "Provider", "give one of " + ", ".join(PROVIDERS),
                                        type=click.Choice(list(PROVIDERS)))]
     mailbox = _address(_need(address, "--address", "Your email address", "give your email address"))
@@ -86,10 +94,13 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
     try:
         _zone(timezone)
     except Exception as exc:  # the same check and words as rules.yaml's timezone:
-        raise click.BadParameter(str(exc), param_hint="--timezone") from None
+        raise InitError(f"--timezone: {exc}") from None
     answers = Answers(chosen, mailbox, name, language, timezone,  # type: ignore[arg-type]
                       hosts[0], hosts[1], passwords)  # type: ignore[arg-type]
-    write(output, render(answers), force)
+    try:
+        write(output, render(answers), force)
+    except MailtriageError as exc:
+        raise InitError(str(exc), 1) from None
     click.echo(f"wrote {output} for {chosen.name}; next: set {_next(passwords)}, then "
                f"mailtriage -c {output} validate")
     if not chosen.verified:
