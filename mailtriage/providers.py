@@ -120,3 +120,16 @@ PROVIDERS: dict[str, Provider] = {p.key: p for p in (
 def login_name(provider: Provider, address: str) -> str:
     """The user name to log in with: the whole address, or its part before @ where the provider says so."""
     return address.rsplit("@", 1)[0] if provider.username == "localpart" else address
+
+
+def markdown_table() -> str:
+    """README's Providers table, made from this data so the two cannot drift apart (a test compares)."""
+    def server(end: Endpoint) -> str:
+        return f"{'`' + end.host + '`' if end.host else '*yours*'} {end.port} {end.security}"
+
+    rows = ["| provider | IMAP | SMTP | Sent folder | note | source |", "|---|---|---|---|---|---|"]
+    for p in PROVIDERS.values():
+        sources = ", ".join(f"[{n}]({url})" for n, url in enumerate(p.sources, 1)) or "none found"
+        sent = f"`{p.sent_folder}`" if p.sent_folder else "its \\Sent mark"
+        rows.append(f"| `{p.key}` {p.name} | {server(p.imap)} | {server(p.smtp)} | {sent} | {p.note} | {sources} |")
+    return "\n".join(rows)

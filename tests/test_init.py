@@ -216,3 +216,9 @@ def test_in_a_terminal_it_asks_for_what_is_missing(tmp_path: Path) -> None:
         os.close(main)
     rules = load(tmp_path / "rules.yaml")
     assert rules.identity.from_ == "Jan Nowak <ja@firma.pl>" and rules.imap.host == "mail.firma.example"
+
+
+def test_readme_providers_table_is_the_data() -> None:
+    from mailtriage.providers import markdown_table
+
+    assert markdown_table() in (REPO / "README.md").read_text(encoding="utf-8")
