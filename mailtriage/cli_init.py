@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, cast
 
 import click
 
@@ -12,6 +12,8 @@ from mailtriage.cli import cli
 from mailtriage.errors import MailtriageError
 from mailtriage.providers import PROVIDERS, Provider
 
+Language = Literal["pl", "en"]
+Passwords = Literal["env", "systemd"]
 PROVIDER_HELP = "Your mail provider: " + ", ".join(PROVIDERS) + " (other: give --imap-host and --smtp-host)."
 
 
@@ -95,8 +97,8 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
         _zone(timezone)
     except Exception as exc:  # the same check and words as rules.yaml's timezone:
         raise InitError(f"--timezone: {exc}") from None
-    answers = Answers(chosen, mailbox, name, language, timezone,  # type: ignore[arg-type]
-                      hosts[0], hosts[1], passwords)  # type: ignore[arg-type]
+    answers = Answers(chosen, mailbox, name, cast(Language, language), timezone, hosts[0], hosts[1],
+                      cast(Passwords, passwords))
     try:
         write(output, render(answers), force)
     except MailtriageError as exc:

@@ -80,8 +80,9 @@ PROVIDERS: dict[str, Provider] = {p.key: p for p in (
              Endpoint("imappro.zoho.eu", 993, "tls"), Endpoint("smtppro.zoho.eu", 465, "tls"),
              "Turn IMAP Access on first (Settings > Mail Accounts > IMAP). The host depends on the account: "
              "imappro/smtppro for your own domain, imap/smtp for @zoho addresses, and the data centre's "
-             "ending (.eu, .com, .in ...). With two-factor authentication, use an application-specific password.",
-             (ZOHO,)),
+             "ending (.eu, .com, .in ...). With two-factor authentication, use an application-specific password. "
+             "Zoho's page names the .com hosts; the .eu ones follow its naming by data centre, unconfirmed.",
+             (ZOHO,), verified=False),
     Provider("homepl", "home.pl",
              Endpoint(None, 993, "tls"), Endpoint(None, 465, "tls"),
              "Each home.pl server has its own name: copy the IMAP and SMTP server names from the home.pl "
