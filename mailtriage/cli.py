@@ -65,6 +65,9 @@ def _emit(data: dict[str, Any], as_json: bool, text: str) -> None:
 def validate(obj: Context, as_json: bool) -> None:
     """Check rules.yaml; print every problem as FILE:LINE: KEY: PROBLEM (exit 2).
 
+    What is valid but not ready yet (an unset password variable, a host left from the example) is a
+    warning on stderr; the exit status stays 0.
+
     \b
     Example:
       mailtriage -c rules.yaml validate
@@ -96,7 +99,14 @@ def validate(obj: Context, as_json: bool) -> None:
         f"  database:    {rules.database}",
         *(f"  {note}" for note in notes),
     ])
+    from mailtriage.readiness import warnings
+
+    found = warnings(rules)  # valid but not ready yet: said, and the exit status stays 0
+    data["warnings"] = found
     _emit(data, as_json, text)
+    if not as_json:
+        for line in found:
+            click.echo(f"warning: {line}", err=True)
 
 
 @cli.command()
@@ -229,5 +239,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # The other commands live in their own modules, which register themselves on `cli` when imported.
-from mailtriage import cli_doctor, cli_explain, cli_mailbox, cli_threads  # noqa: E402,F401
+from mailtriage import cli_doctor, cli_explain, cli_init, cli_mailbox, cli_threads  # noqa: E402,F401
 
