@@ -8,6 +8,7 @@ import email.policy
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -54,6 +55,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.rmtree(source)  # nothing of the checkout is left to be found by accident
     env = root / "venv"
     run(sys.executable, "-m", "venv", "--system-site-packages", env, cwd=root)
+    if sys.prefix != sys.base_prefix:  # the tests run in a venv: its packages are the ones to reuse
+        inner = next(env.glob("lib/python*/site-packages"))
+        (inner / "_reuse_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     run(env / "bin" / "python", "-m", "pip", "install", "--no-index", "-q", f"{wheel}[demo]", cwd=root,
         env=clean_env())
     yield env
