@@ -25,12 +25,16 @@ def interactive() -> bool:
 class InitError(click.ClickException):
     """One line on stderr, without click's usage block, so a script's log stays readable."""
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = 2  # the command line was wrong
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"mailtriage init: {self.message}", err=True)
+
+
+class InitRefused(InitError):
+    """The command line was right, but the file cannot be written (it exists, or the disk says no)."""
+
+    exit_code = 1
 
 
 def _missing(flag: str, what: str) -> None:
@@ -84,7 +88,7 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
     from mailtriage.scaffold import Answers, render, write
 
     if output.exists() and not force:  # before any question: do not ask what cannot be written
-        raise InitError(f"{output} already exists; give --force to overwrite it, or --output for another file", 1)
+        raise InitRefused(f"{output} already exists; give --force to overwrite it, or --output for another file")
     chosen: Provider = PROVIDERS[_need(provider, "--provider", "Provider", "give one of " + ", ".join(PROVIDERS),
                                        type=click.Choice(list(PROVIDERS)))]
     mailbox = _address(_need(address, "--address", "Your email address", "give your email address"))
@@ -102,7 +106,7 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
     try:
         write(output, render(answers), force)
     except MailtriageError as exc:
-        raise InitError(str(exc), 1) from None
+        raise InitRefused(str(exc)) from None
     click.echo(f"wrote {output} for {chosen.name}; next: set {_next(passwords)}, then "
                f"mailtriage -c {output} validate")
     if not chosen.verified:
