@@ -76,9 +76,18 @@ class SmtpSession:
 
     def _close(self) -> None:
         try:
-            self.client.close()
+            self.runner.run(self._drop())
+        except Exception:  # noqa: BLE001 - closing a connection that is already gone changes nothing
+            pass
         finally:
             self.runner.close()
+
+    async def _drop(self) -> None:
+        try:
+            self.client.close()  # a failed connect closed it already (and a second close may raise)
+        finally:
+            for _ in range(5):  # let the loop run the transports' own closing (TLS takes a few turns)
+                await asyncio.sleep(0)
 
     @property
     def smtputf8(self) -> bool:
