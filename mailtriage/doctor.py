@@ -18,6 +18,7 @@ from mailtriage.config import Rules, Server
 from mailtriage.credentials import password_source, read_password
 from mailtriage.dbfile import refuse_empty, store_error
 from mailtriage.errors import ConfigError, SecretError, StoreError
+from mailtriage.readiness import PLACEHOLDER_ADDRESSES, PLACEHOLDER_HOSTS
 
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
 MARKS = {OK: "✔", FAIL: "✘", WARN: "⚠", SKIP: "–"}
@@ -25,8 +26,7 @@ MARKS = {OK: "✔", FAIL: "✘", WARN: "⚠", SKIP: "–"}
 # The host names and addresses of the repository's example rules.yaml: left in place, replies
 # would go out From a stranger's address and the checks would knock on example.com's door.
 # tests/test_doctor.py checks that these are still the example's values.
-EXAMPLE_HOSTS = frozenset({"imap.example.com", "smtp.example.com"})
-EXAMPLE_ADDRESSES = frozenset({"kasia@example.com"})
+EXAMPLE_HOSTS, EXAMPLE_ADDRESSES = PLACEHOLDER_HOSTS, PLACEHOLDER_ADDRESSES  # one list, shared with `validate`
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def identity_address(rules: Rules) -> str:
 
 def example_values(rules: Rules) -> list[str]:
     """Values left from the shipped example rules.yaml: 'imap.host imap.example.com', 'ADDRESS in KEYS'.
-    (readiness.py, for `validate`, has its own check of placeholder hosts: to be unified.)"""
+    `validate` warns of the same values (readiness.py); doctor also looks at the usernames."""
     found = [f"{name}.host {server.host}" for name, server in (("imap", rules.imap), ("smtp", rules.smtp))
              if server is not None and server.host.lower() in EXAMPLE_HOSTS]
     addresses = [("identity.from", identity_address(rules)),
@@ -103,8 +103,8 @@ def example_values(rules: Rules) -> list[str]:
 
 
 def password_step(name: str, server: Server) -> tuple[Step, str | None]:
-    """Whether the password can be read (never showing it), and the password for the later steps.
-    (readiness.py, for `validate`, warns of an unset password variable: to be unified.)"""
+    """Whether the password can be read (never showing it), and the password for the later steps:
+    where `validate` only warns of an unset variable (readiness.py), doctor reads the secret."""
     step = f"{name} password"
     if not server.username:
         return Step(step, OK, "no login configured"), None
