@@ -451,6 +451,14 @@ class Store:
         with self.transaction():
             self.update("replies", reply_id, {"state": "failed", "error": reason})
 
+    def undelivered_replies(self, since: str, limit: int) -> list[dict[str, Any]]:
+        """Holding replies planned since `since` that did not reach their recipient (failed) or may
+        not have (unknown), with their thread's number: the summary names each."""
+        return list(self.db.query(
+            "SELECT t.number, t.client, t.subject, r.recipient, r.state, r.error FROM replies r"
+            " JOIN threads t ON t.id = r.thread_id WHERE r.state IN ('failed', 'unknown') AND r.planned_at > ?"
+            " ORDER BY r.id LIMIT ?", [since, limit]))
+
     def count_replies(self, state: str) -> int:
         row = self.one("SELECT count(*) AS n FROM replies WHERE state = ?", [state])
         return int(row["n"]) if row else 0

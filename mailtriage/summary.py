@@ -37,6 +37,7 @@ class Summary:
     overdue_total: int = 0  # the lists show at most LIST_LIMIT threads; these are the full counts
     due_today_total: int = 0
     moved: list[dict[str, Any]] = field(default_factory=list)  # deadlines moved on purpose (snoozed)
+    undelivered: list[dict[str, Any]] = field(default_factory=list)  # holding replies that did not go out
 
     @property
     def nothing_open(self) -> bool:
@@ -85,6 +86,11 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
     later = store.one("SELECT count(*) AS n FROM threads WHERE state = 'open' AND deadline > ?", [iso(end_of_day)])
     summary.open_later = later["n"] if later else 0
     since = store.get_meta(LAST_SUMMARY) or iso(now - timedelta(days=1))  # the first one: the last day
+    unknown = "nie wiadomo, czy wyszło: wysyłanie zostało przerwane" if language == "pl" else \
+        "fate unknown: sending was interrupted"
+    summary.undelivered = [{**r, "client": r["client"] or no_client,
+                            "why": unknown if r["state"] == "unknown" else r["error"] or r["state"]}
+                           for r in store.undelivered_replies(since, LIST_LIMIT)]
     summary.answered = [{**r, "client": r["client"] or no_client,
                          "answered_text": when(datetime.fromisoformat(r["answered_at"]), tz, now, language),
                          "response_text": duration_text(r["response_seconds"], language),

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from mailtriage.cli import main
 from mailtriage.localservers import SmtpSink
 from tests.conftest import SMTP_PASSWORD, Mailbox
 from tests.test_check import MONDAY_NOON, db, parsed, ready, run_check
@@ -91,6 +92,10 @@ def test_a_utf8_mailbox_is_recorded_and_its_reply_fails_cleanly_without_smtputf8
         assert err.strip().splitlines()[-1] == "2 new, 2 holding replies planned, 1 sent, 1 failed"
         error = db(box).execute("SELECT error FROM replies WHERE state = 'failed'").fetchone()["error"]
         assert error == "the SMTP server lacks SMTPUTF8, needed for the non-ASCII address jdöe@mächine.example"
+        main(["-c", str(box.rules), "summary", "--print"])  # not dropped silently: the summary names it
+        summary = capsys.readouterr().out
+        assert "HOLDING REPLIES NOT DELIVERED (1)" in summary
+        assert "jdöe@mächine.example: the SMTP server lacks SMTPUTF8" in summary
     finally:
         seven_bit.stop()
 
