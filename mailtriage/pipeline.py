@@ -204,16 +204,21 @@ class Check:
                 msg = parse(item.header, folder=folder, uid=item.uid, uidvalidity=uidvalidity,
                             received=item.internaldate, flags=item.flags, size=item.size)
                 return self.record_one(msg)
-        except sqlite3.OperationalError:
-            raise
+        except sqlite3.DatabaseError as exc:
+            if not isinstance(exc, sqlite3.IntegrityError):
+                raise  # a full disk, an I/O error, a damaged file: no message's fault, stop the batch
+            return self.shunt(folder, uidvalidity, item, exc)
         except jinja2.TemplateError as exc:  # the same for every message: stop, record nothing, say so
             raise MailtriageError(f"the holding reply template cannot be used: {exc}; fix it (mailtriage "
                                   "preview shows a reply) and run again: nothing of this batch was recorded") from None
         except Exception as exc:  # noqa: BLE001 - the shunt: one message must never stop a check
-            reason = f"could not be handled: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-            log.warning("%s %s: %s", folder, item.uid, reason)
-            with self.store.savepoint():
-                return self.record_broken(folder, uidvalidity, item, reason)
+            return self.shunt(folder, uidvalidity, item, exc)
+
+    def shunt(self, folder: str, uidvalidity: int, item: Fetched, exc: Exception) -> Line:
+        reason = f"could not be handled: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        log.warning("%s %s: %s", folder, item.uid, reason)
+        with self.store.savepoint():
+            return self.record_broken(folder, uidvalidity, item, reason)
 
     def record_broken(self, folder: str, uidvalidity: int, item: Fetched, reason: str) -> Line:
         message_id = synthetic_id(item.header)
