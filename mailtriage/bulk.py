@@ -29,7 +29,7 @@ _ESP_HEADERS = (
     "x-cron-env",  # cron mailing a job's output
 )
 _ESP_PREFIXES = ("x-mailgun-", "x-mailin-", "x-mj-", "x-campaign", "x-newsletter", "x-hubspot-", "x-emarsys-",
-                 "x-mailchimp-", "x-sendgrid-", "x-cmae-", "x-sfdc-", "x-fm-", "x-salesmanago", "x-getresponse",
+                 "x-mailchimp-", "x-sendgrid-", "x-sfdc-", "x-fm-", "x-salesmanago", "x-getresponse",
                  "x-mailerlite", "x-linkedin-", "x-facebook-", "x-zendesk-", "x-freshdesk-", "x-helpscout-",
                  "x-intercom-", "x-atlassian-", "x-otrs-", "x-allegro-", "x-ebay-", "x-lemlist", "x-klaviyo",
                  "x-braze-", "x-customerio", "x-iterable-")

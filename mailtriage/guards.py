@@ -91,16 +91,21 @@ _OOO_SUBJECT = re.compile(
     r"(urlop|nieobecno[śs][ćc]|poza\s+biurem|absence|abwesenheit|on\s+vacation|holiday)\s*:|"
     r"r[ée]ponse\s+automatique|respuesta\s+autom[áa]tica|risposta\s+automatica|"
     r"\[?auto[-\s]?generated\]?)"
-    r"|\b(is|am|will\s+be)\s+out\s+of\s+(the\s+)?office|\bjest(em)?\s+nieobecn[ya]|\bnicht\s+im\s+b[üu]ro\b|"
-    r"\bjestem\s+na\s+urlopie\b|"
+    # a responder's sentence ends the subject ("Mark Jones is out of the office."); a person's
+    # question about a colleague goes on or asks ("Anna is out of the office - who signs?")
+    r"|\b((is|am|will\s+be)\s+out\s+of\s+(the\s+)?office|jest(em)?\s+nieobecn[ya]|nicht\s+im\s+b[üu]ro|"
+    r"jestem\s+na\s+urlopie)\b[^?]{0,40}$|"
     r"^\s*(urlop|nieobecno[śs][ćc]|poza\s+biurem|absence|abwesenheit|on\s+vacation|out\s+of\s+office)\s*[.!]?\s*$",
     re.IGNORECASE,
 )
+# The subjects MTAs give their bounces; each names the report itself, not a delivery a customer
+# writes about ("Delivery failure: pallet 3 never arrived" is a person).
 _BOUNCE_SUBJECT = re.compile(
-    r"^\s*(undeliver(ed|able)|delivery\s+(status\s+notification|failure|has\s+failed|notification)|"
-    r"returned\s+mail|mail\s+delivery\s+(failed|failure|system)|failed\s+mail|failure\s+notice|"
-    r"non[-\s]?delivery|unzustellbar|nicht\s+zustellbar|niedostarczon[aey]\s+wiadomo|nie\s+mo[żz]na\s+dostarczy|"
-    r"wiadomo[śs][ćc]\s+nie\s+zosta[łl]a\s+dostarczona|zwrot\s+niedostarczonej)",
+    r"^\s*(undeliverable\s*:|undelivered\s+mail|delivery\s+status\s+notification|delivery\s+has\s+failed|"
+    r"mail\s+delivery\s+(failed|failure|system)|returned\s+mail\s*:|failure\s+notice|"
+    r"non[-\s]?delivery\s+(report|notification)|delivery\s+notification\s*:|unzustellbar|nicht\s+zustellbar\s*:|"
+    r"niedostarczon[aey]\s+wiadomo|wiadomo[śs][ćc]\s+nie\s+zosta[łl]a\s+dostarczona|zwrot\s+niedostarczonej|"
+    r"nie\s+mo[żz]na\s+dostarczy[ćc]\s+wiadomo)",
     re.IGNORECASE,
 )
 _RECEIPT_SUBJECT = re.compile(r"^\s*((read|odczytano|przeczytano|gelesen|lu|le[íi]do|letto)\s*:|(return|read)\s+receipt"

@@ -29,10 +29,12 @@ _LIST_ROBOT = re.compile(
 # Never-answer senders (Zammad, Discourse, FreeScout), in several languages, separators removed.
 _NOREPLY = re.compile(
     r"(no|do|dont|donot|never)(reply|respond|response|answer)|noreply|nepasrepondre|nichtantworten|keineantwort|"
-    r"nieodpowiadaj|nieodpowiadac|noresponder|nonrispondere|notifications?|notifier|alerts?|newsletters?|mailings?|"
-    r"news|automated|autoreply|autoresponder|"
+    r"nieodpowiadaj|nieodpowiadac|noresponder|nonrispondere|notifications?|notifier|alerts?|newsletters?|"
+    r"automated|autoreply|autoresponder|"
     # the same in Polish and German: powiadomienia@, benachrichtigung@ (a person writes from marketing@)
     r"powiadomieni[ea]|powiadamianie|benachrichtigungen?|notificaciones|notifiche")
+# Whole local parts only: "news" inside a name is Newsome or Newson.
+_NOREPLY_NAMES = re.compile(r"news|mailings?|newsroom|info(rmacje)?news")
 # Roles a person reads but no robot may answer (RFC 5230 warns of postmaster).
 _HUMAN_READ = re.compile(r"postmaster|abuse|hostmaster|webmaster|security|spam|antispam")
 
@@ -63,7 +65,7 @@ def robot_kind(address: str) -> tuple[str, str] | None:
         return ROLE, f"role address {address}: a person reads it, but it gets no automatic answer"
     if _SYSTEM_NAMES.fullmatch(name) or _LIST_ROBOT.fullmatch(local):
         return SYSTEM, f"system sender {address}"
-    if _NOREPLY.search(re.sub(r"[-_.+]", "", local)):
+    if _NOREPLY.search(re.sub(r"[-_.+]", "", local)) or _NOREPLY_NAMES.fullmatch(name):
         return NOREPLY, f"no-reply sender {address}"
     return None
 
@@ -78,7 +80,11 @@ def address_objection(address: str, ctx: Context) -> str | None:
 _FREEMAIL = re.compile(
     r"(gmail|googlemail|hotmail|outlook|live|msn|aol|yahoo|ymail|gmx|web|mail|yandex|bk|list|inbox|rambler|qq|163|126|"
     r"21cn|sina|sohu|ybb|rediffmail|icloud|me|mac|zoho|wp|o2|interia|onet|op|seznam|libero|laposte|orange|free|"
-    r"tutanota|protonmail|proton|mailinator|aim)\.[a-z.]{2,8}")
+    r"tutanota|protonmail|proton|mailinator|aim|"
+    # the big ISPs' and paid providers' mailboxes: strangers share those domains too
+    r"t-online|comcast|posteo|fastmail|mailbox|btinternet|virginmedia|sky|ntlworld|sbcglobal|att|verizon|"
+    r"earthlink|cox|charter|bigpond|shaw|rogers|telenet|skynet|ziggo|kpnmail|freenet|arcor|tiscali|virgilio|"
+    r"wanadoo|sfr|centrum|atlas|abv|ukr|vp|tlen|gazeta|poczta|o2|buziaczek|autograf|int)\.[a-z.]{2,8}")
 
 
 def is_freemail(address: str) -> bool:
