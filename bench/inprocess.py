@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from mailtriage.pipeline import Check
 from mailtriage.rulesfile import load
-from mailtriage.send import send_all  # noqa: F401 - imported up front, as in the running daemon
+from mailtriage.send import SmtpSession  # noqa: F401 - imported up front, as in the running daemon
 from mailtriage.store import Store
 
 

@@ -278,9 +278,8 @@ def fill_database(path: Path, count: int) -> None:
                             "deadline": iso(deadline), "answered_at": iso(answered_at), "via": "sent",
                             "response_seconds": seconds, "business_seconds": seconds * 0.7,
                             "within_window": int(answered_at <= deadline)})
-    with store.transaction():
-        store.db.table("threads").insert_all(threads, batch_size=1000)
-        store.db.table("answers").insert_all(answers, batch_size=1000)
+    store.db.table("threads").insert_all(threads, batch_size=1000)  # sqlite-utils commits each batch itself
+    store.db.table("answers").insert_all(answers, batch_size=1000)
     store.close()
 
 
