@@ -171,7 +171,9 @@ class Check:
         fresh: Iterable[Fetched] = ()
         if self.backfill:
             since = self.now - self.backfill
-            fresh = [f for f in mailbox.fetch(mailbox.uids_since(since)) if f.internaldate >= since]
+            # only below UIDNEXT: what arrives after the SELECT is past the mark, for the next check
+            wanted = [uid for uid in mailbox.uids_since(since) if uid < uidnext]
+            fresh = [f for f in mailbox.fetch(wanted) if f.internaldate >= since]
         note = f"{folder}: {why}: {exists} messages already there get no reply"
         if self.backfill:
             note += f", except {len(list(fresh))} from the last {self.backfill}"
