@@ -311,3 +311,22 @@ def test_the_next_check_falls_inside_a_vacation_and_skips_holidays() -> None:
     assert skip_reason(rules, date(2026, 12, 2), "summary") == "away 2026-11-30 to 2026-12-04"
     eve_of_independence_day = datetime(2026, 11, 10, 16, 30, tzinfo=WARSAW)  # 11 November: a public holiday
     assert next_check(rules, eve_of_independence_day) == datetime(2026, 11, 12, 8, 0, tzinfo=WARSAW)
+
+
+def test_the_daemon_and_a_manual_check_together_never_double_a_reply(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running]) -> None:
+    from tests.test_hostile import assert_each_once, check_process, fill, person
+
+    box = ready(capsys, mailbox, "check_on_days_off: true\nflag_overdue: false\nsender_limit: null\n")
+    fill(box, [person(n) for n in range(300)])
+    with_check_times(box, soon(2))
+    daemon = daemons(box)
+    daemon.wait_for("check started")
+    manual = check_process(box)  # started while the daemon's check runs: it waits for the lock
+    _, err = manual.communicate(timeout=120)
+    daemon.wait_for("check done:")
+    assert manual.returncode == 0, err
+    assert len(smtp.messages) == 300
+    assert_each_once(box, smtp, 300)
+    assert daemon.stop() == 0
