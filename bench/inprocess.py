@@ -10,10 +10,10 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from mailtriage.pipeline import Check
-from mailtriage.rulesfile import load
-from mailtriage.send import SmtpSession  # noqa: F401 - imported up front, as in the running daemon
-from mailtriage.store import Store
+from mailtriage.app.check import Check
+from mailtriage.config.rulesfile import load
+from mailtriage.mail.smtp import SmtpSession  # noqa: F401 - imported up front, as in the running daemon
+from mailtriage.store.db import Store
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from mailgen import mailbox, new_mail, sent_mail  # noqa: E402
 
-from mailtriage.localservers import CountingRelay, PrivateDovecot, SmtpSink, fill_maildir  # noqa: E402
+from mailtriage.demo.localservers import CountingRelay, PrivateDovecot, SmtpSink, fill_maildir  # noqa: E402
 
 PASSWORD = "bench-password"
 TIME = shutil.which("time") or "/usr/bin/time"  # GNU time (Debian package `time`)
@@ -253,7 +253,7 @@ class Bench:
 
 def fill_database(path: Path, count: int) -> None:
     """100,000 recorded threads over about three years (a busy assistant's history), with answers."""
-    from mailtriage.store import Store, iso
+    from mailtriage.store.db import Store, iso
 
     store = Store(path)
     now = datetime.now(UTC)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.localservers import PrivateDovecot, SmtpSink
+from mailtriage.demo.localservers import PrivateDovecot, SmtpSink
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "rules.yaml"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailtriage.addresses import (
+from mailtriage.core.addresses import (
     NeedsSmtpUtf8,
     ascii_form,
     envelope_recipient,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailtriage.businessdays import BusinessCalendar
+from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.errors import CalendarError
 
 WARSAW = ZoneInfo("Europe/Warsaw")

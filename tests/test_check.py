@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailtriage.cli import main
-from mailtriage.localservers import SmtpSink
+from mailtriage.cli.main import main
+from mailtriage.demo.localservers import SmtpSink
 from tests.conftest import DATA, IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -211,7 +211,7 @@ def test_a_refused_login_is_one_line_without_the_password(
 
 def test_an_unreachable_server_is_one_clear_line(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox]) -> None:
-    from mailtriage.localservers import free_port
+    from mailtriage.demo.localservers import free_port
 
     box = mailbox()
     box.rules.write_text(box.rules.read_text().replace(f"port: {box.server.port}", f"port: {free_port()}"))
@@ -266,7 +266,7 @@ def test_a_crash_after_the_server_took_the_reply_never_sends_it_again(
 
 def test_a_large_old_mailbox_costs_only_its_new_messages(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.localservers import CountingRelay, fill_maildir
+    from mailtriage.demo.localservers import CountingRelay, fill_maildir
 
     box = mailbox()
     old = (f"From: Person {i} <p{i}@clients{i % 50}.example>\r\nTo: kasia@example.com\r\n"
@@ -328,7 +328,7 @@ def test_backfill_answers_only_the_recent_part_of_the_backlog(
 
 def test_an_unreachable_smtp_server_keeps_the_replies_for_the_next_check(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.localservers import free_port
+    from mailtriage.demo.localservers import free_port
 
     box = ready(capsys, mailbox)
     box.deliver_file("client_acme.eml", when=MONDAY_NOON)
@@ -344,7 +344,7 @@ def test_an_unreachable_smtp_server_keeps_the_replies_for_the_next_check(
 
 def test_a_dovecot_restart_between_checks_loses_and_doubles_nothing(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.localservers import PrivateDovecot
+    from mailtriage.demo.localservers import PrivateDovecot
 
     own = PrivateDovecot(password=IMAP_PASSWORD).start()
     try:
@@ -376,7 +376,7 @@ def _imap_port(box: Mailbox) -> int:
 
 def test_a_connection_dropped_in_the_middle_of_a_fetch_loses_and_doubles_nothing(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.localservers import CountingRelay
+    from mailtriage.demo.localservers import CountingRelay
 
     box = mailbox("flag_overdue: false\n")
     relay = CountingRelay(box.server.port).start()
@@ -402,7 +402,7 @@ def test_a_check_during_a_vacation_says_when_i_am_back_and_the_deadline_counts_f
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
     from datetime import timedelta
 
-    from mailtriage.rulesfile import load
+    from mailtriage.config.rulesfile import load
 
     today = datetime.now(WARSAW).date()
     first, last = today - timedelta(days=1), today + timedelta(days=2)

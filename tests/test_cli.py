@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.cli import cli, main
+from mailtriage.cli.main import cli, main
 from tests.conftest import EXAMPLE, MINIMAL, REPO
 
 

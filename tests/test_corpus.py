@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailtriage.localservers import SmtpSink
-from mailtriage.models import Incoming
-from mailtriage.parse import parse
+from mailtriage.core.models import Incoming
+from mailtriage.core.parse import parse
+from mailtriage.demo.localservers import SmtpSink
 from tests.conftest import CORPUS, Mailbox
 from tests.test_check import MONDAY_NOON, ready, run_check
 

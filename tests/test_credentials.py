@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.config import Smtp
-from mailtriage.credentials import password_source, read_password
+from mailtriage.config.credentials import password_source, read_password
+from mailtriage.config.model import Smtp
 from mailtriage.errors import SecretError
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.localservers import PrivateDovecot, SmtpSink
+from mailtriage.demo.localservers import PrivateDovecot, SmtpSink
 from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
 from tests.test_check import MONDAY_NOON, WARSAW, ready, run_check
 
@@ -202,8 +202,8 @@ def test_sigterm_exits_0_within_10_seconds_with_a_consistent_database(
 def test_a_gap_in_the_schedule_is_caught_up_by_exactly_one_check() -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from mailtriage.daemon import schedule
-    from mailtriage.rulesfile import load
+    from mailtriage.app.daemon import schedule
+    from mailtriage.config.rulesfile import load
     from tests.conftest import EXAMPLE
 
     rules = load(EXAMPLE).model_copy(update={"check_on_days_off": True, "summary": None})
@@ -234,8 +234,8 @@ def _port(box: Mailbox) -> int:
 
 @pytest.mark.parametrize("day", ["2026-03-27", "2026-10-23"])  # the Fridays before the DST changes
 def test_dst_changes_neither_skip_nor_double_a_check(day: str) -> None:
-    from mailtriage.daemon import check_trigger
-    from mailtriage.rulesfile import load
+    from mailtriage.app.daemon import check_trigger
+    from mailtriage.config.rulesfile import load
     from tests.conftest import EXAMPLE
 
     rules = load(EXAMPLE).model_copy(update={"check_on_days_off": True})
@@ -253,8 +253,8 @@ def test_dst_changes_neither_skip_nor_double_a_check(day: str) -> None:
 def test_checks_run_on_business_days_and_the_summary_has_its_own_job() -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from mailtriage.daemon import schedule
-    from mailtriage.rulesfile import load
+    from mailtriage.app.daemon import schedule
+    from mailtriage.config.rulesfile import load
     from tests.conftest import EXAMPLE
 
     rules = load(EXAMPLE)
@@ -275,9 +275,9 @@ def test_checks_go_on_while_away_but_not_on_a_public_holiday(caplog: pytest.LogC
     """Senders must hear of a vacation while it lasts: only the summary pauses."""
     import logging
 
-    from mailtriage.config import Away, BusinessHours, Holidays
-    from mailtriage.daemon import Daemon
-    from mailtriage.rulesfile import load
+    from mailtriage.app.daemon import Daemon
+    from mailtriage.config.model import Away, BusinessHours, Holidays
+    from mailtriage.config.rulesfile import load
     from tests.conftest import EXAMPLE
 
     today = datetime.now(WARSAW).date()
@@ -297,9 +297,9 @@ def test_checks_go_on_while_away_but_not_on_a_public_holiday(caplog: pytest.LogC
 def test_the_next_check_falls_inside_a_vacation_and_skips_holidays() -> None:
     from datetime import date
 
-    from mailtriage.config import Away
-    from mailtriage.rulesfile import load
-    from mailtriage.schedule import next_check, skip_reason
+    from mailtriage.app.schedule import next_check, skip_reason
+    from mailtriage.config.model import Away
+    from mailtriage.config.rulesfile import load
     from tests.conftest import EXAMPLE
 
     rules = load(EXAMPLE).model_copy(update={"away": [Away(**{"from": "2026-11-30", "to": "2026-12-04"})]})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from mailtriage.demo import MESSAGES, PASSWORD
+from mailtriage.demo.run import MESSAGES, PASSWORD
 from tests.conftest import REPO, needs_dovecot
 
 pytestmark = needs_dovecot

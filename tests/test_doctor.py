@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from mailtriage.cli import main
-from mailtriage.config import Imap
-from mailtriage.doctor import EXAMPLE_ADDRESSES, EXAMPLE_HOSTS, database_step, example_values, password_step
-from mailtriage.localservers import PrivateDovecot, SmtpSink, free_port
-from mailtriage.rulesfile import load
+from mailtriage.app.doctor import EXAMPLE_ADDRESSES, EXAMPLE_HOSTS, database_step, example_values, password_step
+from mailtriage.cli.main import main
+from mailtriage.config.model import Imap
+from mailtriage.config.rulesfile import load
+from mailtriage.demo.localservers import PrivateDovecot, SmtpSink, free_port
 from tests.conftest import DATA, EXAMPLE, IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
 from tests.test_edges import TinyImap, pki, tls_smtp  # noqa: F401 - fixtures, used by name
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from mailtriage.config import Imap, Smtp
+from mailtriage.config.model import Imap, Smtp
+from mailtriage.demo.localservers import PrivateDovecot, SmtpSink, free_port
 from mailtriage.errors import FetchError, StoreError
-from mailtriage.fetch import Mailbox as ImapMailbox
-from mailtriage.fetch import tls_context
-from mailtriage.localservers import PrivateDovecot, SmtpSink, free_port
-from mailtriage.store import Store
+from mailtriage.mail.imap import Mailbox as ImapMailbox
+from mailtriage.mail.imap import tls_context
+from mailtriage.store.db import Store
 from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
 
 CA_LINE = "set tls_ca_file if it is signed by your own CA"
@@ -101,8 +101,8 @@ def test_a_damaged_database_is_one_line_from_the_cli_and_the_daemon(
     assert done.returncode == 1
     assert "is damaged (file is not a database)" in one_line(done.stderr)
 
-    from mailtriage.daemon import Daemon
-    from mailtriage.rulesfile import load
+    from mailtriage.app.daemon import Daemon
+    from mailtriage.config.rulesfile import load
 
     loaded = load(rules).model_copy(update={"check_on_days_off": True})
     Daemon(rules, loaded).run_check()  # never raises: one log line, then waits for the next check time
@@ -144,11 +144,11 @@ def _messages(box: Mailbox, count: int) -> None:
 
 def _check(rules: Path, *, pages_limited: bool = False) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MT_TEST_IMAP_PASSWORD": IMAP_PASSWORD, "MT_TEST_SMTP_PASSWORD": SMTP_PASSWORD}
-    code = "from mailtriage.cli import main; main()"
+    code = "from mailtriage.cli.main import main; main()"
     if pages_limited:
         # SQLite's own limit on the file's size: a database that cannot grow by a page gets SQLITE_FULL,
         # exactly as on a full disk. (RLIMIT_FSIZE does not: SQLite reports EFBIG as an I/O error.)
-        code = ("import mailtriage.store as s; o = s.open_database\n"
+        code = ("import mailtriage.store.db as s; o = s.open_database\n"
                 "def limited(path, create=True):\n"
                 "    db = o(path, create=create)\n"
                 "    pages = db.conn.execute('PRAGMA page_count').fetchone()[0]\n"
@@ -411,7 +411,7 @@ def test_tls_ca_file_turns_the_checks_on_for_loopback() -> None:
 def _smtp_failure(config: Smtp, password: str | None = None) -> str:
     """Connect (and log in) with send.py's own session; its one line, or "connected"."""
     from mailtriage.errors import SendError
-    from mailtriage.send import SmtpSession
+    from mailtriage.mail.smtp import SmtpSession
 
     if password is not None:
         config = config.model_copy(update={"username": "kasia"})

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mailtriage.cli import main
-from mailtriage.localservers import SmtpSink
+from mailtriage.cli.main import main
+from mailtriage.demo.localservers import SmtpSink
 from tests.conftest import Mailbox
 from tests.test_check import MONDAY_NOON, db, ready, run_check
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from mailtriage.localservers import SmtpSink
+from mailtriage.demo.localservers import SmtpSink
 from tests.conftest import DATA, Mailbox
 from tests.test_check import MONDAY_NOON, WARSAW, db, ready, run_check
 
@@ -138,7 +138,7 @@ def test_a_thread_quiet_for_long_gets_a_new_holding_reply_when_reopened(
 
 
 def cli(capsys: pytest.CaptureFixture[str], box: Mailbox, *args: str) -> tuple[int, str, str]:
-    from mailtriage.cli import main
+    from mailtriage.cli.main import main
 
     try:
         main(["-c", str(box.rules), *args])
@@ -272,7 +272,7 @@ def test_the_summary_can_be_appended_to_the_inbox_instead(
 
 def test_a_large_sent_folder_costs_only_its_new_messages(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.localservers import CountingRelay, fill_maildir
+    from mailtriage.demo.localservers import CountingRelay, fill_maildir
 
     box = mailbox("flag_overdue: false\n")
     sent = (f"From: kasia@example.com\r\nTo: c{i}@clients.example\r\nSubject: Re: request {i} with a long subject\r\n"

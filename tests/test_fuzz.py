@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailtriage.localservers import SmtpSink, fill_maildir
+from mailtriage.demo.localservers import SmtpSink, fill_maildir
 from tests.conftest import Mailbox
 from tests.test_check import MONDAY_NOON, db, ready, run_check
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailtriage.classify import sender_key
-from mailtriage.guards import GUARDS, Context, address_objection, all_hits, first_hit
-from mailtriage.parse import parse
+from mailtriage.core.guards import GUARDS, Context, address_objection, all_hits, first_hit
+from mailtriage.core.parse import parse
+from mailtriage.decide.classify import sender_key
 from tests.conftest import DATA
 
 CTX = Context(own_addresses=frozenset({"kasia@example.com"}))
@@ -201,10 +201,10 @@ def test_every_objection_is_kept_and_the_first_decides() -> None:
 def test_classify_records_every_hit_in_the_verdict() -> None:
     from zoneinfo import ZoneInfo
 
-    from mailtriage.businessdays import BusinessCalendar
-    from mailtriage.classify import History, classify
-    from mailtriage.match import Decision
-    from mailtriage.windows import parse_window
+    from mailtriage.core.businessdays import BusinessCalendar
+    from mailtriage.core.windows import parse_window
+    from mailtriage.decide.classify import History, classify
+    from mailtriage.decide.match import Decision
 
     decision = Decision(None, "reply", parse_window("1 business day"), "en", "no client matched: defaults")
     calendar = BusinessCalendar(tz=ZoneInfo("Europe/Warsaw"))

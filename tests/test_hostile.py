@@ -21,7 +21,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from mailtriage.localservers import SmtpSink, fill_maildir
+from mailtriage.demo.localservers import SmtpSink, fill_maildir
 from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
 from tests.test_check import MONDAY_NOON, db, ready, run_check
 
@@ -82,7 +82,7 @@ def test_two_checks_started_together_never_double_a_reply(
 
 def test_a_second_check_waits_a_bounded_time_then_says_one_is_running(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.lock import one_check
+    from mailtriage.store.lock import one_check
 
     box = ready(capsys, mailbox)
     database = box.rules.parent / "state" / "mailtriage.db"
@@ -129,7 +129,7 @@ def _messages() -> list[bytes]:
 def _check_failing_at(capsys: pytest.CaptureFixture[str], box: Mailbox, monkeypatch: pytest.MonkeyPatch,
                       at: int | None) -> int:
     """A check whose `at`-th database write fails as a full disk would; returns the writes made."""
-    from mailtriage.store import Store
+    from mailtriage.store.db import Store
 
     writes = 0
     real = Store.execute
@@ -186,9 +186,9 @@ def test_a_failing_write_at_any_step_leaves_a_state_the_next_check_recovers_from
 def test_a_message_whose_handling_fails_is_recorded_as_broken_and_passed(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import mailtriage.pipeline
+    import mailtriage.app.check
 
-    real = mailtriage.pipeline.classify
+    real = mailtriage.app.check.classify
 
     def classify(msg, *args, **kwargs):  # type: ignore[no-untyped-def]
         if msg.sender == "osoba2@firma.pl":
@@ -279,7 +279,7 @@ def test_a_message_dated_1970_gets_a_deadline_from_the_check_and_says_why(
 def test_an_older_database_is_migrated_in_place(tmp_path: object) -> None:
     from pathlib import Path
 
-    from mailtriage.store import SCHEMA_VERSION, Store
+    from mailtriage.store.db import SCHEMA_VERSION, Store
 
     path = Path(str(tmp_path)) / "old.db"
     Store(path).close()
@@ -309,7 +309,7 @@ def test_an_older_database_is_migrated_in_place(tmp_path: object) -> None:
 def test_a_new_database_appears_whole_or_not_at_all(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from pathlib import Path
 
-    from mailtriage.store import Store
+    from mailtriage.store.db import Store
 
     path = Path(str(tmp_path)) / "state" / "mailtriage.db"
 

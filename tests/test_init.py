@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from mailtriage.cli import cli
-from mailtriage.config import Rules
-from mailtriage.providers import PROVIDERS
-from mailtriage.readiness import warnings
-from mailtriage.rulesfile import load
+from mailtriage.cli.main import cli
+from mailtriage.config.model import Rules
+from mailtriage.config.providers import PROVIDERS
+from mailtriage.config.readiness import warnings
+from mailtriage.config.rulesfile import load
 from tests.conftest import EXAMPLE, REPO
 
 PASSWORDS = {"MAILTRIAGE_IMAP_PASSWORD": "imap-s3cret-Value", "MAILTRIAGE_SMTP_PASSWORD": "smtp-s3cret-Value"}
@@ -219,6 +219,6 @@ def test_in_a_terminal_it_asks_for_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_readme_providers_table_is_the_data() -> None:
-    from mailtriage.providers import markdown_table
+    from mailtriage.config.providers import markdown_table
 
     assert markdown_table() in (REPO / "README.md").read_text(encoding="utf-8")

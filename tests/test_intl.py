@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from mailtriage.cli import main
-from mailtriage.localservers import SmtpSink
+from mailtriage.cli.main import main
+from mailtriage.demo.localservers import SmtpSink
 from tests.conftest import SMTP_PASSWORD, Mailbox
 from tests.test_check import MONDAY_NOON, db, parsed, ready, run_check
 

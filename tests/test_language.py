@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailtriage.language import pick_language
+from mailtriage.core.language import pick_language
 
 
 @pytest.mark.parametrize(("sender", "name", "subject", "language"), [

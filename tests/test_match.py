@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.match import Matcher
-from mailtriage.rulesfile import load
+from mailtriage.config.rulesfile import load
+from mailtriage.decide.match import Matcher
 from tests.conftest import EXAMPLE, MINIMAL
 
 

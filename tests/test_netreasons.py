@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.config import Imap
+from mailtriage.config.model import Imap
+from mailtriage.demo.localservers import CountingRelay, SmtpSink
 from mailtriage.errors import FetchError
-from mailtriage.fetch import Mailbox as ImapMailbox
-from mailtriage.localservers import CountingRelay, SmtpSink
+from mailtriage.mail.imap import Mailbox as ImapMailbox
 from tests.conftest import Mailbox
 from tests.test_check import MONDAY_NOON, run_check
 
@@ -86,8 +86,8 @@ def test_a_server_that_stops_answering_mid_session_is_one_plain_line() -> None:
 
 def test_the_daemons_summary_job_logs_one_line_for_a_damaged_database(
         tmp_path: Path, write_rules: Callable[[str], Path], caplog: pytest.LogCaptureFixture) -> None:
-    from mailtriage.daemon import Daemon
-    from mailtriage.rulesfile import load
+    from mailtriage.app.daemon import Daemon
+    from mailtriage.config.rulesfile import load
     from tests.conftest import MINIMAL
 
     rules = write_rules(MINIMAL + "database: state/mailtriage.db\nsummary: {to: kasia@biuro-nowak.pl}\n")

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mailtriage.models import Incoming
-from mailtriage.parse import parse, synthetic_id
+from mailtriage.core.models import Incoming
+from mailtriage.core.parse import parse, synthetic_id
 
 NOW = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
 

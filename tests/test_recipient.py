@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailtriage.models import Incoming
-from mailtriage.parse import parse
-from mailtriage.recipient import (
+from mailtriage.core.models import Incoming
+from mailtriage.core.parse import parse
+from mailtriage.decide.recipient import (
     Choice,
     FormSenders,
     choose,

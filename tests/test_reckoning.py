@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailtriage.businessdays import BusinessCalendar
-from mailtriage.reckoning import reckon
-from mailtriage.windows import deadline, parse_window
+from mailtriage.core.businessdays import BusinessCalendar
+from mailtriage.core.reckoning import reckon
+from mailtriage.core.windows import deadline, parse_window
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 POLAND = BusinessCalendar(WARSAW, country="PL")

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailtriage.models import Incoming, Verdict
-from mailtriage.parse import parse
-from mailtriage.reply import build, echo, environment, render, reply_subject
-from mailtriage.rulesfile import load
+from mailtriage.config.rulesfile import load
+from mailtriage.core.models import Incoming, Verdict
+from mailtriage.core.parse import parse
+from mailtriage.mail.reply import build, echo, environment, render, reply_subject
 from tests.conftest import EXAMPLE
 
 NOW = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)

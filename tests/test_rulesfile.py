@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.config import Rules
+from mailtriage.config.model import Rules
+from mailtriage.config.rulesfile import load
+from mailtriage.decide.recipient import FormSenders
 from mailtriage.errors import ConfigError
-from mailtriage.recipient import FormSenders
-from mailtriage.rulesfile import load
 from tests.conftest import EXAMPLE, MINIMAL
 
 Write = Callable[..., Path]
@@ -125,7 +125,7 @@ def test_a_password_command_that_cannot_be_split_is_refused_without_running_it(
 
 def test_validate_refuses_an_unbalanced_password_command(write_rules: Write,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from mailtriage.cli import main
+    from mailtriage.cli.main import main
 
     path = write_rules(MINIMAL.replace("password_env: MT_TEST_IMAP", 'password_command: "pass show \'mail"'))
     with pytest.raises(SystemExit) as caught:

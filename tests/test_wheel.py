@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.localservers import SmtpSink
+from mailtriage.demo.localservers import SmtpSink
 from tests.conftest import IMAP_PASSWORD, REPO, SMTP_PASSWORD, Mailbox, needs_dovecot
 
 # What a build needs from the checkout. The sources of the templates and the example rules.yaml

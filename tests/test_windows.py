@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mailtriage.businessdays import BusinessCalendar
-from mailtriage.windows import DAYS, HOURS, NEXT_CHECK, Window, deadline, parse_window
+from mailtriage.core.businessdays import BusinessCalendar
+from mailtriage.core.windows import DAYS, HOURS, NEXT_CHECK, Window, deadline, parse_window
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 PL = BusinessCalendar(tz=WARSAW, country="PL", extra=frozenset([date(2026, 12, 31)]),

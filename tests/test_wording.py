@@ -7,7 +7,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailtriage.wording import clock, day_text, deadline_text, decimal, duration_text, join, moved_text, plural, when
+from mailtriage.core.wording import (
+    clock,
+    day_text,
+    deadline_text,
+    decimal,
+    duration_text,
+    join,
+    moved_text,
+    plural,
+    when,
+)
 
 TODAY = date(2026, 11, 30)  # a Monday
 WARSAW = ZoneInfo("Europe/Warsaw")

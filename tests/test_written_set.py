@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mailtriage.localservers import SmtpSink, fill_maildir
+from mailtriage.demo.localservers import SmtpSink, fill_maildir
 from tests.conftest import DATA, Mailbox
 from tests.test_check import MONDAY_NOON, ready, run_check
 

@@ -1,0 +1,1 @@
+"""What mailtriage does, built from the layers below: the check, follow-up, the summary, the daemon."""

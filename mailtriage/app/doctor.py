@@ -1,0 +1,157 @@
+"""`mailtriage doctor`: every step between rules.yaml and going live, checked without sending mail
+or changing anything (the mailbox, the database, the rules); each step says what to do when it fails.
+
+The local steps (rules, passwords, the example's values, the database) live here; the network
+steps, server by server, in doctor_net.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing
+from dataclasses import asdict, dataclass
+from email.utils import parseaddr
+from pathlib import Path
+
+from mailtriage.config.credentials import password_source, read_password
+from mailtriage.config.model import Rules, Server
+from mailtriage.config.readiness import PLACEHOLDER_ADDRESSES, PLACEHOLDER_HOSTS
+from mailtriage.errors import ConfigError, SecretError, StoreError
+from mailtriage.store.dbfile import refuse_empty, store_error
+
+OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
+MARKS = {OK: "✔", FAIL: "✘", WARN: "⚠", SKIP: "–"}
+
+# The host names and addresses of the repository's example rules.yaml: left in place, replies
+# would go out From a stranger's address and the checks would knock on example.com's door.
+# tests/test_doctor.py checks that these are still the example's values.
+EXAMPLE_HOSTS, EXAMPLE_ADDRESSES = PLACEHOLDER_HOSTS, PLACEHOLDER_ADDRESSES  # one list, shared with `validate`
+
+
+@dataclass(frozen=True)
+class Step:
+    """One checked step: its name, ok/fail/warn (or skip, after a failure it depends on), why, what to do."""
+
+    step: str
+    status: str
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        return f"{MARKS[self.status]} {self.step}: {self.detail}" + (f" → {self.fix}" if self.fix else "")
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def safe_to_go_live(steps: list[Step]) -> bool:
+    """Warnings are allowed; a failure (and so anything skipped because of one) is not."""
+    return all(step.status in (OK, WARN) for step in steps)
+
+
+def diagnose(path: Path) -> list[Step]:
+    """Every step, in the order a newcomer would fix them."""
+    from mailtriage.app.doctor_net import imap_steps, smtp_steps
+    from mailtriage.config.rulesfile import load
+
+    try:
+        rules = load(path)
+    except ConfigError as exc:
+        fix = f"correct it, then run: mailtriage -c {path} validate"
+        return [Step("rules", FAIL, str(problem), fix) for problem in exc.problems]
+    steps = [Step("rules", OK, f"{path} is valid")]
+    leftovers = example_values(rules)
+    steps.append(Step("example values", FAIL, "still the example's: " + ", ".join(leftovers),
+                      "put in your own server names and addresses") if leftovers
+                 else Step("example values", OK, "none of the example's host names or addresses left"))
+    steps.append(database_step(rules.database))
+    imap_step, imap_password = password_step("imap", rules.imap)
+    steps.append(imap_step)
+    smtp_password = None
+    if rules.smtp is not None:
+        smtp_step, smtp_password = password_step("smtp", rules.smtp)
+        steps.append(smtp_step)
+    steps += imap_steps(rules.imap, imap_password, placeholder=rules.imap.host in EXAMPLE_HOSTS)
+    if rules.smtp is None:
+        steps.append(Step("smtp", WARN, "no smtp section: holding replies are recorded but never sent",
+                          "add smtp: {host: ..., port: 465, security: tls, username: ..., password_env: ...}"))
+    else:
+        steps += smtp_steps(rules.smtp, smtp_password, identity_address(rules),
+                            placeholder=rules.smtp.host in EXAMPLE_HOSTS)
+    return steps
+
+
+def identity_address(rules: Rules) -> str:
+    return parseaddr(rules.identity.from_)[1].lower()
+
+
+def example_values(rules: Rules) -> list[str]:
+    """Values left from the shipped example rules.yaml: 'imap.host imap.example.com', 'ADDRESS in KEYS'.
+    `validate` warns of the same values (readiness.py); doctor also looks at the usernames."""
+    found = [f"{name}.host {server.host}" for name, server in (("imap", rules.imap), ("smtp", rules.smtp))
+             if server is not None and server.host.lower() in EXAMPLE_HOSTS]
+    addresses = [("identity.from", identity_address(rules)),
+                 *(("identity.addresses", a) for a in rules.identity.addresses),
+                 ("imap.username", rules.imap.username.lower()),
+                 ("smtp.username", (rules.smtp.username or "").lower() if rules.smtp else ""),
+                 ("summary.to", rules.summary.to if rules.summary else "")]
+    for example in sorted(EXAMPLE_ADDRESSES):
+        keys = [key for key, value in addresses if value == example]
+        found += [f"{example} in {', '.join(keys)}"] if keys else []
+    return found
+
+
+def password_step(name: str, server: Server) -> tuple[Step, str | None]:
+    """Whether the password can be read (never showing it), and the password for the later steps:
+    where `validate` only warns of an unset variable (readiness.py), doctor reads the secret."""
+    step = f"{name} password"
+    if not server.username:
+        return Step(step, OK, "no login configured"), None
+    try:
+        password = read_password(server)
+    except SecretError as exc:
+        return Step(step, FAIL, str(exc), _secret_fix(name, server)), None
+    if not password:
+        return Step(step, FAIL, f"the {password_source(server)} gives an empty password",
+                    _secret_fix(name, server)), None
+    return Step(step, OK, f"read from the {password_source(server)}"), password
+
+
+def _secret_fix(name: str, server: Server) -> str:
+    if server.password_env:
+        return (f"set it where mailtriage runs (export {server.password_env}=... in a shell; Environment= or, "
+                f"better, LoadCredential={name} with password_file: ${{CREDENTIALS_DIRECTORY}}/{name} under systemd)")
+    if server.password_file:
+        return "create the file with the password alone in it (chmod 600), or correct password_file"
+    return "run the command yourself until it prints the password, then correct password_command"
+
+
+def database_step(path: Path) -> Step:
+    """Whether the database opens, or would be created; creates and writes nothing."""
+    step = "database"
+    if not path.exists():
+        folder = _nearest_existing(path.parent)
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            return Step(step, FAIL, f"{path} cannot be created: {folder} is not a folder you may write in",
+                        "give the user running mailtriage write access there, or set database: elsewhere")
+        return Step(step, OK, f"{path} does not exist yet: the first check creates it")
+    if path.is_dir():
+        return Step(step, FAIL, f"{path} is a folder, not a database file", "set database: to a file name")
+    try:
+        refuse_empty(path)
+        if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+            raise StoreError(f"cannot write {path} or create its journal next to it in {path.parent}")
+        # immutable: no lock taken, no -wal or -shm file left behind
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)) as db:
+            tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    except (sqlite3.Error, OSError, StoreError) as exc:
+        problem = store_error(exc, path)
+        return Step(step, FAIL, str(problem))  # store_error's line says what to do
+    return Step(step, OK, f"{path} opens ({tables} tables) and may be written")
+
+
+def _nearest_existing(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder

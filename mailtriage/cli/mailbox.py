@@ -1,0 +1,180 @@
+"""The `mailtriage` commands that talk to the mailbox: check, run, status, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mailtriage.cli.common import Context, open_store, pass_ctx, utc_now
+from mailtriage.core.wording import plural, when
+from mailtriage.errors import MailtriageError
+
+
+def _duration(text: str | None) -> Any:
+    """'24h', '90m', '2d' -> timedelta."""
+    if text is None:
+        return None
+    from datetime import timedelta
+
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise click.BadParameter(f"not a duration: {text!r} (e.g. 24h, 90m, 2d)", param_hint="--backfill")
+    return timedelta(**{units[text[-1]]: int(text[:-1])})
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Fetch and decide, but store nothing and send nothing.")
+@click.option("--backfill", metavar="DURATION", help="On a folder's first check, treat mail of the last "
+              "DURATION (e.g. 24h) as new.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per message per line.")
+@click.option("--wait", default=30.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for a check that is already running on this database.")
+@pass_ctx
+def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait: float) -> None:
+    """Run one check: fetch new mail, send holding replies, record every thread.
+
+    \b
+    Examples:
+      mailtriage -c rules.yaml check --dry-run
+      mailtriage -c rules.yaml check --json
+    """
+
+    from mailtriage.app.check import Check, line_dict
+    from mailtriage.app.status import describe, remember
+    from mailtriage.errors import SendError
+    from mailtriage.store.db import Store
+    from mailtriage.store.lock import CheckRunning
+
+    rules = obj.rules()
+    since = _duration(backfill)
+    store = Store.snapshot(rules.database) if dry_run else Store(rules.database)
+
+    def emit(line: Any) -> None:
+        click.echo(json.dumps(line_dict(line, rules.tz), ensure_ascii=False) if as_json
+                   else line.text(rules.tz, now))
+
+    now = datetime.now(UTC)
+    try:
+        try:
+            report = Check(rules, store, now, dry_run=dry_run, backfill=since, emit=emit, lock_wait=wait).run()
+        except CheckRunning:
+            raise  # the other check reports its own outcome
+        except MailtriageError as exc:
+            if not dry_run:
+                remember(store, now, False, f"{when(now, rules.tz, now)}: failed: {exc}")
+            raise
+        if not dry_run:
+            remember(store, now, not report.send_error, describe(report, now, rules.tz))
+    finally:
+        store.close()
+    for note in report.notes:
+        click.echo(note, err=True)
+    click.echo(check_summary(report, dry_run), err=True)
+    if report.send_error:
+        waiting = plural(report.waiting, ("holding reply waits", "holding replies wait"))
+        raise SendError(f"{report.send_error}; {waiting} for the next check")
+
+
+def check_summary(report: Any, dry_run: bool) -> str:
+    """'3 new, 1 holding reply planned, 1 sent, 2 threads answered'."""
+    replies = sum(1 for line in report.lines if line.decision == "reply")
+    return (f"{len(report.lines)} new, {plural(replies, ('holding reply', 'holding replies'))} planned, "
+            f"{report.sent} sent"
+            + (f", {report.failed} failed" if report.failed else "")
+            + (f", {report.waiting} waiting for the next check" if report.waiting and not report.send_error
+               else "")
+            + (f", {plural(report.answered, ('thread', 'threads'))} answered" if report.answered else "")
+            + (" (dry run: nothing stored or sent)" if dry_run else ""))
+
+@click.command()
+@pass_ctx
+def run(obj: Context) -> None:
+    """Run as a daemon: checks at the check times, the morning summary, reload on SIGHUP.
+
+    Stops on SIGTERM or SIGINT once a running check has committed its current message.
+    Speaks the sd_notify protocol when systemd starts it (Type=notify, watchdog).
+
+    \b
+    Example:
+      mailtriage -c rules.yaml run
+    """
+    from mailtriage.app.daemon import Daemon, setup_logging
+
+    setup_logging()
+    rules = obj.rules()
+    sys.exit(Daemon(obj.config, rules).serve())
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def status(obj: Context, as_json: bool) -> None:
+    """Last check per folder and its outcome, the next check, open and overdue counts, waiting replies.
+
+    \b
+    Example:
+      mailtriage -c rules.yaml status
+    """
+    from mailtriage.app.schedule import next_check
+    from mailtriage.app.status import gather
+
+    rules = obj.rules()
+    store = open_store(rules)
+    now = utc_now()
+    try:
+        data = gather(store, rules, next_check(rules, now))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    last = data["last_check"]
+    click.echo(f"last check:  {last['status'] if last else 'never'}" + ("" if not last or last["ok"] else "  (FAILED)"))
+    for folder in data["folders"]:
+        name = f"Sent folder {folder['name']}" if folder["role"] == "sent" else folder["name"]
+        checked = when(datetime.fromisoformat(folder["checked_at"]), rules.tz, now) if folder["checked_at"] else "never"
+        click.echo(f"  {name:20} checked {checked}, up to UID {folder['last_uid']}")
+    if not data["folders"]:
+        click.echo("  no folder checked yet")
+    click.echo(f"next check:  {when(datetime.fromisoformat(data['next_check']), rules.tz, now)}")
+    click.echo(f"threads:     {data['open']} open, {data['overdue']} overdue")
+    click.echo(f"replies:     {data['waiting']} waiting to be sent, {data['failed']} failed")
+
+
+@click.command()
+@click.option("--keep", is_flag=True, help="Leave the servers running and the folder in place, to try commands.")
+@click.option("--stop", "stop_folder", metavar="FOLDER", type=click.Path(file_okay=False, path_type=Path),
+              help="Stop the servers a `demo --keep` left running in FOLDER, and remove it.")
+def demo(keep: bool, stop_folder: Path | None) -> None:
+    """Run a check against a private Dovecot and a local SMTP server, and show what it did.
+
+    Needs the dovecot binary (apt-get install dovecot-imapd) and aiosmtpd (pip install '.[demo]').
+    Touches no system service: everything runs on 127.0.0.1 under a temporary folder.
+
+    \b
+    Examples:
+      mailtriage demo
+      mailtriage demo --keep
+      mailtriage demo --stop /tmp/mailtriage-demo-1a2b3c
+    """
+    from mailtriage.demo import servers as demoservers
+
+    if stop_folder is not None:
+        pids = demoservers.stop(stop_folder.resolve())
+        click.echo(f"stopped {len(pids)} demo servers ({' '.join(map(str, pids)) or 'none was running'}); "
+                   f"removed {stop_folder}")
+        return
+    try:
+        import aiosmtpd  # noqa: F401 - the demo's SMTP server
+    except ImportError:
+        raise click.ClickException("the demo needs aiosmtpd: python3 -m pip install 'mailtriage[demo]'") from None
+    from mailtriage.demo.run import run_demo
+
+    try:
+        run_demo(click.echo, keep=keep)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,150 @@
+"""The `mailtriage` commands about rules.yaml itself: validate, schema, match, deadline."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+
+from mailtriage.cli.common import Context, emit, pass_ctx
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def validate(obj: Context, as_json: bool) -> None:
+    """Check rules.yaml; print every problem as FILE:LINE: KEY: PROBLEM (exit 2).
+
+    What is valid but not ready yet (an unset password variable, a host left from the example) is a
+    warning on stderr; the exit status stays 0.
+
+    \b
+    Example:
+      mailtriage -c rules.yaml validate
+    """
+    from mailtriage.app.schedule import next_check
+    from mailtriage.config.credentials import password_source
+    from mailtriage.config.model import clock_text
+    from mailtriage.core.wording import when
+
+    rules = obj.rules()
+    now = datetime.now(rules.tz)
+    upcoming = next_check(rules, now)
+    notes = [f"{name} password: {password_source(server)}"
+             for name, server in (("imap", rules.imap), ("smtp", rules.smtp)) if server]
+    clients = [c.name for c in rules.clients]
+    times = [clock_text(t) for t in rules.check_times]
+    data = {
+        "file": str(obj.config),
+        "ok": True,
+        "clients": clients,
+        "check_times": times,
+        "timezone": rules.timezone,
+        "next_check": upcoming.isoformat(),
+        "database": str(rules.database),
+    }
+    text = "\n".join([
+        f"{obj.config}: OK",
+        f"  clients:     {len(rules.clients)} ({', '.join(clients) or 'none'})",
+        f"  check times: {', '.join(times)} ({rules.timezone})",
+        f"  next check:  {when(upcoming, rules.tz, now)}",
+        f"  database:    {rules.database}",
+        *(f"  {note}" for note in notes),
+    ])
+    from mailtriage.config.readiness import warnings
+
+    found = warnings(rules)  # valid but not ready yet: said, and the exit status stays 0
+    data["warnings"] = found
+    emit(data, as_json, text)
+    if not as_json:
+        for line in found:
+            click.echo(f"warning: {line}", err=True)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of rules.yaml (for editors with YAML language servers).
+
+    \b
+    Example:
+      mailtriage schema > rules.schema.json
+    """
+    from mailtriage.config.model import Rules
+
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                **Rules.model_json_schema(by_alias=True, mode="validation")}
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@click.command()
+@click.argument("address")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def match(obj: Context, address: str, as_json: bool) -> None:
+    """Show which client ADDRESS belongs to, and why.
+
+    \b
+    Example:
+      mailtriage -c rules.yaml match jan.kowalski@gmail.com
+    """
+    from dataclasses import replace
+    from email.utils import parseaddr
+
+    from mailtriage.core.language import pick_language
+    from mailtriage.decide.match import Matcher
+
+    decision = Matcher(obj.rules()).match(address)
+    decision = replace(decision, language=pick_language(decision.language, address, parseaddr(address)[0], ""))
+    data = {"address": address, "client": decision.client, "action": decision.action,
+            "window": str(decision.window), "language": decision.language, "reason": decision.reason}
+    emit(data, as_json, f"{address}: {decision.label} ({decision.reason}); "
+                         f"action {decision.action}, within {decision.window}, language {decision.language}")
+
+
+@click.command()
+@click.option("--received", metavar="ISO-TIME", help="Arrival time, e.g. 2026-11-30T12:30 (local to "
+              "timezone unless it has an offset). Default: now.")
+@click.option("--window", "window_text", metavar="WINDOW", help="e.g. '4 business hours', 'next check'.")
+@click.option("--from", "sender", metavar="ADDRESS", help="Use the window of this sender's client.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def deadline(obj: Context, received: str | None, window_text: str | None, sender: str | None,
+             as_json: bool) -> None:
+    """Compute when the answer to a message is due.
+
+    \b
+    Examples:
+      mailtriage -c rules.yaml deadline --received 2026-11-30T12:30 --window "1 business day"
+      mailtriage -c rules.yaml deadline --received 2026-12-04T17:10 --from jan@acme.pl --json
+    """
+    from mailtriage.core.businessdays import aware
+    from mailtriage.core.windows import deadline as compute
+    from mailtriage.core.windows import parse_window
+    from mailtriage.core.wording import when
+    from mailtriage.decide.match import Matcher
+
+    if (window_text is None) == (sender is None):
+        raise click.UsageError("give exactly one of --window or --from")
+    rules = obj.rules()
+    try:
+        arrival = (aware(datetime.fromisoformat(received), rules.tz) if received
+                   else datetime.now(rules.tz)).astimezone(rules.tz)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO time: {received!r}", param_hint="--received") from None
+    client, decision = None, None
+    if sender is not None:
+        decision = Matcher(rules).match(sender)
+        window, client = decision.window, decision.client
+    else:
+        try:
+            window = parse_window(window_text or "")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--window") from None
+    due = compute(window, arrival, rules.calendar(), rules.check_times)
+    data = {"received": arrival.isoformat(), "client": client, "window": str(window),
+            "deadline": due.astimezone(rules.tz).isoformat()}
+    who = f"; {decision.label}, {decision.reason}" if decision is not None else ""
+    now = datetime.now(rules.tz)
+    emit(data, as_json, f"due {when(due, rules.tz, now)} ({window} for a message received "
+                         f"{when(arrival, rules.tz, now)}{who})")

@@ -1,0 +1,52 @@
+"""Passwords, read only when a connection needs them: from an environment variable, a file
+(systemd credentials included) or a command. Never from rules.yaml, never into a log."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+from mailtriage.config.model import Server
+from mailtriage.errors import SecretError
+
+
+def password_source(server: Server) -> str:
+    """Where the password comes from, in words safe to print."""
+    if server.password_env:
+        return f"environment variable {server.password_env}"
+    if server.password_file:
+        return f"file {os.path.expandvars(server.password_file)}"
+    return f"command {server.password_command!r}"
+
+
+def read_password(server: Server) -> str:
+    """The password, with a clear SecretError that never contains the secret itself."""
+    if server.password_env:
+        value = os.environ.get(server.password_env)
+        if not value:
+            raise SecretError(f"the environment variable {server.password_env} is not set")
+        return value
+    if server.password_file:
+        path = Path(os.path.expandvars(server.password_file))
+        if "$" in str(path):
+            raise SecretError(f"password_file {server.password_file}: a variable in it is not set")
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise SecretError(f"cannot read password_file {path}: {exc.strerror}") from None
+    assert server.password_command
+    try:
+        words = shlex.split(server.password_command)
+    except ValueError as exc:  # rules.yaml validation refuses this; a Server built in code may not be checked
+        raise SecretError(f"password_command cannot be split into words ({str(exc).lower()}): "
+                          "check its quotes in rules.yaml") from None
+    try:
+        done = subprocess.run(words, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SecretError(f"password_command failed: {exc}") from None
+    if done.returncode != 0:
+        # stderr may be useful, stdout may be the secret: show only the former.
+        raise SecretError(f"password_command exited {done.returncode}: {done.stderr.strip()[:200]}")
+    return done.stdout.rstrip("\r\n")

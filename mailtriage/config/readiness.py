@@ -1,0 +1,65 @@
+"""Is a valid rules.yaml ready to run? Things `validate` only warns about, and `doctor` may treat as failures.
+
+Each warning is one line that says what to do. Nothing here touches the network or reads a secret's value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from mailtriage.config.model import Rules, Server
+
+# Values of the example rules.yaml shipped with mailtriage: left in place, they mean "not filled in yet".
+# Other `.example` names are not placeholders (tests and demos use them on purpose).
+PLACEHOLDER_HOSTS = frozenset({"imap.example.com", "smtp.example.com"})
+PLACEHOLDER_ADDRESSES = frozenset({"kasia@example.com"})
+
+# Hosts that accept only OAuth2 sign-in, which mailtriage does not speak yet.
+OAUTH_ONLY_HOSTS = frozenset({"outlook.office365.com", "smtp.office365.com"})
+
+
+def warnings(rules: Rules, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every reason this valid configuration will not work yet, one line each, saying what to do."""
+    env = os.environ if environ is None else environ
+    found: list[str] = []
+    for name, server in (("imap", rules.imap), ("smtp", rules.smtp)):
+        if server is not None:
+            found += _server(name, server, env)
+    for key, address in _addresses(rules):
+        if address.lower() in PLACEHOLDER_ADDRESSES:
+            found.append(f"{key}: {address} is the example's placeholder address; put your own address there")
+    return found
+
+
+def _server(name: str, server: Server, env: Mapping[str, str]) -> list[str]:
+    found: list[str] = []
+    host = server.host.lower()
+    if host in PLACEHOLDER_HOSTS:
+        found.append(f"{name}.host: {server.host} is the example's placeholder; put your provider's {name.upper()} "
+                     "server there (`mailtriage init --help` lists providers)")
+    elif host in OAUTH_ONLY_HOSTS:
+        found.append(f"{name}.host: {server.host} accepts only OAuth2 sign-in, which mailtriage does not support "
+                     "yet; see README, Providers, for what works today")
+    if server.password_env and not env.get(server.password_env):
+        found.append(f"{name} password: the environment variable {server.password_env} is not set; set it where "
+                     "mailtriage runs, or switch to password_file (systemd credentials, see README)")
+    if server.password_file and "$" not in os.path.expandvars(server.password_file):
+        path = os.path.expandvars(server.password_file)
+        if not os.path.isfile(path):
+            found.append(f"{name} password: password_file {path} does not exist; create it (readable by "
+                         "mailtriage only) or change password_file")
+    return found
+
+
+def _addresses(rules: Rules) -> list[tuple[str, str]]:
+    pairs = [("identity.from", rules.identity.from_), *(("identity.addresses", a) for a in rules.identity.addresses)]
+    if rules.summary is not None:
+        pairs.append(("summary.to", rules.summary.to))
+    return [(key, _bare(value)) for key, value in pairs]
+
+
+def _bare(value: str) -> str:
+    from email.utils import parseaddr
+
+    return parseaddr(value)[1] or value

@@ -1,0 +1,1 @@
+"""The demo: a private Dovecot, a local SMTP server and a SQLite file, started for `mailtriage demo`."""

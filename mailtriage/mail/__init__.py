@@ -1,0 +1,1 @@
+"""The network edges: IMAP reading, SMTP sending, composing replies, naming network failures."""
