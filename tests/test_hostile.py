@@ -197,7 +197,7 @@ def test_a_message_whose_handling_fails_is_recorded_as_broken_and_passed(
 
     box = ready(capsys, mailbox)
     fill(box, [person(1), person(2), person(3)])
-    monkeypatch.setattr(mailtriage.pipeline, "classify", classify)
+    monkeypatch.setattr(mailtriage.app.check, "classify", classify)
     code, lines, err = run_check(capsys, box)
     assert code == 0, err
     assert [(line["uid"], line["decision"], line["guard"]) for line in lines] == [
