@@ -204,7 +204,7 @@ def test_a_message_whose_handling_fails_is_recorded_as_broken_and_passed(
         (1, "reply", None), (2, "skip", "broken"), (3, "reply", None)]
     assert lines[1]["reason"] == "could not be handled: RuntimeError: a bug met a message it did not expect"
     assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["osoba1@firma.pl", "osoba3@firma.pl"]
-    monkeypatch.setattr(mailtriage.pipeline, "classify", real)
+    monkeypatch.setattr(mailtriage.app.check, "classify", real)
     assert run_check(capsys, box)[1] == []  # passed for good: the mark is past it
 
 
