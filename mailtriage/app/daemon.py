@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from mailtriage.config.rulesfile import load
 from mailtriage.core.wording import when
 from mailtriage.errors import ConfigError, MailtriageError, StoreError
 from mailtriage.store.db import Store
-from mailtriage.store.dbfile import store_error
+from mailtriage.store.dbfile import DatabaseFault, store_error
 
 log = logging.getLogger("mailtriage")
 MISFIRE_GRACE = 24 * 3600  # a check missed by less than a day is caught up (once)
@@ -109,7 +108,7 @@ class Daemon:
                     log.info("check done: %s", status)
                     self.notifier.status(status)
                     return
-                except sqlite3.Error as exc:  # from a commit deep in the check: one line, no retry
+                except DatabaseFault as exc:  # from a commit deep in the check: one line, no retry
                     problem = store_error(exc, rules.database)
                     log.error("check failed: %s", problem)
                     self.notifier.status(f"{when(now, rules.tz, now)}: failed: {problem}")
@@ -118,7 +117,7 @@ class Daemon:
                     status = f"{when(now, rules.tz, now)}: failed: {exc}"
                     try:
                         remember(store, now, False, status)
-                    except sqlite3.Error as also:
+                    except DatabaseFault as also:
                         log.error("cannot record the failure: %s", store_error(also, rules.database))
                     log.error("check failed (attempt %d of %d): %s", attempt, rules.retry.attempts, exc)
                     self.notifier.status(status)
@@ -149,7 +148,7 @@ class Daemon:
                 log.info("summary sent to %s: %s", rules.summary.to, sent.subject)
             except MailtriageError as exc:
                 log.error("summary failed: %s", exc)
-            except sqlite3.Error as exc:  # remembering when it was sent: a full disk, a damaged file
+            except DatabaseFault as exc:  # remembering when it was sent: a full disk, a damaged file
                 log.error("summary failed: %s", store_error(exc, rules.database))
             except Exception:  # noqa: BLE001
                 log.exception("summary crashed")

@@ -6,7 +6,6 @@ Every MailtriageError becomes one clear line on stderr and an exit code; never a
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from mailtriage import __version__
 from mailtriage.cli import doctor, explain, init, mailbox, rules, threads
 from mailtriage.cli.common import Context
 from mailtriage.errors import MailtriageError
+from mailtriage.store.dbfile import DatabaseFault, store_error
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     except MailtriageError as exc:
         click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
-    except sqlite3.Error as exc:  # a commit deep in a check: the disk filled up, the file broke
-        from mailtriage.store.dbfile import store_error
-
+    except DatabaseFault as exc:  # a commit deep in a check: the disk filled up, the file broke
         problem = store_error(exc, context.database or Path("the database"))
         click.echo(str(problem), err=True)
         sys.exit(problem.exit_code)

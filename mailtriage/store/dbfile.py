@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 from pathlib import Path
 
 from mailtriage.errors import StoreError
+
+# What a write deep in a check can raise (a full disk, a damaged file): the edges catch it by this name
+# and turn it into one line with store_error(), without importing sqlite3 themselves.
+DatabaseFault = sqlite3.Error
 
 
 def make_folder(folder: Path) -> None:
