@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailtriage.app.answered import SENT_KEY
 from mailtriage.config.model import Rules
+from mailtriage.core.models import Decision, ReplyState, ThreadState
 from mailtriage.core.wording import plural, when
-from mailtriage.store.db import Store, from_iso, iso
+from mailtriage.store import reports
+from mailtriage.store.db import Store, iso
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from mailtriage.app.check import Report
 
 LAST_CHECK = "last_check"
 
@@ -19,10 +25,10 @@ def remember(store: Store, now: datetime, ok: bool, status: str) -> None:
     store.set_meta(LAST_CHECK, json.dumps({"at": iso(now), "ok": ok, "status": status}))
 
 
-def describe(report: Any, now: datetime, tz: Any) -> str:
+def describe(report: Report, now: datetime, tz: ZoneInfo) -> str:
     """'Mon 30 Nov 12:00: 14 new, 3 holding replies, 2 overdue'."""
-    replies = sum(1 for line in report.lines if line.decision == "reply")
-    overdue = sum(1 for note in report.notes if note.startswith("overdue:"))
+    replies = sum(1 for line in report.lines if line.decision == Decision.REPLY)
+    overdue = len(report.overdue)
     text = (f"{when(now, tz, now)}: {len(report.lines)} new, {plural(replies, ('holding reply', 'holding replies'))},"
             f" {overdue} overdue")
     return text + (f"; {report.send_error}" if report.send_error else "")
@@ -31,17 +37,10 @@ def describe(report: Any, now: datetime, tz: Any) -> str:
 def gather(store: Store, rules: Rules, upcoming: datetime) -> dict[str, Any]:
     """Last check and its outcome, each folder's mark, the next check, counts, waiting replies."""
     last = store.get_meta(LAST_CHECK)
-    counts = {row["state"]: row["n"] for row in store.db.query(
-        "SELECT state, count(*) AS n FROM threads WHERE state IN ('open', 'overdue') GROUP BY state")}
-    replies = {row["state"]: row["n"] for row in store.db.query(
-        "SELECT state, count(*) AS n FROM replies WHERE state IN ('planned', 'failed') GROUP BY state")}
-    folders = []
-    for row in store.db.query("SELECT name, uidvalidity, last_uid, checked_at FROM folders ORDER BY name"):
-        checked = from_iso(row["checked_at"])
-        sent = row["name"].startswith(SENT_KEY)  # the Sent folder's mark is kept under an internal key
-        folders.append({**row, "name": row["name"].removeprefix(SENT_KEY) if sent else row["name"],
-                        "role": "sent" if sent else "incoming",
-                        "checked_at": checked.astimezone(rules.tz).isoformat() if checked else None})
+    counts, replies = reports.thread_counts(store), reports.reply_counts(store)
+    folders = [{"name": mark.name, "uidvalidity": mark.uidvalidity, "last_uid": mark.last_uid,
+                "checked_at": mark.checked_at.astimezone(rules.tz).isoformat() if mark.checked_at else None,
+                "role": str(mark.kind)} for mark in store.folder_marks()]
     last_check = json.loads(last) if last else None
     if last_check:
         last_check["at"] = datetime.fromisoformat(last_check["at"]).astimezone(rules.tz).isoformat()
@@ -49,8 +48,8 @@ def gather(store: Store, rules: Rules, upcoming: datetime) -> dict[str, Any]:
         "last_check": last_check,
         "folders": folders,
         "next_check": upcoming.astimezone(rules.tz).isoformat(),
-        "open": counts.get("open", 0),
-        "overdue": counts.get("overdue", 0),
-        "waiting": replies.get("planned", 0),
-        "failed": replies.get("failed", 0),
+        "open": counts.get(ThreadState.OPEN, 0),
+        "overdue": counts.get(ThreadState.OVERDUE, 0),
+        "waiting": replies.get(ReplyState.PLANNED, 0),
+        "failed": replies.get(ReplyState.FAILED, 0),
     }

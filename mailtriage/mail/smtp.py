@@ -15,16 +15,17 @@ from types import TracebackType
 from typing import Any
 
 from mailtriage.config.model import Smtp
+from mailtriage.core.models import ReplyState
 from mailtriage.errors import SendError
 from mailtriage.mail.imap import tls_context
 from mailtriage.mail.netreasons import describe
 
-SENT, PLANNED, FAILED, UNKNOWN = "sent", "planned", "failed", "unknown"
+SENT, PLANNED, FAILED, UNKNOWN = ReplyState.SENT, ReplyState.PLANNED, ReplyState.FAILED, ReplyState.UNKNOWN
 
 
 @dataclass(frozen=True)
 class Result:
-    state: str  # SENT | FAILED | PLANNED (refused for now: try again) | UNKNOWN
+    state: ReplyState  # SENT | FAILED | PLANNED (refused for now: try again) | UNKNOWN
     envelope_sender: str
     response: str
 
