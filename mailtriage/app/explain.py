@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from mailtriage.config.model import Rules
 from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.core.guards import GUARDS
+from mailtriage.core.models import IGNORE, REPLY, SKIP, ReplyState
 from mailtriage.core.reckoning import Reckoning, reckon
 from mailtriage.core.windows import parse_window
 from mailtriage.core.wording import when
@@ -28,12 +29,12 @@ _DESCRIPTIONS = {guard.name: guard.description for guard in GUARDS}
 _DESCRIPTIONS["recipient"] = "no address a holding reply may go to (From, the sender's own Reply-To, a listed form)"
 _FOLDER_UID = re.compile(r"(?P<folder>[^@]+):(?P<uid>\d+)")
 REPLY_STATES = {
-    "planned": "waiting: it goes out at the next check",
-    "sending": "being sent, or a check stopped while sending it (the next check marks it unknown)",
-    "sent": "accepted by the SMTP server",
-    "failed": "refused for good: this holding reply will not be sent",
-    "expired": "never sent: it waited too long, or the thread was settled first",
-    "unknown": "a check was interrupted while sending it: it may have gone out, so it is never sent again",
+    ReplyState.PLANNED: "waiting: it goes out at the next check",
+    ReplyState.SENDING: "being sent, or a check stopped while sending it (the next check marks it unknown)",
+    ReplyState.SENT: "accepted by the SMTP server",
+    ReplyState.FAILED: "refused for good: this holding reply will not be sent",
+    ReplyState.EXPIRED: "never sent: it waited too long, or the thread was settled first",
+    ReplyState.UNKNOWN: "a check was interrupted while sending it: it may have gone out, so it is never sent again",
 }
 
 
@@ -174,8 +175,8 @@ def deadline_lines(item: Explanation, tz: ZoneInfo) -> list[str]:
     """The deadline, the window it comes from, and the steps that lead to it."""
     m, told = item.message, item.reckoning
     if m.deadline is None or told is None:
-        why = {"skip": "no person wrote it, so it has no thread to answer",
-               "ignore": "the client's action is ignore"}.get(m.decision, "none was recorded")
+        why = {SKIP: "no person wrote it, so it has no thread to answer",
+               IGNORE: "the client's action is ignore"}.get(m.decision, "none was recorded")
         return [f"  deadline:  none: {why}"]
     head = f"  deadline:  {_at(m.deadline, tz)} ({item.window}, window {item.window_source})"
     lines = [head, *(f"{'':13}{step}" for step in told.steps)]
@@ -189,7 +190,7 @@ def deadline_lines(item: Explanation, tz: ZoneInfo) -> list[str]:
 def _reply_lines(item: Explanation, tz: ZoneInfo) -> list[str]:
     reply = item.reply
     if reply is None:
-        return ["  reply:     none planned" + (f" ({item.message.reason})" if item.message.decision != "reply" else "")]
+        return ["  reply:     none planned" + (f" ({item.message.reason})" if item.message.decision != REPLY else "")]
     when = reply.sent_at or reply.attempted_at or reply.planned_at
     answer = reply.smtp_response or reply.error
     lines = [f"  reply:     {reply.state} to {reply.recipient} ({_at(when, tz)}): {REPLY_STATES.get(reply.state, '')}"]
@@ -202,7 +203,7 @@ def _reply_lines(item: Explanation, tz: ZoneInfo) -> list[str]:
 
 def _thread_text(thread: Thread, tz: ZoneInfo) -> str:
     out = f"#{thread.number} {thread.state}"
-    if thread.deadline and thread.state in ("open", "overdue"):
+    if thread.deadline and thread.waiting:
         out += f", due {_at(thread.deadline, tz)}"
     if thread.snoozed_from:
         out += f" (moved from {_at(thread.snoozed_from, tz)})"

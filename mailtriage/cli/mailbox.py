@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from mailtriage.cli.common import Context, open_store, pass_ctx, utc_now
+from mailtriage.core.models import Decision, FolderKind
 from mailtriage.core.wording import plural, when
 from mailtriage.errors import MailtriageError
 
@@ -81,7 +82,7 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
 
 def check_summary(report: Any, dry_run: bool) -> str:
     """'3 new, 1 holding reply planned, 1 sent, 2 threads answered'."""
-    replies = sum(1 for line in report.lines if line.decision == "reply")
+    replies = sum(1 for line in report.lines if line.decision == Decision.REPLY)
     return (f"{len(report.lines)} new, {plural(replies, ('holding reply', 'holding replies'))} planned, "
             f"{report.sent} sent"
             + (f", {report.failed} failed" if report.failed else "")
@@ -135,7 +136,7 @@ def status(obj: Context, as_json: bool) -> None:
     last = data["last_check"]
     click.echo(f"last check:  {last['status'] if last else 'never'}" + ("" if not last or last["ok"] else "  (FAILED)"))
     for folder in data["folders"]:
-        name = f"Sent folder {folder['name']}" if folder["role"] == "sent" else folder["name"]
+        name = f"Sent folder {folder['name']}" if folder["role"] == FolderKind.SENT else folder["name"]
         checked = when(datetime.fromisoformat(folder["checked_at"]), rules.tz, now) if folder["checked_at"] else "never"
         click.echo(f"  {name:20} checked {checked}, up to UID {folder['last_uid']}")
     if not data["folders"]:

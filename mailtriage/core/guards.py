@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mailtriage.core import bulk
-from mailtriage.core.models import Incoming
+from mailtriage.core.models import SETTLED, Incoming
 from mailtriage.core.senders import NOREPLY, ROLE, SYSTEM, address_kind, address_objection, local_part, squeezed
 
 __all__ = ["GUARDS", "Context", "Guard", "History", "address_objection", "all_hits", "first_hit"]
@@ -39,7 +39,7 @@ class History:
 
     @property
     def reopened(self) -> bool:
-        return self.thread_state in ("answered", "closed")
+        return self.thread_state in SETTLED
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class Marks(Database):
     def folder_marks(self) -> list[FolderMark]:
         """Every folder's mark: the triaged folders by name, then the Sent folder."""
         return [FolderMark.from_row(row) for row in self.rows(
-            "SELECT * FROM folders ORDER BY kind = 'sent', name")]
+            "SELECT * FROM folders ORDER BY kind = ?, name", [FolderKind.SENT])]
 
     def set_modseq(self, folder: str, modseq: int | None) -> None:
         self.execute("UPDATE folders SET highestmodseq = ? WHERE kind = ? AND name = ?", [modseq, INCOMING, folder])

@@ -14,8 +14,9 @@ from mailtriage.core.models import ReplyState, ThreadState
 from mailtriage.store.base import Database
 from mailtriage.store.rows import SqlValue, Thread, iso
 
-LATE = "(state = 'overdue' OR (state = 'open' AND deadline < :now))"
-DUE_BY = "state = 'open' AND deadline >= :now AND deadline <= :end"
+OPEN, OVERDUE, IGNORED = (f"'{state}'" for state in (ThreadState.OPEN, ThreadState.OVERDUE, ThreadState.IGNORED))
+LATE = f"(state = {OVERDUE} OR (state = {OPEN} AND deadline < :now))"
+DUE_BY = f"state = {OPEN} AND deadline >= :now AND deadline <= :end"
 # Senders no client matched are grouped under '' in SQL (no client may have an empty name).
 NO_CLIENT = ""
 _CLIENT = f"coalesce(client, '{NO_CLIENT}')"
@@ -84,11 +85,11 @@ def due_by(db: Database, now: datetime, end: datetime, limit: int) -> tuple[list
 
 def moved_after(db: Database, end: datetime) -> list[Thread]:
     """Open threads whose deadline was moved on purpose (snoozed) to after `end`."""
-    return _threads(db, "state = 'open' AND snoozed_from IS NOT NULL AND deadline > :end", {"end": iso(end)})
+    return _threads(db, f"state = {OPEN} AND snoozed_from IS NOT NULL AND deadline > :end", {"end": iso(end)})
 
 
 def open_after(db: Database, end: datetime) -> int:
-    return _count(db, "state = 'open' AND deadline > :end", {"end": iso(end)})
+    return _count(db, f"state = {OPEN} AND deadline > :end", {"end": iso(end)})
 
 
 def undelivered(db: Database, since: str, limit: int) -> list[Undelivered]:
@@ -116,9 +117,9 @@ def client_figures(db: Database, since: datetime, now: datetime) -> list[ClientF
     so 100,000 threads cost a few queries, not a Python loop."""
     params: dict[str, SqlValue] = {"since": iso(since), "now": iso(now)}
     c = _CLIENT
-    threads = _by_client(db, f"SELECT {c} AS c, count(*) AS n FROM threads WHERE state != 'ignored'"
+    threads = _by_client(db, f"SELECT {c} AS c, count(*) AS n FROM threads WHERE state != {IGNORED}"
                              " AND opened_at >= :since GROUP BY c", params)
-    late = _by_client(db, f"SELECT {c} AS c, count(*) AS n FROM threads WHERE state IN ('open', 'overdue')"
+    late = _by_client(db, f"SELECT {c} AS c, count(*) AS n FROM threads WHERE state IN ({OPEN}, {OVERDUE})"
                           " AND opened_at >= :since AND deadline < :now GROUP BY c", params)
     answers = {row["c"]: row for row in db.rows(
         f"SELECT {c} AS c, count(*) AS n, sum(within_window) AS in_time FROM answers WHERE opened_at >= :since"
