@@ -129,7 +129,7 @@ def test_status_counts_and_marks(store: Store, rules: Rules) -> None:
         store.set_mark("INBOX", Mark(7, 120), NOW, baseline=True)
         store.set_mark("Sent", Mark(3, 40), NOW, baseline=True, kind=FolderKind.SENT)
     status.remember(store, NOW, True, "Mon 23 Nov 12:00: 1 new")
-    data = status.gather(store, rules, NOW + 4 * HOUR)
+    data = status.gather(store, rules, NOW + 4 * HOUR).as_dict()
     assert data["last_check"] == {"at": "2026-11-23T12:00:00+01:00", "ok": True, "status": "Mon 23 Nov 12:00: 1 new"}
     assert data["folders"] == [
         {"name": "INBOX", "uidvalidity": 7, "last_uid": 120, "checked_at": "2026-11-23T12:00:00+01:00",

@@ -16,9 +16,9 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.policy import SMTP
-from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -37,6 +37,7 @@ from mailtriage.core.models import (
     SKIP,
     Decision,
     Incoming,
+    JsonObject,
     ReplyState,
     ThreadState,
     Verdict,
@@ -78,7 +79,7 @@ class Line:
     guard: str | None = None
     reply_to: str | None = None
 
-    def text(self, tz: Any, now: datetime) -> str:
+    def text(self, tz: ZoneInfo, now: datetime) -> str:
         where = f"{self.folder} {self.uid} from {self.sender or '(no sender)'}:"
         due = when(datetime.fromisoformat(self.deadline), tz, now) if self.deadline else ""
         who = f" ({self.client})" if self.client else ""
@@ -391,7 +392,7 @@ def _crash_point(point: str) -> None:
         os._exit(86)
 
 
-def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, Any]:
+def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, dict[date, str]]:
     """Last, this and next year's public holidays, from the database's cache."""
     country = rules.holidays.country
     if country is None:
@@ -418,7 +419,7 @@ def _identity_address(rules: Rules) -> str:
     return parseaddr(rules.identity.from_)[1].lower()
 
 
-def line_dict(line: Line, tz: Any) -> dict[str, Any]:
+def line_dict(line: Line, tz: ZoneInfo) -> JsonObject:
     """The line as JSON: the deadline in ISO 8601 with the offset of the user's zone, as everywhere."""
     data = asdict(line)
     if line.deadline:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailtriage.config.model import Rules
 from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.core.guards import GUARDS
-from mailtriage.core.models import IGNORE, REPLY, SKIP, ReplyState
+from mailtriage.core.models import IGNORE, REPLY, SKIP, JsonObject, ReplyState
 from mailtriage.core.reckoning import Reckoning, reckon
 from mailtriage.core.windows import parse_window
 from mailtriage.core.wording import when
@@ -112,7 +111,7 @@ def _explain(store: Store, rules: Rules, matcher: Matcher, calendar: BusinessCal
 
 # --- for people and for scripts ------------------------------------------------------------------
 
-def as_dict(item: Explanation, tz: ZoneInfo) -> dict[str, Any]:
+def as_dict(item: Explanation, tz: ZoneInfo) -> JsonObject:
     """One message's explanation as JSON-ready data; times in the rules' time zone."""
     m, rule, told = item.message, item.rule, item.reckoning
     return {
@@ -131,14 +130,14 @@ def as_dict(item: Explanation, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _reply_dict(reply: Reply, tz: ZoneInfo) -> dict[str, Any]:
+def _reply_dict(reply: Reply, tz: ZoneInfo) -> JsonObject:
     return {"state": reply.state, "meaning": REPLY_STATES.get(reply.state, ""), "recipient": reply.recipient,
             "via": reply.reply_via, "recipient_reason": reply.recipient_reason, "server_answer": reply.smtp_response,
             "error": reply.error, "attempts": reply.attempts, "message_id": reply.message_id,
             "planned_at": _iso(reply.planned_at, tz), "sent_at": _iso(reply.sent_at, tz)}
 
 
-def _thread_dict(thread: Thread, tz: ZoneInfo) -> dict[str, Any]:
+def _thread_dict(thread: Thread, tz: ZoneInfo) -> JsonObject:
     return {"number": thread.number, "thread": thread.id, "state": thread.state, "client": thread.client,
             "deadline": _iso(thread.deadline, tz), "snoozed_from": _iso(thread.snoozed_from, tz),
             "acknowledged_at": _iso(thread.acknowledged_at, tz), "answered_at": _iso(thread.answered_at, tz),

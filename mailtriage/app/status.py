@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from mailtriage.config.model import Rules
-from mailtriage.core.models import Decision, ReplyState, ThreadState
+from mailtriage.core.models import Decision, FolderKind, JsonObject, ReplyState, ThreadState
 from mailtriage.core.wording import plural, when
 from mailtriage.store import reports
 from mailtriage.store.db import Store, iso
 
 if TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
     from mailtriage.app.check import Report
 
 LAST_CHECK = "last_check"
@@ -34,22 +34,54 @@ def describe(report: Report, now: datetime, tz: ZoneInfo) -> str:
     return text + (f"; {report.send_error}" if report.send_error else "")
 
 
-def gather(store: Store, rules: Rules, upcoming: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LastCheck:
+    at: str  # in the rules' time zone
+    ok: bool
+    status: str
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    name: str
+    uidvalidity: int
+    last_uid: int
+    checked_at: str | None  # in the rules' time zone
+    role: FolderKind
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `status` shows; `as_dict` is its --json."""
+
+    last_check: LastCheck | None
+    folders: list[FolderStatus]
+    next_check: str
+    open: int
+    overdue: int
+    waiting: int
+    failed: int
+
+    def as_dict(self) -> JsonObject:
+        return asdict(self)
+
+
+def gather(store: Store, rules: Rules, upcoming: datetime) -> Status:
     """Last check and its outcome, each folder's mark, the next check, counts, waiting replies."""
     last = store.get_meta(LAST_CHECK)
     counts, replies = reports.thread_counts(store), reports.reply_counts(store)
-    folders = [{"name": mark.name, "uidvalidity": mark.uidvalidity, "last_uid": mark.last_uid,
-                "checked_at": mark.checked_at.astimezone(rules.tz).isoformat() if mark.checked_at else None,
-                "role": str(mark.kind)} for mark in store.folder_marks()]
-    last_check = json.loads(last) if last else None
-    if last_check:
-        last_check["at"] = datetime.fromisoformat(last_check["at"]).astimezone(rules.tz).isoformat()
-    return {
-        "last_check": last_check,
-        "folders": folders,
-        "next_check": upcoming.astimezone(rules.tz).isoformat(),
-        "open": counts.get(ThreadState.OPEN, 0),
-        "overdue": counts.get(ThreadState.OVERDUE, 0),
-        "waiting": replies.get(ReplyState.PLANNED, 0),
-        "failed": replies.get(ReplyState.FAILED, 0),
-    }
+    folders = [FolderStatus(mark.name, mark.uidvalidity, mark.last_uid, _local(mark.checked_at, rules.tz), mark.kind)
+               for mark in store.folder_marks()]
+    last_check = None
+    if last:
+        data = json.loads(last)
+        last_check = LastCheck(_local(datetime.fromisoformat(data["at"]), rules.tz) or "", bool(data["ok"]),
+                               str(data["status"]))
+    return Status(
+        last_check, folders, upcoming.astimezone(rules.tz).isoformat(),
+        open=counts.get(ThreadState.OPEN, 0), overdue=counts.get(ThreadState.OVERDUE, 0),
+        waiting=replies.get(ReplyState.PLANNED, 0), failed=replies.get(ReplyState.FAILED, 0))
+
+
+def _local(instant: datetime | None, tz: ZoneInfo) -> str | None:
+    return instant.astimezone(tz).isoformat() if instant else None

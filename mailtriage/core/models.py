@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeAlias
+
+# What --json prints, one object a line: whatever json.dumps takes (the shapes are the callers').
+JsonObject: TypeAlias = dict[str, object]
 
 # The values are the strings stored in the database and printed by --json: never change one.
 

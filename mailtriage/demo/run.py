@@ -15,10 +15,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from imapclient import IMAPClient
@@ -137,7 +136,7 @@ def _check(rules: Path, say: Say) -> None:
     say(_indent(err.rstrip()))
 
 
-def _verdict(line: dict[str, Any]) -> str:
+def _verdict(line: Mapping[str, str | None]) -> str:
     who = f"{line['sender']} ({line['client'] or 'no client'})"
     due = f", due {when(datetime.fromisoformat(line['deadline']), ZONE, datetime.now(ZONE))}" \
         if line["deadline"] else ""

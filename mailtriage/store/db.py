@@ -57,7 +57,7 @@ class Store(Marks, Threads, Messages, Replies):
 
     def __init__(self, path: Path | str | None, *, create: bool = True) -> None:
         """Open (and create: folder 0700, file 0600) the database at `path`; None gives an empty one
-        in memory. Any failure is one StoreError line saying what to do."""
+        in memory. A failure is one StoreError line saying what to do."""
         self.path = Path(path) if path is not None else None
         if self.path is None:
             self.conn = sqlite3.connect(":memory:")
