@@ -278,8 +278,11 @@ def fill_database(path: Path, count: int) -> None:
                             "deadline": iso(deadline), "answered_at": iso(answered_at), "via": "sent",
                             "response_seconds": seconds, "business_seconds": seconds * 0.7,
                             "within_window": int(answered_at <= deadline)})
-    store.db.table("threads").insert_all(threads, batch_size=1000)  # sqlite-utils commits each batch itself
-    store.db.table("answers").insert_all(answers, batch_size=1000)
+    with store.transaction():
+        for thread in threads:
+            store.insert("threads", thread)
+        for answer in answers:
+            store.insert("answers", answer)
     store.close()
 
 

@@ -74,7 +74,7 @@ def test_a_damaged_database_names_the_file_and_how_to_move_it_aside(tmp_path: Pa
     path = tmp_path / "mailtriage.db"
     store = Store(path)
     with store.transaction():
-        store.db.conn.executemany("INSERT INTO meta VALUES (?, ?)", [(f"k{i}", "v" * 200) for i in range(2000)])
+        store.conn.executemany("INSERT INTO meta VALUES (?, ?)", [(f"k{i}", "v" * 200) for i in range(2000)])
     store.close()
     if damage == "garbage":
         path.write_bytes(b"this is no SQLite file " * 200)
@@ -151,8 +151,8 @@ def _check(rules: Path, *, pages_limited: bool = False) -> subprocess.CompletedP
         code = ("import mailtriage.store.db as s; o = s.open_database\n"
                 "def limited(path, create=True):\n"
                 "    db = o(path, create=create)\n"
-                "    pages = db.conn.execute('PRAGMA page_count').fetchone()[0]\n"
-                "    db.conn.execute(f'PRAGMA max_page_count = {pages}')\n"
+                "    pages = db.execute('PRAGMA page_count').fetchone()[0]\n"
+                "    db.execute(f'PRAGMA max_page_count = {pages}')\n"
                 "    return db\n"
                 "s.open_database = limited\n" + code)
     return subprocess.run([sys.executable, "-c", code, "-c", str(rules), "check"], env=env, capture_output=True,

@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from mailtriage.core.businessdays import BusinessCalendar
+from mailtriage.core.models import AnsweredVia, FolderKind
 from mailtriage.core.parse import parse
 from mailtriage.mail.imap import FolderState, Mailbox
 from mailtriage.mail.reply import OUR_ID_PREFIX
-from mailtriage.store.db import Mark, Store, from_iso
+from mailtriage.store.db import Store
+from mailtriage.store.rows import Mark, Thread
 
 log = logging.getLogger("mailtriage")
-SENT_KEY = "sent:"  # the Sent folder's mark lives in `folders` under this prefix
+SENT = FolderKind.SENT
 
 
-def mark_answered(store: Store, thread: dict[str, Any], at: datetime, via: str, calendar: BusinessCalendar) -> None:
+def mark_answered(store: Store, thread: Thread, at: datetime, via: AnsweredVia, calendar: BusinessCalendar) -> None:
     """Close the thread's current period as answered at `at`, measuring the response time."""
-    opened = from_iso(thread["opened_at"])
-    assert opened is not None
-    at = max(at, opened)
-    store.record_answer(thread, at, via, calendar.business_seconds(opened, at))
+    at = max(at, thread.opened_at)
+    store.record_answer(thread, at, via, calendar.business_seconds(thread.opened_at, at))
 
 
 def scan_sent(mailbox: Mailbox, store: Store, calendar: BusinessCalendar, now: datetime) -> int:
@@ -34,15 +33,14 @@ def scan_sent(mailbox: Mailbox, store: Store, calendar: BusinessCalendar, now: d
     folder = mailbox.sent_folder()
     if folder is None:
         return 0
-    key = SENT_KEY + folder
-    mark = store.mark(key)
+    mark = store.mark(folder, SENT)
     quick = mailbox.status(folder)
     if mark is not None and mark.uidvalidity == quick.uidvalidity and quick.uidnext <= mark.last_uid + 1:
         return 0  # nothing sent since the last check: no SELECT of a folder that may be huge
     state = mailbox.select(folder)
     if mark is None or mark.uidvalidity != state.uidvalidity:
         with store.transaction():  # what was sent before we started watching answers nothing
-            store.set_mark(key, Mark(state.uidvalidity, state.uidnext - 1), now, baseline=True)
+            store.set_mark(folder, Mark(state.uidvalidity, state.uidnext - 1), now, baseline=True, kind=SENT)
         return 0
     if state.uidnext and state.uidnext <= mark.last_uid + 1:
         return 0
@@ -58,12 +56,12 @@ def scan_sent(mailbox: Mailbox, store: Store, calendar: BusinessCalendar, now: d
             thread_id = store.thread_of(msg.parents)
             thread = store.thread(thread_id) if thread_id else None
             if thread is not None:
-                store.add_ref(msg.message_id, thread["id"])  # the client's reply to it joins the thread
-                if thread["state"] in ("open", "overdue"):
-                    mark_answered(store, thread, item.internaldate, "sent", calendar)
+                store.add_ref(msg.message_id, thread.id)  # the client's reply to it joins the thread
+                if thread.waiting:
+                    mark_answered(store, thread, item.internaldate, AnsweredVia.SENT, calendar)
                     answered += 1
         if uids:
-            store.set_mark(key, Mark(state.uidvalidity, uids[-1]), now)
+            store.set_mark(folder, Mark(state.uidvalidity, uids[-1]), now, kind=SENT)
     return answered
 
 
@@ -81,8 +79,8 @@ def scan_flags(mailbox: Mailbox, store: Store, folder: str, state: FolderState, 
     with store.transaction():
         for uid, flags in mailbox.flags(sorted(candidates)).items():
             thread = store.thread(candidates[uid])
-            if "\\Answered" in flags and thread and thread["state"] in ("open", "overdue"):
-                mark_answered(store, thread, now, "flag", calendar)
+            if "\\Answered" in flags and thread and thread.waiting:
+                mark_answered(store, thread, now, AnsweredVia.FLAG, calendar)
                 answered += 1
         store.set_modseq(folder, state.highestmodseq)
     return answered

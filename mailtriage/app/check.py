@@ -10,27 +10,38 @@ sent again).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.policy import SMTP
-from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 
 from mailtriage.app.answered import scan_flags, scan_sent
-from mailtriage.app.overdue import enforce
+from mailtriage.app.overdue import enforce, overdue_note
 from mailtriage.config.credentials import read_password
 from mailtriage.config.model import Rules
 from mailtriage.core.addresses import NeedsSmtpUtf8, envelope_recipient
 from mailtriage.core.guards import Context, address_objection
 from mailtriage.core.language import pick_language
-from mailtriage.core.models import IGNORE, RECORD, REPLY, SKIP, Incoming, Verdict
+from mailtriage.core.models import (
+    IGNORE,
+    RECORD,
+    REPLY,
+    SETTLED,
+    SKIP,
+    Decision,
+    Incoming,
+    JsonObject,
+    ReplyState,
+    ThreadState,
+    Verdict,
+)
 from mailtriage.core.parse import parse, synthetic_id
 from mailtriage.core.wording import plural, when
 from mailtriage.decide import recipient
@@ -40,8 +51,9 @@ from mailtriage.errors import MailtriageError, SendError
 from mailtriage.mail.imap import Fetched, Mailbox
 from mailtriage.mail.reply import build, environment, new_message_id, render
 from mailtriage.mail.smtp import FAILED, SENT, UNKNOWN, SmtpSession
-from mailtriage.store.db import Mark, Store, iso
+from mailtriage.store.db import Store
 from mailtriage.store.lock import one_check
+from mailtriage.store.rows import Mark, Message, Reply, Thread
 
 log = logging.getLogger("mailtriage")
 BATCH = 200
@@ -60,14 +72,14 @@ class Line:
     message_id: str
     sender: str
     client: str | None
-    decision: str
+    decision: Decision
     reason: str
     deadline: str | None
     thread: str | None
     guard: str | None = None
     reply_to: str | None = None
 
-    def text(self, tz: Any, now: datetime) -> str:
+    def text(self, tz: ZoneInfo, now: datetime) -> str:
         where = f"{self.folder} {self.uid} from {self.sender or '(no sender)'}:"
         due = when(datetime.fromisoformat(self.deadline), tz, now) if self.deadline else ""
         who = f" ({self.client})" if self.client else ""
@@ -84,6 +96,7 @@ class Line:
 class Report:
     lines: list[Line] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    overdue: list[Thread] = field(default_factory=list)  # threads that became overdue at this check
     sent: int = 0
     failed: int = 0
     answered: int = 0
@@ -124,7 +137,8 @@ class Check:
                         self.check_folder(mailbox, folder)
                     if not self.dry_run and not self.should_stop():
                         self.report.answered += scan_sent(mailbox, self.store, self.calendar, self.now)
-                        self.report.notes.extend(enforce(mailbox, self.store, self.rules, self.now))
+                        self.report.overdue = enforce(mailbox, self.store, self.rules, self.now)
+                        self.report.notes.extend(overdue_note(t, self.rules.tz, self.now) for t in self.report.overdue)
             finally:
                 # What was recorded before a connection broke is answered now, not at the next check;
                 # on a stop, planned replies wait for the next start.
@@ -224,10 +238,9 @@ class Check:
 
     def record_broken(self, folder: str, uidvalidity: int, item: Fetched, reason: str) -> Line:
         message_id = synthetic_id(item.header)
-        self.store.insert("messages", {
-            "folder": folder, "uidvalidity": uidvalidity, "uid": item.uid, "message_id": message_id,
-            "received_at": iso(item.internaldate), "size": item.size, "decision": SKIP, "guard": "broken",
-            "reason": reason, "broken": reason}, or_ignore=True)
+        self.store.insert_message(Message(
+            folder, uidvalidity, item.uid, message_id, item.internaldate, SKIP, reason, size=item.size,
+            guard="broken", broken=reason), or_ignore=True)
         return Line(folder, item.uid, message_id, "", None, SKIP, reason, None, None, "broken")
 
     def record_one(self, msg: Incoming) -> Line:
@@ -243,8 +256,8 @@ class Check:
         thread = self.store.thread(thread_id) if thread_id else None
         history = History(
             duplicate=self.store.seen_message(msg.message_id, msg.sender),
-            thread_state=thread["state"] if thread else None,
-            thread_acknowledged=bool(thread and thread["acknowledged_at"]),
+            thread_state=thread.state if thread else None,
+            thread_acknowledged=bool(thread and thread.acknowledged_at),
             sender_limited=self.sender_limited(choice.address),
             quiet_for=_quiet_for(thread, judged.received),
         )
@@ -257,10 +270,10 @@ class Check:
             verdict = replace(verdict, reason=f"{verdict.reason}; {why_now}")
         if verdict.decision != SKIP and thread_id is None:
             thread_id = self.new_thread_id(msg)
-            self.store.insert_thread({**self.thread_row(judged, verdict), "id": thread_id})
+            self.store.insert_thread(self.thread_row(judged, verdict, thread_id))
         elif thread_id is not None:
             self.store.touch_thread(thread_id, judged.received)
-            if verdict.decision != SKIP and history.thread_state in ("answered", "closed"):
+            if verdict.decision != SKIP and history.thread_state in SETTLED:
                 self.store.reopen(thread_id, judged.received, verdict.deadline, verdict.window)
         if thread_id is not None and not history.duplicate:
             self.store.add_ref(msg.message_id, thread_id)
@@ -313,37 +326,27 @@ class Check:
             return f"sender limit: {limit.replies} holding reply to {key} per {limit.hours} h already sent"
         return None
 
-    def thread_row(self, msg: Incoming, verdict: Verdict) -> dict[str, Any]:
-        return {
-            "id": msg.message_id, "client": verdict.client, "sender": msg.sender, "sender_name": msg.sender_name,
-            "subject": msg.subject, "first_received": iso(msg.received), "last_received": iso(msg.received),
-            "opened_at": iso(msg.received),
-            "deadline": iso(verdict.deadline) if verdict.deadline else None, "window": verdict.window,
-            "state": "ignored" if verdict.decision == IGNORE else "open", "reason": verdict.reason,
-            "language": verdict.language,
-        }
+    def thread_row(self, msg: Incoming, verdict: Verdict, thread_id: str) -> Thread:
+        return Thread(
+            thread_id, msg.sender, msg.received, msg.received,
+            ThreadState.IGNORED if verdict.decision == IGNORE else ThreadState.OPEN, client=verdict.client,
+            sender_name=msg.sender_name, subject=msg.subject, deadline=verdict.deadline, window=verdict.window,
+            reason=verdict.reason, language=verdict.language)
 
-    def message_row(self, msg: Incoming, verdict: Verdict, thread_id: str | None) -> dict[str, Any]:
-        return {
-            "folder": msg.folder, "uidvalidity": msg.uidvalidity, "uid": msg.uid, "message_id": msg.message_id,
-            "thread_id": thread_id, "sender": msg.sender, "sender_name": msg.sender_name,
-            "reply_to": msg.reply_to, "subject": msg.subject, "received_at": iso(msg.received),
-            "date_header": iso(msg.date) if msg.date else None, "size": msg.size,
-            "decision": verdict.decision, "guard": verdict.guard, "reason": verdict.reason,
-            "client": verdict.client, "deadline": iso(verdict.deadline) if verdict.deadline else None,
-            "broken": msg.broken, "hits": json.dumps(verdict.hits, ensure_ascii=False) if verdict.hits else None,
-            "window": verdict.window,
-        }
+    def message_row(self, msg: Incoming, verdict: Verdict, thread_id: str | None) -> Message:
+        return Message(
+            msg.folder, msg.uidvalidity, msg.uid, msg.message_id, msg.received, verdict.decision, verdict.reason,
+            thread_id=thread_id, sender=msg.sender, sender_name=msg.sender_name, reply_to=msg.reply_to,
+            subject=msg.subject, date_header=msg.date, size=msg.size, guard=verdict.guard, client=verdict.client,
+            deadline=verdict.deadline, window=verdict.window, hits=verdict.hits, broken=msg.broken)
 
     def plan_reply(self, msg: Incoming, verdict: Verdict, thread_id: str, choice: recipient.Choice) -> None:
         message_id = new_message_id(_identity_address(self.rules))
         text = render(self.templates, msg, verdict, self.rules, self.now, self.calendar)
         data = build(msg, text, self.rules, self.now, message_id).as_bytes(policy=SMTP)
-        self.store.plan_reply({
-            "thread_id": thread_id, "in_reply_to": msg.message_id, "message_id": message_id,
-            "recipient": msg.reply_to, "sender_key": recipient.limit_key(msg.reply_to), "language": verdict.language,
-            "planned_at": iso(self.now), "data": data, "reply_via": choice.via, "recipient_reason": choice.reason,
-        })
+        self.store.plan_reply(Reply(
+            thread_id, msg.message_id, message_id, msg.reply_to, recipient.limit_key(msg.reply_to), self.now, data,
+            language=verdict.language, reply_via=choice.via, recipient_reason=choice.reason))
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -352,7 +355,7 @@ class Check:
         if not self.store.expire_replies(self.now, RETRY_FOR):
             return
         if self.rules.smtp is None:
-            self.report.waiting = self.store.count_replies("planned")
+            self.report.waiting = self.store.count_replies(ReplyState.PLANNED)
             self.report.send_error = "no smtp section in rules.yaml: holding replies cannot be sent"
             return
         password = read_password(self.rules.smtp) if self.rules.smtp.username else None
@@ -373,9 +376,9 @@ class Check:
                     self.count(reply.id, result.state, result.response)
         except SendError as exc:
             self.report.send_error = str(exc)
-        self.report.waiting = self.store.count_replies("planned")
+        self.report.waiting = self.store.count_replies(ReplyState.PLANNED)
 
-    def count(self, reply_id: int, state: str, response: str) -> None:
+    def count(self, reply_id: int, state: ReplyState, response: str) -> None:
         if state == SENT:
             self.report.sent += 1
             return
@@ -389,7 +392,7 @@ def _crash_point(point: str) -> None:
         os._exit(86)
 
 
-def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, Any]:
+def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, dict[date, str]]:
     """Last, this and next year's public holidays, from the database's cache."""
     country = rules.holidays.country
     if country is None:
@@ -398,12 +401,11 @@ def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, Any
             for year in (now.year - 1, now.year, now.year + 1)}
 
 
-def _quiet_for(thread: dict[str, Any] | None, received: datetime) -> timedelta | None:
+def _quiet_for(thread: Thread | None, received: datetime) -> timedelta | None:
     """How long an answered thread had been quiet when this message came."""
-    if thread is None or thread["state"] not in ("answered", "closed"):
+    if thread is None or thread.state not in SETTLED:
         return None
-    last = max(filter(None, (thread["last_received"], thread["answered_at"], thread["closed_at"])))
-    return received - datetime.fromisoformat(last)
+    return received - max(filter(None, (thread.last_received, thread.answered_at, thread.closed_at)))
 
 
 def _span(delta: timedelta | None) -> str:
@@ -417,7 +419,7 @@ def _identity_address(rules: Rules) -> str:
     return parseaddr(rules.identity.from_)[1].lower()
 
 
-def line_dict(line: Line, tz: Any) -> dict[str, Any]:
+def line_dict(line: Line, tz: ZoneInfo) -> JsonObject:
     """The line as JSON: the deadline in ISO 8601 with the offset of the user's zone, as everywhere."""
     data = asdict(line)
     if line.deadline:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import closing
 from dataclasses import asdict, dataclass
 from email.utils import parseaddr
 from pathlib import Path
@@ -18,7 +17,7 @@ from mailtriage.config.credentials import password_source, read_password
 from mailtriage.config.model import Rules, Server
 from mailtriage.config.readiness import PLACEHOLDER_ADDRESSES, PLACEHOLDER_HOSTS
 from mailtriage.errors import ConfigError, SecretError, StoreError
-from mailtriage.store.dbfile import refuse_empty, store_error
+from mailtriage.store.dbfile import count_tables, refuse_empty, store_error
 
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
 MARKS = {OK: "✔", FAIL: "✘", WARN: "⚠", SKIP: "–"}
@@ -142,9 +141,7 @@ def database_step(path: Path) -> Step:
         refuse_empty(path)
         if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
             raise StoreError(f"cannot write {path} or create its journal next to it in {path.parent}")
-        # immutable: no lock taken, no -wal or -shm file left behind
-        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)) as db:
-            tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        tables = count_tables(path)
     except (sqlite3.Error, OSError, StoreError) as exc:
         problem = store_error(exc, path)
         return Step(step, FAIL, str(problem))  # store_error's line says what to do

@@ -10,30 +10,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailtriage.config.model import Rules
 from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.core.guards import GUARDS
+from mailtriage.core.models import IGNORE, REPLY, SKIP, JsonObject, ReplyState
 from mailtriage.core.reckoning import Reckoning, reckon
 from mailtriage.core.windows import parse_window
 from mailtriage.core.wording import when
 from mailtriage.decide.match import Decision, Matcher
 from mailtriage.errors import MailtriageError
 from mailtriage.store.db import Store
-from mailtriage.store.rows import MessageRecord, ReplyRecord, ThreadRecord
+from mailtriage.store.rows import Message, Reply, Thread
 
 _DESCRIPTIONS = {guard.name: guard.description for guard in GUARDS}
 _DESCRIPTIONS["recipient"] = "no address a holding reply may go to (From, the sender's own Reply-To, a listed form)"
 _FOLDER_UID = re.compile(r"(?P<folder>[^@]+):(?P<uid>\d+)")
 REPLY_STATES = {
-    "planned": "waiting: it goes out at the next check",
-    "sending": "being sent, or a check stopped while sending it (the next check marks it unknown)",
-    "sent": "accepted by the SMTP server",
-    "failed": "refused for good: this holding reply will not be sent",
-    "expired": "never sent: it waited too long, or the thread was settled first",
-    "unknown": "a check was interrupted while sending it: it may have gone out, so it is never sent again",
+    ReplyState.PLANNED: "waiting: it goes out at the next check",
+    ReplyState.SENDING: "being sent, or a check stopped while sending it (the next check marks it unknown)",
+    ReplyState.SENT: "accepted by the SMTP server",
+    ReplyState.FAILED: "refused for good: this holding reply will not be sent",
+    ReplyState.EXPIRED: "never sent: it waited too long, or the thread was settled first",
+    ReplyState.UNKNOWN: "a check was interrupted while sending it: it may have gone out, so it is never sent again",
 }
 
 
@@ -45,13 +45,13 @@ class NotRecorded(MailtriageError):
 class Explanation:
     """Everything `explain` says about one recorded message."""
 
-    message: MessageRecord
+    message: Message
     rule: Decision  # the current rules' answer for the stored sender
     window: str | None  # the window the deadline is recomputed with
     window_source: str
     reckoning: Reckoning | None  # None: the message has no deadline
-    reply: ReplyRecord | None
-    thread: ThreadRecord | None
+    reply: Reply | None
+    thread: Thread | None
 
     @property
     def objections(self) -> list[dict[str, str]]:
@@ -63,7 +63,7 @@ class Explanation:
         return bool(self.reckoning and self.message.deadline and self.reckoning.deadline != self.message.deadline)
 
 
-def find(store: Store, ref: str) -> list[MessageRecord]:
+def find(store: Store, ref: str) -> list[Message]:
     """The recorded messages `ref` names: a thread number (12, #12), FOLDER:UID, or a Message-ID
     (with or without <>; one of our holding replies' ids names the message it answered)."""
     text = ref.strip()
@@ -90,8 +90,8 @@ def explain(store: Store, rules: Rules, ref: str, calendar: BusinessCalendar) ->
 
 
 def _explain(store: Store, rules: Rules, matcher: Matcher, calendar: BusinessCalendar,
-             message: MessageRecord) -> Explanation:
-    thread = store.thread_record(message.thread_id) if message.thread_id else None
+             message: Message) -> Explanation:
+    thread = store.thread(message.thread_id) if message.thread_id else None
     reply = store.reply_for(message.thread_id, message.message_id) if message.thread_id else None
     rule = matcher.match(message.sender)
     if message.window:
@@ -111,7 +111,7 @@ def _explain(store: Store, rules: Rules, matcher: Matcher, calendar: BusinessCal
 
 # --- for people and for scripts ------------------------------------------------------------------
 
-def as_dict(item: Explanation, tz: ZoneInfo) -> dict[str, Any]:
+def as_dict(item: Explanation, tz: ZoneInfo) -> JsonObject:
     """One message's explanation as JSON-ready data; times in the rules' time zone."""
     m, rule, told = item.message, item.rule, item.reckoning
     return {
@@ -130,14 +130,14 @@ def as_dict(item: Explanation, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _reply_dict(reply: ReplyRecord, tz: ZoneInfo) -> dict[str, Any]:
+def _reply_dict(reply: Reply, tz: ZoneInfo) -> JsonObject:
     return {"state": reply.state, "meaning": REPLY_STATES.get(reply.state, ""), "recipient": reply.recipient,
             "via": reply.reply_via, "recipient_reason": reply.recipient_reason, "server_answer": reply.smtp_response,
             "error": reply.error, "attempts": reply.attempts, "message_id": reply.message_id,
             "planned_at": _iso(reply.planned_at, tz), "sent_at": _iso(reply.sent_at, tz)}
 
 
-def _thread_dict(thread: ThreadRecord, tz: ZoneInfo) -> dict[str, Any]:
+def _thread_dict(thread: Thread, tz: ZoneInfo) -> JsonObject:
     return {"number": thread.number, "thread": thread.id, "state": thread.state, "client": thread.client,
             "deadline": _iso(thread.deadline, tz), "snoozed_from": _iso(thread.snoozed_from, tz),
             "acknowledged_at": _iso(thread.acknowledged_at, tz), "answered_at": _iso(thread.answered_at, tz),
@@ -174,8 +174,8 @@ def deadline_lines(item: Explanation, tz: ZoneInfo) -> list[str]:
     """The deadline, the window it comes from, and the steps that lead to it."""
     m, told = item.message, item.reckoning
     if m.deadline is None or told is None:
-        why = {"skip": "no person wrote it, so it has no thread to answer",
-               "ignore": "the client's action is ignore"}.get(m.decision, "none was recorded")
+        why = {SKIP: "no person wrote it, so it has no thread to answer",
+               IGNORE: "the client's action is ignore"}.get(m.decision, "none was recorded")
         return [f"  deadline:  none: {why}"]
     head = f"  deadline:  {_at(m.deadline, tz)} ({item.window}, window {item.window_source})"
     lines = [head, *(f"{'':13}{step}" for step in told.steps)]
@@ -189,7 +189,7 @@ def deadline_lines(item: Explanation, tz: ZoneInfo) -> list[str]:
 def _reply_lines(item: Explanation, tz: ZoneInfo) -> list[str]:
     reply = item.reply
     if reply is None:
-        return ["  reply:     none planned" + (f" ({item.message.reason})" if item.message.decision != "reply" else "")]
+        return ["  reply:     none planned" + (f" ({item.message.reason})" if item.message.decision != REPLY else "")]
     when = reply.sent_at or reply.attempted_at or reply.planned_at
     answer = reply.smtp_response or reply.error
     lines = [f"  reply:     {reply.state} to {reply.recipient} ({_at(when, tz)}): {REPLY_STATES.get(reply.state, '')}"]
@@ -200,9 +200,9 @@ def _reply_lines(item: Explanation, tz: ZoneInfo) -> list[str]:
     return lines
 
 
-def _thread_text(thread: ThreadRecord, tz: ZoneInfo) -> str:
+def _thread_text(thread: Thread, tz: ZoneInfo) -> str:
     out = f"#{thread.number} {thread.state}"
-    if thread.deadline and thread.state in ("open", "overdue"):
+    if thread.deadline and thread.waiting:
         out += f", due {_at(thread.deadline, tz)}"
     if thread.snoozed_from:
         out += f" (moved from {_at(thread.snoozed_from, tz)})"
@@ -210,7 +210,7 @@ def _thread_text(thread: ThreadRecord, tz: ZoneInfo) -> str:
         out += f", answered {_at(thread.answered_at, tz)} ({thread.answered_via})"
     if thread.closed_at:
         out += f", closed {_at(thread.closed_at, tz)}"
-    return out + f"; {thread.client or 'no client'}, {thread.sender}, {thread.subject!r}"
+    return out + f"; {thread.client or 'no client'}, {thread.sender}, {thread.subject or ''!r}"
 
 
 def _at(instant: datetime, tz: ZoneInfo) -> str:

@@ -6,27 +6,31 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from mailtriage.config.model import Rules
 from mailtriage.core.wording import NO_CLIENT, when
 from mailtriage.mail.imap import Mailbox
-from mailtriage.store.db import Store, from_iso
+from mailtriage.store.db import Store
+from mailtriage.store.rows import Thread
 
 log = logging.getLogger("mailtriage")
 
 
-def enforce(mailbox: Mailbox, store: Store, rules: Rules, now: datetime) -> list[str]:
-    """Mark overdue threads; return one line for each that became overdue at this check."""
-    lines = []
-    for row in store.newly_overdue(now):
-        due = from_iso(row["deadline"])
-        was = when(due, rules.tz, now) if due else "?"
-        lines.append(f"overdue: #{row['number']} {row['client'] or NO_CLIENT['en']} {row['subject']!r} "
-                     f"from {row['sender']}, was due {was}")
+def enforce(mailbox: Mailbox, store: Store, rules: Rules, now: datetime) -> list[Thread]:
+    """Mark overdue threads, and flag them; return those that became overdue at this check."""
+    late = store.newly_overdue(now)
     if rules.flag_overdue:
         for folder in rules.imap.folders:
             sync_flags(mailbox, store, folder)
-    return lines
+    return late
+
+
+def overdue_note(thread: Thread, tz: ZoneInfo, now: datetime) -> str:
+    """The line a check prints for a thread that became overdue."""
+    was = when(thread.deadline, tz, now) if thread.deadline else "?"
+    return (f"overdue: #{thread.number} {thread.client or NO_CLIENT['en']} {thread.subject!r} "
+            f"from {thread.sender}, was due {was}")
 
 
 def sync_flags(mailbox: Mailbox, store: Store, folder: str) -> None:

@@ -16,12 +16,12 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailtriage.app.check import Check
 from mailtriage.app.explain import Explanation, as_dict, explain
 from mailtriage.config.model import Rules
+from mailtriage.core.models import JsonObject
 from mailtriage.errors import MailtriageError
 from mailtriage.mail.imap import Fetched
 from mailtriage.store.db import Store
@@ -40,12 +40,12 @@ class Preview:
     explanation: Explanation
     reply: EmailMessage | None
 
-    def as_dict(self, tz: ZoneInfo) -> dict[str, Any]:
+    def as_dict(self, tz: ZoneInfo) -> JsonObject:
         found = as_dict(self.explanation, tz)
         data = {key: found[key] for key in ("received", "decision", "reason", "guard", "objections",
                                             "client_rule", "deadline")}
-        action = f"client action {found['client_rule']['action']}"
-        data["stopped_by"] = None if self.reply else (found["guard"] or action)
+        action = f"client action {self.explanation.rule.action}"
+        data["stopped_by"] = None if self.reply else (self.explanation.message.guard or action)
         data["reply"] = None
         if self.reply is not None and self.explanation.reply is not None:
             planned = self.explanation.reply

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from mailtriage.app.answered import SENT_KEY
 from mailtriage.config.model import Rules
+from mailtriage.core.models import Decision, FolderKind, JsonObject, ReplyState, ThreadState
 from mailtriage.core.wording import plural, when
-from mailtriage.store.db import Store, from_iso, iso
+from mailtriage.store import reports
+from mailtriage.store.db import Store, iso
+
+if TYPE_CHECKING:
+    from mailtriage.app.check import Report
 
 LAST_CHECK = "last_check"
 
@@ -19,38 +25,63 @@ def remember(store: Store, now: datetime, ok: bool, status: str) -> None:
     store.set_meta(LAST_CHECK, json.dumps({"at": iso(now), "ok": ok, "status": status}))
 
 
-def describe(report: Any, now: datetime, tz: Any) -> str:
+def describe(report: Report, now: datetime, tz: ZoneInfo) -> str:
     """'Mon 30 Nov 12:00: 14 new, 3 holding replies, 2 overdue'."""
-    replies = sum(1 for line in report.lines if line.decision == "reply")
-    overdue = sum(1 for note in report.notes if note.startswith("overdue:"))
+    replies = sum(1 for line in report.lines if line.decision == Decision.REPLY)
+    overdue = len(report.overdue)
     text = (f"{when(now, tz, now)}: {len(report.lines)} new, {plural(replies, ('holding reply', 'holding replies'))},"
             f" {overdue} overdue")
     return text + (f"; {report.send_error}" if report.send_error else "")
 
 
-def gather(store: Store, rules: Rules, upcoming: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LastCheck:
+    at: str  # in the rules' time zone
+    ok: bool
+    status: str
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    name: str
+    uidvalidity: int
+    last_uid: int
+    checked_at: str | None  # in the rules' time zone
+    role: FolderKind
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `status` shows; `as_dict` is its --json."""
+
+    last_check: LastCheck | None
+    folders: list[FolderStatus]
+    next_check: str
+    open: int
+    overdue: int
+    waiting: int
+    failed: int
+
+    def as_dict(self) -> JsonObject:
+        return asdict(self)
+
+
+def gather(store: Store, rules: Rules, upcoming: datetime) -> Status:
     """Last check and its outcome, each folder's mark, the next check, counts, waiting replies."""
     last = store.get_meta(LAST_CHECK)
-    counts = {row["state"]: row["n"] for row in store.db.query(
-        "SELECT state, count(*) AS n FROM threads WHERE state IN ('open', 'overdue') GROUP BY state")}
-    replies = {row["state"]: row["n"] for row in store.db.query(
-        "SELECT state, count(*) AS n FROM replies WHERE state IN ('planned', 'failed') GROUP BY state")}
-    folders = []
-    for row in store.db.query("SELECT name, uidvalidity, last_uid, checked_at FROM folders ORDER BY name"):
-        checked = from_iso(row["checked_at"])
-        sent = row["name"].startswith(SENT_KEY)  # the Sent folder's mark is kept under an internal key
-        folders.append({**row, "name": row["name"].removeprefix(SENT_KEY) if sent else row["name"],
-                        "role": "sent" if sent else "incoming",
-                        "checked_at": checked.astimezone(rules.tz).isoformat() if checked else None})
-    last_check = json.loads(last) if last else None
-    if last_check:
-        last_check["at"] = datetime.fromisoformat(last_check["at"]).astimezone(rules.tz).isoformat()
-    return {
-        "last_check": last_check,
-        "folders": folders,
-        "next_check": upcoming.astimezone(rules.tz).isoformat(),
-        "open": counts.get("open", 0),
-        "overdue": counts.get("overdue", 0),
-        "waiting": replies.get("planned", 0),
-        "failed": replies.get("failed", 0),
-    }
+    counts, replies = reports.thread_counts(store), reports.reply_counts(store)
+    folders = [FolderStatus(mark.name, mark.uidvalidity, mark.last_uid, _local(mark.checked_at, rules.tz), mark.kind)
+               for mark in store.folder_marks()]
+    last_check = None
+    if last:
+        data = json.loads(last)
+        last_check = LastCheck(_local(datetime.fromisoformat(data["at"]), rules.tz) or "", bool(data["ok"]),
+                               str(data["status"]))
+    return Status(
+        last_check, folders, upcoming.astimezone(rules.tz).isoformat(),
+        open=counts.get(ThreadState.OPEN, 0), overdue=counts.get(ThreadState.OVERDUE, 0),
+        waiting=replies.get(ReplyState.PLANNED, 0), failed=replies.get(ReplyState.FAILED, 0))
+
+
+def _local(instant: datetime | None, tz: ZoneInfo) -> str | None:
+    return instant.astimezone(tz).isoformat() if instant else None

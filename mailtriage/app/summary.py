@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
-from typing import Any
 
 import jinja2
 
 from mailtriage.app.stats import ClientStats, client_stats
 from mailtriage.config.model import Rules
+from mailtriage.core.models import ReplyState
 from mailtriage.core.wording import (
     NO_CLIENT,
     OTHER_SENDERS,
@@ -27,26 +27,66 @@ from mailtriage.core.wording import (
 )
 from mailtriage.mail.reply import new_message_id
 from mailtriage.resources import template_loader
-from mailtriage.store.db import Store, from_iso, iso
+from mailtriage.store import reports
+from mailtriage.store.db import Store
+from mailtriage.store.rows import Thread, iso
 
 LAST_SUMMARY = "last_summary_at"
 LIST_LIMIT = 50  # a list longer than this helps nobody in an email: the rest is counted, not listed
+
+
+@dataclass(frozen=True)
+class Due:
+    """A thread in the summary's lists, with its times in words."""
+
+    number: int
+    client: str
+    sender: str
+    sender_name: str | None
+    subject: str | None
+    deadline_text: str
+    late_text: str
+    moved_from: str | None
+    moved_text: str | None
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    number: int
+    client: str
+    subject: str | None
+    recipient: str
+    state: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    number: int
+    client: str
+    sender: str
+    subject: str | None
+    via: str
+    within_window: bool
+    answered_text: str
+    response_text: str
+    business_text: str
 
 
 @dataclass
 class Summary:
     language: str
     today: str
-    overdue: list[dict[str, Any]] = field(default_factory=list)
-    due_today: list[dict[str, Any]] = field(default_factory=list)
-    answered: list[dict[str, Any]] = field(default_factory=list)
+    overdue: list[Due] = field(default_factory=list)
+    due_today: list[Due] = field(default_factory=list)
+    answered: list[Answered] = field(default_factory=list)
     week: list[ClientStats] = field(default_factory=list)
     month: list[ClientStats] = field(default_factory=list)
     open_later: int = 0  # open threads due after today
     overdue_total: int = 0  # the lists show at most LIST_LIMIT threads; these are the full counts
     due_today_total: int = 0
-    moved: list[dict[str, Any]] = field(default_factory=list)  # deadlines moved on purpose (snoozed)
-    undelivered: list[dict[str, Any]] = field(default_factory=list)  # holding replies that did not go out
+    moved: list[Due] = field(default_factory=list)  # deadlines moved on purpose (snoozed)
+    undelivered: list[Undelivered] = field(default_factory=list)  # holding replies that did not go out
 
     @property
     def nothing_open(self) -> bool:
@@ -62,60 +102,45 @@ class Summary:
 
 
 def gather(store: Store, rules: Rules, now: datetime) -> Summary:
-    """Everything the summary says, from a few indexed queries."""
-    store.newly_overdue(now)  # so the counts are those of this moment, as `threads` would show
+    """Everything the summary says, from a few indexed queries; reads only (a thread past its
+    deadline counts as overdue whether or not a check has marked it yet)."""
     tz, language = rules.tz, rules.language
-    local_now = now.astimezone(tz)
-    today = local_now.date()
+    today = now.astimezone(tz).date()
     summary = Summary(language, day_text(today, language, today=today))
     no_client = NO_CLIENT[language]
 
-    def view(row: dict[str, Any]) -> dict[str, Any]:
-        deadline = from_iso(row["deadline"])
-        moved = from_iso(row.get("snoozed_from"))
-        return {**row, "client": row["client"] or no_client,
-                "deadline_text": when(deadline, tz, now, language) if deadline else "",
-                "late_text": duration_text((now - deadline).total_seconds(), language) if deadline else "",
-                "moved_from": when(moved, tz, now, language) if moved else None,
-                "moved_text": moved_text(moved.astimezone(tz), deadline.astimezone(tz), language, today=today)
-                if moved and deadline else None}
+    def view(t: Thread) -> Due:
+        deadline, moved = t.deadline, t.snoozed_from
+        return Due(t.number, t.client or no_client, t.sender, t.sender_name, t.subject,
+                   deadline_text=when(deadline, tz, now, language) if deadline else "",
+                   late_text=duration_text((now - deadline).total_seconds(), language) if deadline else "",
+                   moved_from=when(moved, tz, now, language) if moved else None,
+                   moved_text=moved_text(moved.astimezone(tz), deadline.astimezone(tz), language, today=today)
+                   if moved and deadline else None)
 
-    columns = "number, client, sender, sender_name, subject, deadline, snoozed_from"
-    summary.overdue = [view(r) for r in store.db.query(
-        f"SELECT {columns} FROM threads WHERE state = 'overdue' ORDER BY deadline, number LIMIT {LIST_LIMIT}")]
-    summary.overdue_total = _count(store, "state = 'overdue'", [])
+    late, summary.overdue_total = reports.overdue(store, now, LIST_LIMIT)
+    summary.overdue = [view(t) for t in late]
     end_of_day = datetime.combine(today, datetime.max.time(), tzinfo=tz)
-    summary.due_today = [view(r) for r in store.db.query(
-        f"SELECT {columns} FROM threads WHERE state = 'open' AND deadline <= ? ORDER BY deadline, number"
-        f" LIMIT {LIST_LIMIT}", [iso(end_of_day)])]
-    summary.due_today_total = _count(store, "state = 'open' AND deadline <= ?", [iso(end_of_day)])
-    summary.moved = [view(r) for r in store.db.query(
-        f"SELECT {columns} FROM threads WHERE state = 'open' AND snoozed_from IS NOT NULL AND deadline > ?"
-        " ORDER BY deadline, number", [iso(end_of_day)])]
-    later = store.one("SELECT count(*) AS n FROM threads WHERE state = 'open' AND deadline > ?", [iso(end_of_day)])
-    summary.open_later = later["n"] if later else 0
+    due, summary.due_today_total = reports.due_by(store, now, end_of_day, LIST_LIMIT)
+    summary.due_today = [view(t) for t in due]
+    summary.moved = [view(t) for t in reports.moved_after(store, end_of_day)]
+    summary.open_later = reports.open_after(store, end_of_day)
     since = store.get_meta(LAST_SUMMARY) or iso(now - timedelta(days=1))  # the first one: the last day
     unknown = "nie wiadomo, czy wyszło: wysyłanie zostało przerwane" if language == "pl" else \
         "fate unknown: sending was interrupted"
-    summary.undelivered = [{**r, "client": r["client"] or no_client,
-                            "why": unknown if r["state"] == "unknown" else r["error"] or r["state"]}
-                           for r in store.undelivered_replies(since, LIST_LIMIT)]
-    summary.answered = [{**r, "client": r["client"] or no_client,
-                         "answered_text": when(datetime.fromisoformat(r["answered_at"]), tz, now, language),
-                         "response_text": duration_text(r["response_seconds"], language),
-                         "business_text": duration_text(r["business_seconds"], language)}
-                        for r in store.db.query(
-        "SELECT t.number, a.client, t.sender, t.subject, a.answered_at, a.via, a.response_seconds,"
-        " a.business_seconds, a.within_window FROM answers a JOIN threads t ON t.id = a.thread_id"
-        f" WHERE a.answered_at > ? ORDER BY a.answered_at LIMIT {LIST_LIMIT}", [since])]
+    summary.undelivered = [
+        Undelivered(r.number, r.client or no_client, r.subject, r.recipient, r.state,
+                    why=unknown if r.state == ReplyState.UNKNOWN else r.error or r.state)
+        for r in reports.undelivered(store, since, LIST_LIMIT)]
+    summary.answered = [
+        Answered(a.number, a.client or no_client, a.sender, a.subject, a.via, a.within_window,
+                 answered_text=when(a.answered_at, tz, now, language),
+                 response_text=duration_text(a.response_seconds, language),
+                 business_text=duration_text(a.business_seconds, language))
+        for a in reports.answered_since(store, since, LIST_LIMIT)]
     summary.week = client_stats(store, now, 7)
     summary.month = client_stats(store, now, 30)
     return summary
-
-
-def _count(store: Store, where: str, params: list[Any]) -> int:
-    row = store.one(f"SELECT count(*) AS n FROM threads WHERE {where}", params)
-    return int(row["n"]) if row else 0
 
 
 def environment(rules: Rules, language: str = "en") -> jinja2.Environment:
@@ -162,6 +187,7 @@ def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
     from mailtriage.config.credentials import read_password
 
     assert rules.summary is not None
+    store.newly_overdue(now)  # the explicit step: the summary's counts are those `threads` shows
     summary = gather(store, rules, now)
     data = build(summary, rules, now).as_bytes(policy=SMTP)
     if rules.summary.deliver == "imap":

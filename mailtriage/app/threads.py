@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailtriage.app.answered import mark_answered
 from mailtriage.core.businessdays import BusinessCalendar
+from mailtriage.core.models import AnsweredVia, ThreadState
 from mailtriage.core.wording import NO_CLIENT
 from mailtriage.errors import MailtriageError
-from mailtriage.store.db import Store, from_iso, iso
+from mailtriage.store import reports
+from mailtriage.store.db import Store
+from mailtriage.store.rows import Thread
 
-FIELDS = ("number", "id", "client", "sender", "sender_name", "subject", "state", "first_received", "opened_at",
-          "deadline", "snoozed_from", "answered_at", "answered_via", "response_seconds",
-          "response_business_seconds", "closed_at")
+JsonValue = str | int | float | None
 
 
 class ThreadNotFound(MailtriageError):
@@ -29,36 +29,28 @@ class ThreadNotFound(MailtriageError):
 class ThreadView:
     """One thread for people and scripts; `thread` is the Message-ID that started it."""
 
-    row: dict[str, Any]
+    thread: Thread
     tz: ZoneInfo
 
-    def as_dict(self) -> dict[str, Any]:
-        out = {"thread": self.row["id"], "number": self.row["number"]}
-        for key in FIELDS[2:]:
-            value = self.row[key]
-            if key in ("first_received", "opened_at", "deadline", "snoozed_from", "answered_at", "closed_at"):
-                value = _local(value, self.tz)
-            out[key] = value
-        return out
+    def as_dict(self) -> dict[str, JsonValue]:
+        t, tz = self.thread, self.tz
+        return {"thread": t.id, "number": t.number, "client": t.client, "sender": t.sender,
+                "sender_name": t.sender_name, "subject": t.subject, "state": t.state,
+                "first_received": _local(t.first_received, tz), "opened_at": _local(t.opened_at, tz),
+                "deadline": _local(t.deadline, tz), "snoozed_from": _local(t.snoozed_from, tz),
+                "answered_at": _local(t.answered_at, tz), "answered_via": t.answered_via,
+                "response_seconds": t.response_seconds, "response_business_seconds": t.response_business_seconds,
+                "closed_at": _local(t.closed_at, tz)}
 
 
 def list_threads(store: Store, tz: ZoneInfo, now: datetime, *, state: str | None = None,
                  client: str | None = None, days: int = 30) -> list[ThreadView]:
     """Threads by first arrival, newest first: the last `days` days, or every one in `state`."""
-    sql = f"SELECT {', '.join(FIELDS)} FROM threads WHERE 1 = 1"
-    params: list[Any] = []
-    if state is not None:
-        sql += " AND state = ?"
-        params.append(state)
-    else:
-        sql += " AND first_received >= ?"
-        params.append(iso(now - timedelta(days=days)))
-    if client is not None:
-        name = client_named(store, client)
-        sql += " AND client IS NULL" if name is None else " AND client = ?"
-        params += [] if name is None else [name]
-    sql += " ORDER BY first_received DESC, number DESC"
-    return [ThreadView(row, tz) for row in store.db.query(sql, params)]
+    name = client_named(store, client) if client is not None else None
+    found = reports.list_threads(store, state=ThreadState(state) if state is not None else None,
+                                 since=now - timedelta(days=days), client=name,
+                                 no_client=client is not None and name is None)
+    return [ThreadView(thread, tz) for thread in found]
 
 
 def client_named(store: Store, text: str) -> str | None:
@@ -67,45 +59,39 @@ def client_named(store: Store, text: str) -> str | None:
     wanted = text.strip().casefold()
     if wanted in (NO_CLIENT["en"], "(defaults)"):
         return None
-    names = [row["client"] for row in store.db.query("SELECT DISTINCT client FROM threads WHERE client IS NOT NULL")]
-    return next((name for name in names if name.casefold() == wanted), text)
+    return next((name for name in store.client_names() if name.casefold() == wanted), text)
 
 
-def find(store: Store, ref: str) -> dict[str, Any]:
+def find(store: Store, ref: str) -> Thread:
     """A thread by its number (12 or #12) or by its Message-ID."""
     number = ref.lstrip("#")
-    row = (store.one("SELECT * FROM threads WHERE number = ?", [int(number)]) if number.isdigit()
-           else store.one("SELECT * FROM threads WHERE id = ?", [ref if ref.startswith("<") else f"<{ref}>"]))
-    if row is None:
+    thread = (store.thread_numbered(int(number)) if number.isdigit()
+              else store.thread(ref if ref.startswith("<") else f"<{ref}>"))
+    if thread is None:
         raise ThreadNotFound(f"no thread {ref!r}: `mailtriage threads` lists them")
-    return row
+    return thread
 
 
-def close(store: Store, ref: str, now: datetime, calendar: BusinessCalendar) -> dict[str, Any]:
+def close(store: Store, ref: str, now: datetime, calendar: BusinessCalendar) -> Thread:
     """Close a thread answered outside email (phone, chat): an open one counts as answered now."""
     thread = find(store, ref)
     with store.transaction():
-        if thread["state"] in ("open", "overdue"):
-            mark_answered(store, thread, now, "done", calendar)
-        store.db.conn.execute("UPDATE threads SET state = 'closed', closed_at = ? WHERE id = ?",
-                              [iso(now), thread["id"]])
-    return find(store, thread["id"])
+        if thread.waiting:
+            mark_answered(store, thread, now, AnsweredVia.DONE, calendar)
+        store.close_thread(thread.id, now)
+    return find(store, thread.id)
 
 
-def snooze(store: Store, ref: str, until: datetime, now: datetime) -> dict[str, Any]:
+def snooze(store: Store, ref: str, until: datetime, now: datetime) -> Thread:
     """Move a thread's deadline on purpose; the original is kept, and the summary shows the move."""
     thread = find(store, ref)
-    if thread["state"] not in ("open", "overdue"):
-        raise MailtriageError(f"thread #{thread['number']} is {thread['state']}: only an open or overdue "
+    if not thread.waiting:
+        raise MailtriageError(f"thread #{thread.number} is {thread.state}: only an open or overdue "
                               "thread has a deadline to move")
     with store.transaction():
-        store.db.conn.execute(
-            "UPDATE threads SET deadline = ?, snoozed_from = coalesce(snoozed_from, deadline),"
-            " state = CASE WHEN ? > ? THEN 'open' ELSE state END, overdue_at = NULL WHERE id = ?",
-            [iso(until), iso(until), iso(now), thread["id"]])
-    return find(store, thread["id"])
+        store.snooze_thread(thread.id, until, now)
+    return find(store, thread.id)
 
 
-def _local(value: str | None, tz: ZoneInfo) -> str | None:
-    instant = from_iso(value)
-    return instant.astimezone(tz).isoformat() if instant else None
+def _local(value: datetime | None, tz: ZoneInfo) -> str | None:
+    return value.astimezone(tz).isoformat() if value else None

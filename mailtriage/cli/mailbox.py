@@ -6,13 +6,17 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mailtriage.cli.common import Context, open_store, pass_ctx, utc_now
+from mailtriage.core.models import Decision, FolderKind
 from mailtriage.core.wording import plural, when
 from mailtriage.errors import MailtriageError
+
+if TYPE_CHECKING:
+    from mailtriage.app.check import Line, Report
 
 
 def _duration(text: str | None) -> Any:
@@ -53,7 +57,7 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
     since = _duration(backfill)
     store = Store.snapshot(rules.database) if dry_run else Store(rules.database)
 
-    def emit(line: Any) -> None:
+    def emit(line: Line) -> None:
         click.echo(json.dumps(line_dict(line, rules.tz), ensure_ascii=False) if as_json
                    else line.text(rules.tz, now))
 
@@ -79,9 +83,9 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
         raise SendError(f"{report.send_error}; {waiting} for the next check")
 
 
-def check_summary(report: Any, dry_run: bool) -> str:
+def check_summary(report: Report, dry_run: bool) -> str:
     """'3 new, 1 holding reply planned, 1 sent, 2 threads answered'."""
-    replies = sum(1 for line in report.lines if line.decision == "reply")
+    replies = sum(1 for line in report.lines if line.decision == Decision.REPLY)
     return (f"{len(report.lines)} new, {plural(replies, ('holding reply', 'holding replies'))} planned, "
             f"{report.sent} sent"
             + (f", {report.failed} failed" if report.failed else "")
@@ -130,19 +134,19 @@ def status(obj: Context, as_json: bool) -> None:
     finally:
         store.close()
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False))
+        click.echo(json.dumps(data.as_dict(), ensure_ascii=False))
         return
-    last = data["last_check"]
-    click.echo(f"last check:  {last['status'] if last else 'never'}" + ("" if not last or last["ok"] else "  (FAILED)"))
-    for folder in data["folders"]:
-        name = f"Sent folder {folder['name']}" if folder["role"] == "sent" else folder["name"]
-        checked = when(datetime.fromisoformat(folder["checked_at"]), rules.tz, now) if folder["checked_at"] else "never"
-        click.echo(f"  {name:20} checked {checked}, up to UID {folder['last_uid']}")
-    if not data["folders"]:
+    last = data.last_check
+    click.echo(f"last check:  {last.status if last else 'never'}" + ("" if not last or last.ok else "  (FAILED)"))
+    for folder in data.folders:
+        name = f"Sent folder {folder.name}" if folder.role == FolderKind.SENT else folder.name
+        checked = when(datetime.fromisoformat(folder.checked_at), rules.tz, now) if folder.checked_at else "never"
+        click.echo(f"  {name:20} checked {checked}, up to UID {folder.last_uid}")
+    if not data.folders:
         click.echo("  no folder checked yet")
-    click.echo(f"next check:  {when(datetime.fromisoformat(data['next_check']), rules.tz, now)}")
-    click.echo(f"threads:     {data['open']} open, {data['overdue']} overdue")
-    click.echo(f"replies:     {data['waiting']} waiting to be sent, {data['failed']} failed")
+    click.echo(f"next check:  {when(datetime.fromisoformat(data.next_check), rules.tz, now)}")
+    click.echo(f"threads:     {data.open} open, {data.overdue} overdue")
+    click.echo(f"replies:     {data.waiting} waiting to be sent, {data.failed} failed")
 
 
 @click.command()

@@ -38,13 +38,13 @@ def threads(obj: Context, state: str | None, client: str | None, days: int, as_j
     finally:
         store.close()
     for view in views:
-        row = view.as_dict()
         if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json.dumps(view.as_dict(), ensure_ascii=False))
             continue
-        due = wording.when(datetime.fromisoformat(row["deadline"]), rules.tz, now) if row["deadline"] else ""
-        click.echo(f"#{row['number']:<5} {row['state']:8} {due:16}  {row['client'] or wording.NO_CLIENT['en']:14} "
-                   f"{row['sender']:30} {row['subject']}")
+        t = view.thread
+        due = wording.when(t.deadline, rules.tz, now) if t.deadline else ""
+        click.echo(f"#{t.number:<5} {t.state:8} {due:16}  {t.client or wording.NO_CLIENT['en']:14} "
+                   f"{t.sender:30} {t.subject}")
     if not views and not as_json:
         click.echo("no threads" + (f" in state {state}" if state else f" in the last {days} days")
                    + (f" for client {client}" if client else ""))
@@ -68,7 +68,7 @@ def done(obj: Context, thread: str) -> None:
         row = close(store, thread, utc_now(), rules.calendar())
     finally:
         store.close()
-    click.echo(f"#{row['number']} closed ({row['subject']!r} from {row['sender']})")
+    click.echo(f"#{row.number} closed ({row.subject!r} from {row.sender})")
 
 
 @click.command()
@@ -98,7 +98,7 @@ def snooze(obj: Context, thread: str, until: str) -> None:
         row = move(store, thread, until_time, utc_now())
     finally:
         store.close()
-    click.echo(f"#{row['number']} now due {wording.when(until_time, rules.tz, utc_now())} ({row['subject']!r})")
+    click.echo(f"#{row.number} now due {wording.when(until_time, rules.tz, utc_now())} ({row.subject!r})")
 
 
 @click.command()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mailtriage.core import bulk
-from mailtriage.core.models import Incoming
+from mailtriage.core.models import SETTLED, Incoming, ThreadState
 from mailtriage.core.senders import NOREPLY, ROLE, SYSTEM, address_kind, address_objection, local_part, squeezed
 
 __all__ = ["GUARDS", "Context", "Guard", "History", "address_objection", "all_hits", "first_hit"]
@@ -32,14 +32,14 @@ class History:
     """What the records say about a message's past."""
 
     duplicate: bool = False  # its Message-ID was recorded before
-    thread_state: str | None = None  # None: it starts a new thread
+    thread_state: ThreadState | None = None  # None: it starts a new thread
     thread_acknowledged: bool = False
     sender_limited: str | None = None  # why the per-sender limit forbids another reply, if it does
     quiet_for: timedelta | None = None  # an answered thread: time since anything last happened in it
 
     @property
     def reopened(self) -> bool:
-        return self.thread_state in ("answered", "closed")
+        return self.thread_state in SETTLED
 
 
 @dataclass(frozen=True)

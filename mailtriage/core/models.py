@@ -5,11 +5,66 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import TypeAlias
 
-# What a check can decide for one message.
-REPLY, RECORD, IGNORE, SKIP = "reply", "record", "ignore", "skip"
-# The states of a thread.
-STATES = ("open", "answered", "overdue", "closed", "ignored")
+# What --json prints, one object a line: whatever json.dumps takes (the shapes are the callers').
+JsonObject: TypeAlias = dict[str, object]
+
+# The values are the strings stored in the database and printed by --json: never change one.
+
+
+class Decision(StrEnum):
+    """What a check can decide for one message."""
+
+    REPLY = "reply"
+    RECORD = "record"
+    IGNORE = "ignore"
+    SKIP = "skip"
+
+
+REPLY, RECORD, IGNORE, SKIP = Decision.REPLY, Decision.RECORD, Decision.IGNORE, Decision.SKIP
+
+
+class ThreadState(StrEnum):
+    """The states of a thread; open and overdue ones wait for an answer."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    OVERDUE = "overdue"
+    CLOSED = "closed"
+    IGNORED = "ignored"
+
+
+STATES = tuple(state.value for state in ThreadState)  # as typed on the command line
+WAITING = (ThreadState.OPEN, ThreadState.OVERDUE)  # a thread that still needs an answer
+SETTLED = (ThreadState.ANSWERED, ThreadState.CLOSED)  # answered once: a new message reopens it
+
+
+class ReplyState(StrEnum):
+    """A holding reply in the outbox: planned -> sending -> sent, failed or unknown (or expired)."""
+
+    PLANNED = "planned"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+class AnsweredVia(StrEnum):
+    """How we learnt that a thread was answered."""
+
+    SENT = "sent"  # a message in the Sent folder
+    FLAG = "flag"  # \\Answered set by a mail client
+    DONE = "done"  # closed by hand (`mailtriage close`)
+
+
+class FolderKind(StrEnum):
+    """Whose high-water mark: a folder triaged for new mail, or the Sent folder read for answers."""
+
+    INCOMING = "incoming"
+    SENT = "sent"
 
 
 @dataclass(frozen=True)
@@ -49,7 +104,7 @@ class Incoming:
 class Verdict:
     """What a check does with one message, and the one reason why."""
 
-    decision: str  # REPLY, RECORD, IGNORE or SKIP
+    decision: Decision
     reason: str
     guard: str | None = None  # the guard that decided (the first that objected), if one did
     client: str | None = None

@@ -15,14 +15,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from imapclient import IMAPClient
 
+from mailtriage.core.models import Decision
 from mailtriage.core.wording import when
 from mailtriage.demo import servers as demoservers
 
@@ -136,15 +136,15 @@ def _check(rules: Path, say: Say) -> None:
     say(_indent(err.rstrip()))
 
 
-def _verdict(line: dict[str, Any]) -> str:
+def _verdict(line: Mapping[str, str | None]) -> str:
     who = f"{line['sender']} ({line['client'] or 'no client'})"
     due = f", due {when(datetime.fromisoformat(line['deadline']), ZONE, datetime.now(ZONE))}" \
         if line["deadline"] else ""
-    if line["decision"] == "reply":
+    if line["decision"] == Decision.REPLY:
         return f"{who}: holding reply to {line['reply_to']}{due}"
-    if line["decision"] == "ignore":
+    if line["decision"] == Decision.IGNORE:
         return f"{who}: ignored, as its client's action says: {line['reason']}"
-    if line["decision"] == "record":
+    if line["decision"] == Decision.RECORD:
         return f"{who}: recorded, no reply: {line['reason']}{due}"
     return f"{who}: no reply: {line['reason']}"
 

@@ -12,19 +12,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 from mailtriage.config.model import Smtp
+from mailtriage.core.models import ReplyState
 from mailtriage.errors import SendError
 from mailtriage.mail.imap import tls_context
 from mailtriage.mail.netreasons import describe
 
-SENT, PLANNED, FAILED, UNKNOWN = "sent", "planned", "failed", "unknown"
+SENT, PLANNED, FAILED, UNKNOWN = ReplyState.SENT, ReplyState.PLANNED, ReplyState.FAILED, ReplyState.UNKNOWN
 
 
 @dataclass(frozen=True)
 class Result:
-    state: str  # SENT | FAILED | PLANNED (refused for now: try again) | UNKNOWN
+    state: ReplyState  # SENT | FAILED | PLANNED (refused for now: try again) | UNKNOWN
     envelope_sender: str
     response: str
 
@@ -165,7 +165,7 @@ def send_message(config: Smtp, password: str | None, identity: str, recipient: s
         return session.send(recipient, data)
 
 
-def one_line(text: Any) -> str:
+def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 

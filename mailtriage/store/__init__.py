@@ -1,1 +1,10 @@
-"""The SQLite file: the only place with SQL. Typed rows, transactions, migrations, the per-file lock."""
+"""The SQLite file: the only place with SQL. Typed records in, typed records out.
+
+- `db`: opening and creating the file (owner-only, WAL), and `Store`, the repositories together;
+- `base`: the connection, BEGIN IMMEDIATE transactions, savepoints, the one funnel for writes;
+- `migrations`: SCHEMA, SCHEMA_VERSION and MIGRATIONS, applied in order at open;
+- `rows`: the frozen dataclasses (`Thread`, `Message`, `Reply`, `FolderMark`, `Mark`);
+- `marks`, `threads`, `messages`, `replies`: the repositories (marks also keeps `meta`);
+- `reports`: read-only queries for the summary, statistics, listings and status;
+- `dbfile`, `lock`: the file at the edge (errors as one line) and one check at a time.
+"""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from mailtriage.errors import StoreError
@@ -32,6 +33,13 @@ def refuse_empty(path: Path) -> None:
     wal = path.with_name(path.name + "-wal")
     if path.exists() and path.stat().st_size == 0 and not (wal.exists() and wal.stat().st_size > 0):
         raise StoreError(f"{path} is an empty file, not a database: was it truncated? {_move_aside(path)}")
+
+
+def count_tables(path: Path) -> int:
+    """How many tables the file at `path` has, read without a trace: immutable, so no lock is
+    taken and no -wal or -shm file is left behind (for `doctor`)."""
+    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)) as db:
+        return int(db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0])
 
 
 def _move_aside(path: Path) -> str:

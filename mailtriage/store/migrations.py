@@ -1,0 +1,130 @@
+"""The schema and its versions: a new database is made from SCHEMA at once; an older one is
+brought up to SCHEMA_VERSION by MIGRATIONS, in order, at open (PRAGMA user_version says where it is).
+
+To change the schema: change SCHEMA, add the statements that turn version N-1 into N under
+MIGRATIONS[N], raise SCHEMA_VERSION, and test it from the previous schema (tests/test_store_migrations.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from mailtriage.errors import MailtriageError
+
+SCHEMA_VERSION = 4
+# What each version adds to the one before.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE messages ADD COLUMN hits TEXT",
+        # replies: attempts counted, and one reply per message *within its thread* (SQLite changes a
+        # constraint only by copying the table)
+        "ALTER TABLE replies RENAME TO replies_v1",
+        "CREATE TABLE replies (id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL,"
+        " message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL, language TEXT,"
+        " state TEXT NOT NULL, planned_at TEXT NOT NULL, attempted_at TEXT, sent_at TEXT, envelope_sender TEXT,"
+        " smtp_response TEXT, error TEXT, data BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (thread_id, in_reply_to))",
+        "INSERT INTO replies (id, thread_id, in_reply_to, message_id, recipient, sender_key, language, state,"
+        " planned_at, attempted_at, sent_at, envelope_sender, smtp_response, error, data) SELECT id, thread_id,"
+        " in_reply_to, message_id, recipient, sender_key, language, state, planned_at, attempted_at, sent_at,"
+        " envelope_sender, smtp_response, error, data FROM replies_v1",
+        "DROP TABLE replies_v1",
+        "CREATE INDEX replies_state ON replies (state)",
+        "CREATE INDEX replies_sender_key ON replies (sender_key, planned_at)"),
+    # `mailtriage explain`: the window a message was judged by, and why its reply went where it went.
+    3: ("ALTER TABLE messages ADD COLUMN window TEXT",
+        "ALTER TABLE replies ADD COLUMN reply_via TEXT",
+        "ALTER TABLE replies ADD COLUMN recipient_reason TEXT"),
+    # The Sent folder's mark was a folder row named "sent:<folder>": now a kind of its own.
+    4: ("CREATE TABLE folders_v4 (name TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'incoming',"
+        " uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL, baseline_at TEXT NOT NULL, checked_at TEXT,"
+        " highestmodseq INTEGER, PRIMARY KEY (kind, name))",
+        "INSERT INTO folders_v4 (name, kind, uidvalidity, last_uid, baseline_at, checked_at, highestmodseq)"
+        " SELECT CASE WHEN substr(name, 1, 5) = 'sent:' THEN substr(name, 6) ELSE name END,"
+        " CASE WHEN substr(name, 1, 5) = 'sent:' THEN 'sent' ELSE 'incoming' END,"
+        " uidvalidity, last_uid, baseline_at, checked_at, highestmodseq FROM folders",
+        "DROP TABLE folders",
+        "ALTER TABLE folders_v4 RENAME TO folders"),
+}
+SCHEMA = """
+-- A folder's high-water mark; `kind` tells a triaged folder from the Sent folder read for answers.
+CREATE TABLE IF NOT EXISTS folders (
+    name TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'incoming', uidvalidity INTEGER NOT NULL,
+    last_uid INTEGER NOT NULL, baseline_at TEXT NOT NULL, checked_at TEXT, highestmodseq INTEGER,
+    PRIMARY KEY (kind, name)
+);
+-- A thread's current period runs from opened_at (its first message, or the message that reopened
+-- it) to answered_at; every answered period is kept in `answers` for the statistics.
+CREATE TABLE IF NOT EXISTS threads (
+    number INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, client TEXT, sender TEXT NOT NULL,
+    sender_name TEXT, subject TEXT, first_received TEXT NOT NULL, last_received TEXT NOT NULL,
+    opened_at TEXT NOT NULL, deadline TEXT, window TEXT, state TEXT NOT NULL, reason TEXT, language TEXT,
+    acknowledged_at TEXT, answered_at TEXT, answered_via TEXT, response_seconds REAL,
+    response_business_seconds REAL, overdue_at TEXT, snoozed_from TEXT, closed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS threads_state_deadline ON threads (state, deadline);
+CREATE INDEX IF NOT EXISTS threads_first_received ON threads (first_received);
+CREATE INDEX IF NOT EXISTS threads_client_opened ON threads (client, opened_at);
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, client TEXT, opened_at TEXT NOT NULL, deadline TEXT,
+    answered_at TEXT NOT NULL, via TEXT NOT NULL, response_seconds REAL NOT NULL,
+    business_seconds REAL NOT NULL, within_window INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answers_answered_at ON answers (answered_at);
+CREATE INDEX IF NOT EXISTS answers_client_opened ON answers (client, opened_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL,
+    message_id TEXT NOT NULL, thread_id TEXT, sender TEXT, sender_name TEXT, reply_to TEXT,
+    subject TEXT, received_at TEXT NOT NULL, date_header TEXT, size INTEGER,
+    decision TEXT NOT NULL, guard TEXT, reason TEXT, client TEXT, deadline TEXT, broken TEXT,
+    flagged_by_us INTEGER NOT NULL DEFAULT 0, hits TEXT, window TEXT,
+    UNIQUE (folder, uidvalidity, uid)
+);
+CREATE INDEX IF NOT EXISTS messages_thread ON messages (thread_id);
+CREATE INDEX IF NOT EXISTS messages_message_id ON messages (message_id);
+CREATE TABLE IF NOT EXISTS refs (message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL);
+-- One reply per message: a message is its Message-ID within its thread (the same id from two
+-- senders is two messages, in two threads).
+CREATE TABLE IF NOT EXISTS replies (
+    id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL,
+    language TEXT, state TEXT NOT NULL, planned_at TEXT NOT NULL, attempted_at TEXT, sent_at TEXT,
+    envelope_sender TEXT, smtp_response TEXT, error TEXT, data BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, reply_via TEXT, recipient_reason TEXT, UNIQUE (thread_id, in_reply_to)
+);
+CREATE INDEX IF NOT EXISTS replies_state ON replies (state);
+CREATE INDEX IF NOT EXISTS replies_sender_key ON replies (sender_key, planned_at);
+"""
+
+
+
+
+def statements(script: str) -> list[str]:
+    """A script split into complete statements (semicolons inside comments are not ends)."""
+    found, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            found.append(current.strip())
+            current = ""
+    return found
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def apply(conn: sqlite3.Connection, where: object) -> None:
+    """Create the schema, or migrate, inside the caller's transaction (executescript would COMMIT first)."""
+    found = version(conn)
+    if found > SCHEMA_VERSION:
+        raise MailtriageError(f"{where}: made by a newer mailtriage (schema {found}); upgrade "
+                              "mailtriage or use another database file")
+    if found == 0:
+        for statement in statements(SCHEMA):
+            conn.execute(statement)
+    else:
+        for step in range(found + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[step]:
+                conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -1,0 +1,85 @@
+"""The outbox of holding replies: planned -> sending -> sent, failed, unknown (or expired).
+
+A reply is marked `sending` (committed) before its SMTP transaction starts; after a crash a reply
+still `sending` has an unknown fate and becomes `unknown`: it is never sent again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mailtriage.core.models import ReplyState, ThreadState
+from mailtriage.store.base import Database
+from mailtriage.store.rows import Reply, SqlValue, iso
+
+PLANNED, SENDING, SENT = ReplyState.PLANNED, ReplyState.SENDING, ReplyState.SENT
+
+
+class Replies(Database):
+    def plan_reply(self, reply: Reply) -> None:
+        """Write a reply as planned; same transaction as its message. The thread is acknowledged."""
+        self.insert("replies", reply.columns())
+        self.execute("INSERT OR IGNORE INTO refs (message_id, thread_id) VALUES (?, ?)",
+                     [reply.message_id, reply.thread_id])
+        self.execute("UPDATE threads SET acknowledged_at = ? WHERE id = ?", [iso(reply.planned_at), reply.thread_id])
+
+    def recent_reply_to(self, sender_key: str, since: datetime, limit: int = 1) -> bool:
+        """True when `limit` replies to this sender were planned since `since`."""
+        return self.count("SELECT count(*) FROM replies WHERE sender_key = ? AND planned_at >= ?",
+                          [sender_key, iso(since)]) >= limit
+
+    def give_up_unknown(self) -> int:
+        """Replies left `sending` by a crash may have gone out: never send them again."""
+        with self.transaction():
+            cursor = self.execute("UPDATE replies SET state = ?, error = 'fate unknown after an interrupted send'"
+                                  " WHERE state = ?", [ReplyState.UNKNOWN, SENDING])
+        return cursor.rowcount
+
+    def expire_replies(self, now: datetime, retry_for: timedelta) -> int:
+        """Plans too old to be worth sending, or whose thread was settled, expire; returns how
+        many replies are still planned."""
+        with self.transaction():
+            self.execute(
+                "UPDATE replies SET state = ? WHERE state = ? AND (planned_at < ? OR thread_id IN"
+                " (SELECT id FROM threads WHERE state NOT IN (?, ?)))",
+                [ReplyState.EXPIRED, PLANNED, iso(now - retry_for), ThreadState.OPEN, ThreadState.OVERDUE])
+        return self.count_replies(PLANNED)
+
+    def claim_next(self, after: int = 0) -> Reply | None:
+        """Take the next planned reply (id above `after`) for sending: `planned -> sending`,
+        committed before its SMTP transaction starts, so no reply can be sent twice and a crash
+        leaves at most this one of unknown fate."""
+        with self.transaction():
+            row = self.execute(
+                "UPDATE replies SET state = ?, attempted_at = ?, attempts = attempts + 1 WHERE id ="
+                " (SELECT min(id) FROM replies WHERE state = ? AND id > ?) RETURNING *",
+                [SENDING, iso(datetime.now(UTC)), PLANNED, after]).fetchone()
+        return Reply.from_row(row) if row else None
+
+    def finish_reply(self, reply_id: int, state: ReplyState, envelope_sender: str, response: str) -> None:
+        """What the SMTP server said: sent, failed (5xx), planned again (4xx) or unknown."""
+        fields: dict[str, SqlValue] = {"state": state, "envelope_sender": envelope_sender, "smtp_response": response}
+        if state == SENT:
+            fields["sent_at"] = iso(datetime.now(UTC))
+        else:
+            fields["error"] = response
+        with self.transaction():
+            self.update("replies", reply_id, fields)
+
+    def fail_reply(self, reply_id: int, reason: str) -> None:
+        """A reply that cannot be sent at all (no server for its address): failed, with why."""
+        with self.transaction():
+            self.update("replies", reply_id, {"state": ReplyState.FAILED, "error": reason})
+
+    def count_replies(self, state: ReplyState) -> int:
+        return self.count("SELECT count(*) FROM replies WHERE state = ?", [state])
+
+    def reply_for(self, thread_id: str, message_id: str) -> Reply | None:
+        """The holding reply planned for this message of this thread, if one was."""
+        row = self.one("SELECT * FROM replies WHERE thread_id = ? AND in_reply_to = ?", [thread_id, message_id])
+        return Reply.from_row(row) if row else None
+
+    def reply_by_id(self, message_id: str) -> Reply | None:
+        """One of our holding replies, by its own Message-ID."""
+        row = self.one("SELECT * FROM replies WHERE message_id = ?", [message_id])
+        return Reply.from_row(row) if row else None

@@ -1,0 +1,171 @@
+"""Read-only queries for the reports: the morning summary, per-client statistics, thread listings
+and `status`. Nothing here writes; each is one indexed query (or a few), typed on the way out.
+
+A thread still `open` whose deadline has passed counts as overdue here, as the next check will
+mark it: a report reads the moment as it is without writing to the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailtriage.core.models import ReplyState, ThreadState
+from mailtriage.store.base import Database
+from mailtriage.store.rows import SqlValue, Thread, iso
+
+OPEN, OVERDUE, IGNORED = (f"'{state}'" for state in (ThreadState.OPEN, ThreadState.OVERDUE, ThreadState.IGNORED))
+LATE = f"(state = {OVERDUE} OR (state = {OPEN} AND deadline < :now))"
+DUE_BY = f"state = {OPEN} AND deadline >= :now AND deadline <= :end"
+# Senders no client matched are grouped under '' in SQL (no client may have an empty name).
+NO_CLIENT = ""
+_CLIENT = f"coalesce(client, '{NO_CLIENT}')"
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A holding reply that did not reach its recipient (failed) or may not have (unknown)."""
+
+    number: int
+    client: str | None
+    subject: str | None
+    recipient: str
+    state: ReplyState
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One answered period of a thread, as the statistics keep it."""
+
+    number: int
+    client: str | None
+    sender: str
+    subject: str | None
+    answered_at: datetime
+    via: str
+    response_seconds: float
+    business_seconds: float
+    within_window: bool
+
+
+@dataclass(frozen=True)
+class ClientFigures:
+    """One client's raw figures over threads opened since a time ('' for senders of no client)."""
+
+    client: str
+    threads: int  # that needed an answer
+    answered: int
+    in_time: int
+    late: int  # open or overdue, past the deadline
+    median_business_seconds: float | None
+    median_seconds: float | None
+
+
+def _threads(db: Database, where: str, params: dict[str, SqlValue], limit: int | None = None) -> list[Thread]:
+    sql = f"SELECT * FROM threads WHERE {where} ORDER BY deadline, number"
+    return [Thread.from_row(row) for row in db.rows(sql + (f" LIMIT {int(limit)}" if limit else ""), params)]
+
+
+def _count(db: Database, where: str, params: dict[str, SqlValue]) -> int:
+    return db.count(f"SELECT count(*) FROM threads WHERE {where}", params)
+
+
+def overdue(db: Database, now: datetime, limit: int) -> tuple[list[Thread], int]:
+    """Threads past their deadline, earliest first (at most `limit`), and how many there are."""
+    params: dict[str, SqlValue] = {"now": iso(now)}
+    return _threads(db, LATE, params, limit), _count(db, LATE, params)
+
+
+def due_by(db: Database, now: datetime, end: datetime, limit: int) -> tuple[list[Thread], int]:
+    """Open threads due between now and `end` (at most `limit`), and how many there are."""
+    params: dict[str, SqlValue] = {"now": iso(now), "end": iso(end)}
+    return _threads(db, DUE_BY, params, limit), _count(db, DUE_BY, params)
+
+
+def moved_after(db: Database, end: datetime) -> list[Thread]:
+    """Open threads whose deadline was moved on purpose (snoozed) to after `end`."""
+    return _threads(db, f"state = {OPEN} AND snoozed_from IS NOT NULL AND deadline > :end", {"end": iso(end)})
+
+
+def open_after(db: Database, end: datetime) -> int:
+    return _count(db, f"state = {OPEN} AND deadline > :end", {"end": iso(end)})
+
+
+def undelivered(db: Database, since: str, limit: int) -> list[Undelivered]:
+    """Holding replies planned since `since` that failed or may have, with their thread's number."""
+    rows = db.rows(
+        "SELECT t.number, t.client, t.subject, r.recipient, r.state, r.error FROM replies r"
+        " JOIN threads t ON t.id = r.thread_id WHERE r.state IN (?, ?) AND r.planned_at > ? ORDER BY r.id LIMIT ?",
+        [ReplyState.FAILED, ReplyState.UNKNOWN, since, limit])
+    return [Undelivered(r["number"], r["client"], r["subject"], r["recipient"], ReplyState(r["state"]), r["error"])
+            for r in rows]
+
+
+def answered_since(db: Database, since: str, limit: int) -> list[Answered]:
+    """Periods answered after `since`, in the order they were answered."""
+    rows = db.rows(
+        "SELECT t.number, a.client, t.sender, t.subject, a.answered_at, a.via, a.response_seconds,"
+        " a.business_seconds, a.within_window FROM answers a JOIN threads t ON t.id = a.thread_id"
+        " WHERE a.answered_at > ? ORDER BY a.answered_at LIMIT ?", [since, limit])
+    return [Answered(r["number"], r["client"], r["sender"], r["subject"], datetime.fromisoformat(r["answered_at"]),
+                     r["via"], r["response_seconds"], r["business_seconds"], bool(r["within_window"])) for r in rows]
+
+
+def client_figures(db: Database, since: datetime, now: datetime) -> list[ClientFigures]:
+    """Per client, over threads opened since `since`: all in SQL (a median by window functions),
+    so 100,000 threads cost a few queries, not a Python loop."""
+    params: dict[str, SqlValue] = {"since": iso(since), "now": iso(now)}
+    c = _CLIENT
+    threads = _by_client(db, f"SELECT {c} AS c, count(*) AS n FROM threads WHERE state != {IGNORED}"
+                             " AND opened_at >= :since GROUP BY c", params)
+    late = _by_client(db, f"SELECT {c} AS c, count(*) AS n FROM threads WHERE state IN ({OPEN}, {OVERDUE})"
+                          " AND opened_at >= :since AND deadline < :now GROUP BY c", params)
+    answers = {row["c"]: row for row in db.rows(
+        f"SELECT {c} AS c, count(*) AS n, sum(within_window) AS in_time FROM answers WHERE opened_at >= :since"
+        " GROUP BY c", params)}
+    medians = {row["c"]: row for row in db.rows(
+        f"WITH r AS (SELECT {c} AS c, business_seconds AS b, response_seconds AS w,"
+        f" row_number() OVER (PARTITION BY {c} ORDER BY business_seconds) AS rb,"
+        f" row_number() OVER (PARTITION BY {c} ORDER BY response_seconds) AS rw,"
+        f" count(*) OVER (PARTITION BY {c}) AS n FROM answers WHERE opened_at >= :since)"
+        " SELECT c, avg(CASE WHEN rb IN ((n + 1) / 2, (n + 2) / 2) THEN b END) AS b,"
+        " avg(CASE WHEN rw IN ((n + 1) / 2, (n + 2) / 2) THEN w END) AS w FROM r GROUP BY c", params)}
+    result = []
+    for client in sorted(set(threads) | set(answers), key=lambda k: (-threads.get(k, 0), k)):
+        answered, median = answers.get(client), medians.get(client)
+        result.append(ClientFigures(
+            client=client, threads=threads.get(client, 0), answered=answered["n"] if answered else 0,
+            in_time=answered["in_time"] if answered else 0, late=late.get(client, 0),
+            median_business_seconds=median["b"] if median else None, median_seconds=median["w"] if median else None))
+    return result
+
+
+def _by_client(db: Database, sql: str, params: dict[str, SqlValue]) -> dict[str, int]:
+    return {row["c"]: row["n"] for row in db.rows(sql, params)}
+
+
+def list_threads(db: Database, *, state: ThreadState | None, since: datetime,
+                 client: str | None = None, no_client: bool = False) -> list[Thread]:
+    """Threads by first arrival, newest first: every one in `state`, or else those since `since`;
+    of one client, or of no client."""
+    where, params = ["state = :state" if state is not None else "first_received >= :since"], {
+        "state": state, "since": iso(since), "client": client}
+    if no_client:
+        where.append("client IS NULL")
+    elif client is not None:
+        where.append("client = :client")
+    return [Thread.from_row(row) for row in db.rows(
+        f"SELECT * FROM threads WHERE {' AND '.join(where)} ORDER BY first_received DESC, number DESC", params)]
+
+
+def thread_counts(db: Database) -> dict[ThreadState, int]:
+    """How many threads are in each state."""
+    return {ThreadState(row["state"]): row["n"]
+            for row in db.rows("SELECT state, count(*) AS n FROM threads GROUP BY state")}
+
+
+def reply_counts(db: Database) -> dict[ReplyState, int]:
+    """How many holding replies are in each state."""
+    return {ReplyState(row["state"]): row["n"]
+            for row in db.rows("SELECT state, count(*) AS n FROM replies GROUP BY state")}

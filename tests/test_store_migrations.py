@@ -1,0 +1,110 @@
+"""Migrations: a database made by an older schema is brought up to the newest at open, data kept.
+
+tests/data/schema_v3.sql is the schema mailtriage wrote before schema 4 (the one where the Sent
+folder's mark was a folder row named "sent:<folder>"); the version-1 test is in test_hostile.py.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mailtriage.core.models import FolderKind, ReplyState, ThreadState
+from mailtriage.errors import MailtriageError
+from mailtriage.store import migrations
+from mailtriage.store.db import SCHEMA_VERSION, Store
+from mailtriage.store.rows import Mark
+
+V3 = Path(__file__).resolve().parent / "data" / "schema_v3.sql"
+
+
+def version_3(path: Path) -> None:
+    """A database as mailtriage wrote it at schema 3, with a little of everything in it."""
+    conn = sqlite3.connect(path)
+    conn.executescript(V3.read_text(encoding="utf-8"))
+    conn.executescript("""
+        INSERT INTO folders VALUES ('INBOX', 7, 120, '2026-11-01T08:00:00+00:00', '2026-11-23T11:00:00+00:00', 55);
+        INSERT INTO folders VALUES ('sent:Sent', 3, 40, '2026-11-01T08:00:00+00:00', '2026-11-23T11:00:00+00:00',
+                                    NULL);
+        INSERT INTO threads (id, client, sender, subject, first_received, last_received, opened_at, deadline,
+                             state) VALUES ('<t1@acme.pl>', 'Acme', 'jan@acme.pl', 'Invoice',
+                             '2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00',
+                             '2026-11-23T15:00:00+00:00', 'open');
+        INSERT INTO messages (folder, uidvalidity, uid, message_id, thread_id, sender, received_at, decision, reason,
+                              hits, window) VALUES ('INBOX', 7, 120, '<t1@acme.pl>', '<t1@acme.pl>', 'jan@acme.pl',
+                              '2026-11-23T09:00:00+00:00', 'reply', 'client Acme', NULL, '6 hours');
+        INSERT INTO refs VALUES ('<t1@acme.pl>', '<t1@acme.pl>');
+        INSERT INTO replies (thread_id, in_reply_to, message_id, recipient, sender_key, state, planned_at, data,
+                             attempts, reply_via) VALUES ('<t1@acme.pl>', '<t1@acme.pl>', '<mt-1@example.com>',
+                             'jan@acme.pl', 'jan@acme.pl', 'sent', '2026-11-23T09:01:00+00:00', x'00', 1, 'from');
+        INSERT INTO meta VALUES ('last_check', '{}');
+    """)
+    conn.close()
+
+
+def test_a_version_3_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "mailtriage.db"
+    version_3(path)
+    store = Store(path)
+    try:
+        assert migrations.version(store.conn) == SCHEMA_VERSION == 4
+        assert store.mark("INBOX") == Mark(7, 120) and store.modseq("INBOX") == 55
+        assert store.mark("Sent", FolderKind.SENT) == Mark(3, 40)  # no longer under a "sent:" name
+        assert store.mark("sent:Sent") is None and store.mark("Sent") is None
+        assert [(m.name, m.kind) for m in store.folder_marks()] == [("INBOX", "incoming"), ("Sent", "sent")]
+        thread = store.thread("<t1@acme.pl>")
+        assert thread is not None and thread.state is ThreadState.OPEN and thread.client == "Acme"
+        assert [m.window for m in store.messages_of_thread(thread.number)] == ["6 hours"]
+        reply = store.reply_by_id("<mt-1@example.com>")
+        assert reply is not None and reply.state is ReplyState.SENT and reply.attempts == 1
+        assert store.get_meta("last_check") == "{}"
+        with store.transaction():  # and it is written as a new database is
+            store.set_mark("Sent", Mark(3, 41), datetime(2026, 11, 24, tzinfo=UTC), kind=FolderKind.SENT)
+        assert store.mark("Sent", FolderKind.SENT) == Mark(3, 41)
+    finally:
+        store.close()
+
+
+def test_a_migrated_database_has_the_schema_of_a_new_one(tmp_path: Path) -> None:
+    version_3(tmp_path / "old.db")
+    Store(tmp_path / "old.db").close()
+    Store(tmp_path / "new.db").close()
+
+    def columns(path: Path) -> dict[str, list[tuple[str, str, int, int]]]:
+        conn = sqlite3.connect(path)
+        try:
+            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return {table: sorted((r[1], r[2], r[3], r[5]) for r in conn.execute(f"PRAGMA table_info({table})"))
+                    for table in sorted(tables)}
+        finally:
+            conn.close()
+
+    assert columns(tmp_path / "old.db") == columns(tmp_path / "new.db")
+
+
+def test_every_version_has_its_migration() -> None:
+    assert sorted(migrations.MIGRATIONS) == list(range(2, SCHEMA_VERSION + 1))
+
+
+def test_a_database_from_a_newer_mailtriage_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "mailtriage.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(MailtriageError, match="made by a newer mailtriage"):
+        Store(path)
+
+
+def test_the_files_pragmas_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "mailtriage.db"
+    store = Store(path)
+    try:
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 10000
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        store.close()
