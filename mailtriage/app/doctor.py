@@ -8,7 +8,6 @@ steps, server by server, in doctor_net.py.
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import asdict, dataclass
 from email.utils import parseaddr
 from pathlib import Path
@@ -17,7 +16,7 @@ from mailtriage.config.credentials import password_source, read_password
 from mailtriage.config.model import Rules, Server
 from mailtriage.config.readiness import PLACEHOLDER_ADDRESSES, PLACEHOLDER_HOSTS
 from mailtriage.errors import ConfigError, SecretError, StoreError
-from mailtriage.store.dbfile import count_tables, refuse_empty, store_error
+from mailtriage.store.dbfile import DatabaseFault, count_tables, refuse_empty, store_error
 
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
 MARKS = {OK: "✔", FAIL: "✘", WARN: "⚠", SKIP: "–"}
@@ -142,7 +141,7 @@ def database_step(path: Path) -> Step:
         if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
             raise StoreError(f"cannot write {path} or create its journal next to it in {path.parent}")
         tables = count_tables(path)
-    except (sqlite3.Error, OSError, StoreError) as exc:
+    except (DatabaseFault, OSError, StoreError) as exc:
         problem = store_error(exc, path)
         return Step(step, FAIL, str(problem))  # store_error's line says what to do
     return Step(step, OK, f"{path} opens ({tables} tables) and may be written")
