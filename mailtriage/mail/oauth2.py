@@ -1,0 +1,298 @@
+"""OAuth2 tokens for IMAP and SMTP: the token file, refresh before expiry, token_command, SASL strings.
+
+Stdlib only, and imported only by what signs in (login, check, daemon, doctor with auth: oauth2), never at
+the start of other commands. The sign-in flows themselves live in oauth2_flows, the HTTP and the
+provider facts in oauth2_http. Tokens are secrets: no repr, message or log line shows one.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from mailtriage.errors import OAuthError
+from mailtriage.mail.oauth2_http import LOGIN_HINT, Provider, SignInRequired, explain, post_form
+
+T = TypeVar("T")
+MARGIN = timedelta(minutes=5)  # refresh this long before expiry: a check must not outlive its token
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Client:
+    """An app registration at a provider; the secret (Google installed apps have one) is never shown."""
+
+    provider: Provider
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+    def fields(self, **more: str) -> dict[str, str]:
+        """The form fields of a token request: client_id, the secret if any, then MORE."""
+        found = {"client_id": self.client_id, **more}
+        if self.client_secret:
+            found["client_secret"] = self.client_secret
+        return found
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """What a sign-in gave us; repr and str hide both tokens."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: datetime
+    scope: str
+    account: str
+    obtained_at: datetime
+
+    def fresh(self, now: datetime, margin: timedelta = MARGIN) -> bool:
+        return now + margin < self.expires_at
+
+
+def tokens_from_answer(answer: Mapping[str, object], *, account: str, now: datetime,
+                       previous: Tokens | None = None, scope: str = "") -> Tokens:
+    """Tokens from a successful token answer; a refresh answer without refresh_token keeps the old one."""
+    access = answer.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise OAuthError("the sign-in server answered without an access token")
+    refresh = answer.get("refresh_token")
+    expires_in = answer.get("expires_in", 3600)
+    try:
+        seconds = int(str(expires_in))
+    except ValueError:
+        seconds = 3600
+    return Tokens(
+        access_token=access,
+        refresh_token=refresh if isinstance(refresh, str) and refresh else (previous.refresh_token if previous else None),
+        expires_at=now + timedelta(seconds=seconds),
+        scope=str(answer.get("scope") or (previous.scope if previous else scope)),
+        account=account or (previous.account if previous else ""),
+        obtained_at=now,
+    )
+
+
+def save_tokens(path: Path, tokens: Tokens) -> None:
+    """Write the token file atomically, mode 0600, its folder created 0700: a crash leaves old or new, whole."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data = {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
+            "expires_at": tokens.expires_at.isoformat(), "scope": tokens.scope, "account": tokens.account,
+            "obtained_at": tokens.obtained_at.isoformat(), "token_type": "Bearer"}
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as out:  # mkstemp already made it 0600
+            json.dump(data, out, indent=2)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # the rename itself survives a power cut only once the folder is synced
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+def load_tokens(path: Path) -> Tokens:
+    """The token file, or one line saying what is wrong with it and what to do."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SignInRequired(f"{path}: no OAuth2 sign-in yet: run `mailtriage login`") from None
+    except OSError as exc:
+        raise OAuthError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except ValueError:
+        raise OAuthError(f"{path}: is not a token file (damaged JSON): run `mailtriage login` to write it again") \
+            from None
+    try:
+        if not isinstance(data["access_token"], str):
+            raise TypeError("access_token")
+        return Tokens(data["access_token"], data.get("refresh_token") or None,
+                      datetime.fromisoformat(data["expires_at"]), str(data.get("scope", "")),
+                      str(data.get("account", "")), datetime.fromisoformat(data["obtained_at"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        missing = str(exc).split(":")[0].strip("'\"")
+        raise OAuthError(f"{path}: is damaged ({missing} missing or wrong): run `mailtriage login` to write it "
+                         "again") from None
+
+
+def refresh(client: Client, tokens: Tokens, now: datetime) -> Tokens:
+    """New tokens from the refresh token; a refusal is one sentence (invalid_grant: run `mailtriage login`)."""
+    if not tokens.refresh_token:
+        raise SignInRequired(f"the sign-in gave no refresh token (is offline_access among the scopes?): {LOGIN_HINT}")
+    status, answer = post_form(client.provider.token_url, client.fields(
+        grant_type="refresh_token", refresh_token=tokens.refresh_token), client.timeout)
+    if status != 200 or "error" in answer:
+        raise explain(answer, client.provider.name)
+    return tokens_from_answer(answer, account=tokens.account, now=now, previous=tokens)
+
+
+class RetryOnce:
+    """The rule for every connection: use the token; if the server refuses it, refresh once, retry once."""
+
+    def access_token(self, now: datetime | None = None) -> str:
+        raise NotImplementedError
+
+    def force_refresh(self, now: datetime | None = None) -> str:
+        raise NotImplementedError
+
+    def call(self, use: Callable[[str], T], refused: type[Exception] | tuple[type[Exception], ...],
+             now: datetime | None = None) -> T:
+        """USE(token); when it raises REFUSED, USE(a freshly refreshed token) once more."""
+        try:
+            return use(self.access_token(now))
+        except refused:
+            return use(self.force_refresh(now))
+
+
+class TokenSource(RetryOnce):
+    """A valid access token on demand: refreshed before expiry, the rotated refresh token saved at once.
+
+    Several processes (daemon, a manual check, login) share one token file: a lock file beside it keeps
+    two of them from refreshing at once, and the file is re-read first in case another one already did.
+    """
+
+    def __init__(self, client: Client, path: Path, *, margin: timedelta = MARGIN,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.client, self.path, self.margin, self.clock = client, path, margin, clock
+        self._tokens: Tokens | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TokenSource({self.client.provider.name}, {str(self.path)!r})"
+
+    def access_token(self, now: datetime | None = None) -> str:
+        """A token valid for at least the margin from NOW (default: the clock)."""
+        now = now or self.clock()
+        with self._lock:
+            if self._tokens is None or not self._tokens.fresh(now, self.margin):
+                self._tokens = self._renew(now, force=False)
+            return self._tokens.access_token
+
+    def force_refresh(self, now: datetime | None = None) -> str:
+        """A new token even if ours looks valid: the server refused it anyway."""
+        now = now or self.clock()
+        with self._lock:
+            self._tokens = self._renew(now, force=True)
+            return self._tokens.access_token
+
+    def _renew(self, now: datetime, force: bool) -> Tokens:
+        stale = self._tokens
+        with self._file_lock():
+            tokens = load_tokens(self.path)
+            other_process_did_it = stale is not None and tokens.access_token != stale.access_token
+            if tokens.fresh(now, self.margin) and not (force and not other_process_did_it):
+                return tokens
+            new = refresh(self.client, tokens, now)
+            save_tokens(self.path, new)  # at once: a rotated refresh token is the only one that works now
+            return new
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+class CommandTokenSource(RetryOnce):
+    """token_command: a program we run (no shell) whose standard output is the access token."""
+
+    def __init__(self, command: str, timeout: float = 30.0) -> None:
+        try:
+            self.words = shlex.split(command)
+        except ValueError as exc:
+            raise OAuthError(f"token_command cannot be split into words ({str(exc).lower()})") from None
+        if not self.words:
+            raise OAuthError("token_command is empty: give the command that prints the access token")
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"CommandTokenSource({self.words[0]!r})"
+
+    def access_token(self, now: datetime | None = None) -> str:
+        try:
+            done = subprocess.run(self.words, capture_output=True, text=True, timeout=self.timeout, check=False,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise OAuthError(f"token_command {self.words[0]} gave no token within {self.timeout:.0f} s") from None
+        except OSError as exc:
+            raise OAuthError(f"token_command {self.words[0]} cannot be run: {exc.strerror or exc}") from None
+        token = done.stdout.strip().splitlines()[0].strip() if done.stdout.strip() else ""
+        if done.returncode != 0:
+            raise OAuthError(f"token_command {self.words[0]} exited {done.returncode}: "
+                             f"{summarise(done.stderr, token)}")
+        if not token:
+            raise OAuthError(f"token_command {self.words[0]} printed no access token")
+        return token
+
+    def force_refresh(self, now: datetime | None = None) -> str:
+        return self.access_token(now)  # the command keeps its own cache; asking again is all we can do
+
+
+TOKENISH = re.compile(r"[A-Za-z0-9._~+/=-]{24,}")
+
+
+def summarise(stderr: str, *secrets: str) -> str:
+    """The last line of STDERR, short, with SECRETS and anything token-shaped hidden."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    text = lines[-1] if lines else "(nothing on stderr)"
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[hidden]")
+    return TOKENISH.sub("[hidden]", text)[:200]
+
+
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 section 2.1
+
+
+def _checked(user: str, token: str) -> None:
+    if "\x01" in user or not user:
+        raise OAuthError("the user name for OAuth2 is empty or holds a control character")
+    if not B64TOKEN.fullmatch(token):
+        raise OAuthError("the access token has characters a bearer token cannot have")
+
+
+def xoauth2(user: str, token: str) -> str:
+    """The SASL XOAUTH2 initial response, before base64 (Google's and Microsoft's format)."""
+    _checked(user, token)
+    return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def oauthbearer(user: str, token: str, host: str, port: int) -> str:
+    """The SASL OAUTHBEARER initial response (RFC 7628 section 3.1), before base64."""
+    _checked(user, token)
+    if "\x01" in host:
+        raise OAuthError("the host name holds a control character")
+    saslname = user.replace("=", "=3D").replace(",", "=2C")
+    return f"n,a={saslname},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01"
+
+
+def b64(text: str) -> str:
+    """TEXT as the base64 a SASL exchange carries."""
+    return base64.b64encode(text.encode()).decode("ascii")
+
+
