@@ -73,6 +73,8 @@ def tokens_from_answer(answer: Mapping[str, object], *, account: str, now: datet
     if not isinstance(access, str) or not access:
         raise OAuthError("the sign-in server answered without an access token")
     refresh = answer.get("refresh_token")
+    if not isinstance(refresh, str) or not refresh:  # not rotated: the old one goes on working
+        refresh = previous.refresh_token if previous else None
     expires_in = answer.get("expires_in", 3600)
     try:
         seconds = int(str(expires_in))
@@ -80,7 +82,7 @@ def tokens_from_answer(answer: Mapping[str, object], *, account: str, now: datet
         seconds = 3600
     return Tokens(
         access_token=access,
-        refresh_token=refresh if isinstance(refresh, str) and refresh else (previous.refresh_token if previous else None),
+        refresh_token=refresh,
         expires_at=now + timedelta(seconds=seconds),
         scope=str(answer.get("scope") or (previous.scope if previous else scope)),
         account=account or (previous.account if previous else ""),
@@ -238,7 +240,7 @@ class CommandTokenSource(RetryOnce):
             done = subprocess.run(self.words, capture_output=True, text=True, timeout=self.timeout, check=False,
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise OAuthError(f"token_command {self.words[0]} gave no token within {self.timeout:.0f} s") from None
+            raise OAuthError(f"token_command {self.words[0]} gave no token within {self.timeout:g} s") from None
         except OSError as exc:
             raise OAuthError(f"token_command {self.words[0]} cannot be run: {exc.strerror or exc}") from None
         token = done.stdout.strip().splitlines()[0].strip() if done.stdout.strip() else ""
