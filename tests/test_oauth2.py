@@ -24,12 +24,18 @@ from mailtriage.mail.oauth2 import (
     Tokens,
     TokenSource,
     load_tokens,
-    oauthbearer,
     save_tokens,
-    xoauth2,
 )
 from mailtriage.mail.oauth2_flows import browser_sign_in, device_sign_in, pkce_pair, sign_in
-from mailtriage.mail.oauth2_http import SignInRequired, check_url, explain, post_form, provider
+from mailtriage.mail.oauth2_wire import (
+    SignInRequired,
+    check_url,
+    explain,
+    oauthbearer,
+    post_form,
+    provider,
+    xoauth2,
+)
 from tests.conftest import REPO
 from tests.oauth_server import AuthServer
 
@@ -260,6 +266,20 @@ def test_token_file_problems_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "folder.json").mkdir()
     with pytest.raises(OAuthError, match="cannot be read"):
         load_tokens(tmp_path / "folder.json")
+
+
+def test_unwritable_token_folder_is_one_line(auth: AuthServer, tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    signed_in(auth, path)
+    (tmp_path / "tokens.json.lock").mkdir()  # stands in for a folder the service may not write (we are root)
+    with pytest.raises(OAuthError, match="must be writable by mailtriage"):
+        TokenSource(device_client(auth), path).force_refresh(now=T0)
+
+
+def test_a_time_without_zone_is_utc(tmp_path: Path) -> None:
+    (tmp_path / "t.json").write_text(json.dumps({"access_token": "at-x", "expires_at": "2026-11-30T09:00:00",
+                                                 "obtained_at": "2026-11-30T08:00:00"}))
+    assert load_tokens(tmp_path / "t.json").fresh(T0)
 
 
 def test_tokens_never_in_repr(auth: AuthServer, tmp_path: Path) -> None:

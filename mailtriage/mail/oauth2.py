@@ -2,12 +2,11 @@
 
 Stdlib only, and imported only by what signs in (login, check, daemon, doctor with auth: oauth2), never at
 the start of other commands. The sign-in flows themselves live in oauth2_flows, the HTTP and the
-provider facts in oauth2_http. Tokens are secrets: no repr, message or log line shows one.
+provider facts in oauth2_wire. Tokens are secrets: no repr, message or log line shows one.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import json
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mailtriage.errors import OAuthError
-from mailtriage.mail.oauth2_http import LOGIN_HINT, Provider, SignInRequired, explain, post_form
+from mailtriage.mail.oauth2_wire import LOGIN_HINT, Provider, SignInRequired, explain, post_form
 
 T = TypeVar("T")
 MARGIN = timedelta(minutes=5)  # refresh this long before expiry: a check must not outlive its token
@@ -129,13 +128,17 @@ def load_tokens(path: Path) -> Tokens:
     try:
         if not isinstance(data["access_token"], str):
             raise TypeError("access_token")
-        return Tokens(data["access_token"], data.get("refresh_token") or None,
-                      datetime.fromisoformat(data["expires_at"]), str(data.get("scope", "")),
-                      str(data.get("account", "")), datetime.fromisoformat(data["obtained_at"]))
+        return Tokens(data["access_token"], data.get("refresh_token") or None, _utc(data["expires_at"]),
+                      str(data.get("scope", "")), str(data.get("account", "")), _utc(data["obtained_at"]))
     except (KeyError, TypeError, ValueError) as exc:
         missing = str(exc).split(":")[0].strip("'\"")
         raise OAuthError(f"{path}: is damaged ({missing} missing or wrong): run `mailtriage login` to write it "
                          "again") from None
+
+
+def _utc(text: str) -> datetime:
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)  # a hand-edited time without zone: UTC
 
 
 def refresh(client: Client, tokens: Tokens, now: datetime) -> Tokens:
@@ -199,6 +202,13 @@ class TokenSource(RetryOnce):
             return self._tokens.access_token
 
     def _renew(self, now: datetime, force: bool) -> Tokens:
+        try:
+            return self._renew_locked(now, force)
+        except OSError as exc:  # the lock file or the new token file cannot be written
+            raise OAuthError(f"{self.path.parent}: cannot write there ({exc.strerror or exc}): the token file's "
+                             "folder must be writable by mailtriage (systemd: StateDirectory=)") from None
+
+    def _renew_locked(self, now: datetime, force: bool) -> Tokens:
         stale = self._tokens
         with self._file_lock():
             tokens = load_tokens(self.path)
@@ -266,35 +276,3 @@ def summarise(stderr: str, *secrets: str) -> str:
         if secret:
             text = text.replace(secret, "[hidden]")
     return TOKENISH.sub("[hidden]", text)[:200]
-
-
-B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 section 2.1
-
-
-def _checked(user: str, token: str) -> None:
-    if "\x01" in user or not user:
-        raise OAuthError("the user name for OAuth2 is empty or holds a control character")
-    if not B64TOKEN.fullmatch(token):
-        raise OAuthError("the access token has characters a bearer token cannot have")
-
-
-def xoauth2(user: str, token: str) -> str:
-    """The SASL XOAUTH2 initial response, before base64 (Google's and Microsoft's format)."""
-    _checked(user, token)
-    return f"user={user}\x01auth=Bearer {token}\x01\x01"
-
-
-def oauthbearer(user: str, token: str, host: str, port: int) -> str:
-    """The SASL OAUTHBEARER initial response (RFC 7628 section 3.1), before base64."""
-    _checked(user, token)
-    if "\x01" in host:
-        raise OAuthError("the host name holds a control character")
-    saslname = user.replace("=", "=3D").replace(",", "=2C")
-    return f"n,a={saslname},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01"
-
-
-def b64(text: str) -> str:
-    """TEXT as the base64 a SASL exchange carries."""
-    return base64.b64encode(text.encode()).decode("ascii")
-
-

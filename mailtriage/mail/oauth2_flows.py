@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from mailtriage.errors import OAuthError
 from mailtriage.mail.oauth2 import Client, Tokens, tokens_from_answer, utcnow
-from mailtriage.mail.oauth2_http import explain, post_form
+from mailtriage.mail.oauth2_wire import explain, post_form
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 Show = Callable[[str], None]

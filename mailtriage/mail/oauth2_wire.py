@@ -1,4 +1,4 @@
-"""OAuth2 plumbing: provider endpoints, the https-only rule, form POSTs and provider errors as one sentence.
+"""OAuth2 on the wire: provider endpoints, the https-only rule, form POSTs, errors as one sentence, SASL strings.
 
 Endpoint facts, checked before use (2026-11-29):
 - Microsoft identity platform, device authorization grant: POST
@@ -22,6 +22,7 @@ Endpoint facts, checked before use (2026-11-29):
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import re
@@ -174,3 +175,35 @@ def explain(answer: Mapping[str, object], provider_name: str = "") -> OAuthError
     if code:
         message += f" (AADSTS{code})"
     return SignInRequired(message) if key in NEEDS_LOGIN else OAuthError(message)
+
+
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 section 2.1
+
+
+def _checked(user: str, token: str) -> None:
+    if "\x01" in user or not user:
+        raise OAuthError("the user name for OAuth2 is empty or holds a control character")
+    if not B64TOKEN.fullmatch(token):
+        raise OAuthError("the access token has characters a bearer token cannot have")
+
+
+def xoauth2(user: str, token: str) -> str:
+    """The SASL XOAUTH2 initial response, before base64 (Google's and Microsoft's format)."""
+    _checked(user, token)
+    return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def oauthbearer(user: str, token: str, host: str, port: int) -> str:
+    """The SASL OAUTHBEARER initial response (RFC 7628 section 3.1), before base64."""
+    _checked(user, token)
+    if "\x01" in host:
+        raise OAuthError("the host name holds a control character")
+    saslname = user.replace("=", "=3D").replace(",", "=2C")
+    return f"n,a={saslname},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01"
+
+
+def b64(text: str) -> str:
+    """TEXT as the base64 a SASL exchange carries."""
+    return base64.b64encode(text.encode()).decode("ascii")
+
+
