@@ -43,9 +43,11 @@ class AuthServer:
     client_id: str = "mailtriage-test"
     client_secret: str | None = None
     lifetime: int = 3600
+    refresh_lifetime: int | None = None  # sent as refresh_token_expires_in when set (Google does, for some)
     pending: int = 2
     slow_down: bool = False
     deny: bool = False
+    broken: bool = False  # /token answers 502 with an HTML page, like a proxy in front of a dead server
     interval: int = 1
     offset: float = 0.0
     access: dict[str, tuple[Grant, float]] = field(default_factory=dict)
@@ -123,6 +125,14 @@ class AuthServer:
         form = dict(urllib.parse.parse_qsl(request.rfile.read(length).decode()))
         path = urllib.parse.urlsplit(request.path).path
         self.log.append((path, form.get("grant_type", "")))
+        if self.broken and path == "/token":
+            page = b"<html><body>502 Bad Gateway</body></html>"
+            request.send_response(502)
+            request.send_header("Content-Type", "text/html")
+            request.send_header("Content-Length", str(len(page)))
+            request.end_headers()
+            request.wfile.write(page)
+            return
         with self.lock:
             status, body = self._answer(path, form, request.headers.get("Authorization", ""))
         _send(request, status, body)
@@ -183,8 +193,14 @@ class AuthServer:
         access, refresh = "at-" + secrets.token_urlsafe(24), "rt-" + secrets.token_urlsafe(24)
         self.access[access] = (grant, self.now() + self.lifetime)
         self.refresh[refresh] = grant
-        return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-                "expires_in": self.lifetime, "scope": grant.scope}
+        answer: dict[str, Any] = {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+                                  "expires_in": self.lifetime, "scope": grant.scope}
+        if self.refresh_lifetime:
+            answer["refresh_token_expires_in"] = self.refresh_lifetime
+        if "openid" in grant.scope.split():  # an unsigned id_token: the client only shows who signed in
+            claims = json.dumps({"preferred_username": grant.user, "aud": self.client_id}).encode()
+            answer["id_token"] = "eyJhbGciOiJub25lIn0." + base64.urlsafe_b64encode(claims).decode().rstrip("=") + "."
+        return answer
 
     def _introspect(self, token: str) -> dict[str, Any]:
         found = self.access.get(token)

@@ -87,6 +87,20 @@ def test_device_flow_polls_through_pending_and_slow_down(auth: AuthServer) -> No
     assert tokens.scope == "offline_access imap smtp" and tokens.account == auth.user
 
 
+def test_who_signed_in_and_how_long_the_refresh_token_lasts(auth: AuthServer, tmp_path: Path) -> None:
+    auth.refresh_lifetime = 7 * 86400
+    client = Client(provider("custom", token_url=f"{auth.url}/token", device_authorization_url=f"{auth.url}/device",
+                             scopes=("openid", "offline_access")), auth.client_id)
+    tokens = device_sign_in(client, lambda _: None, account="kasia@example.org", sleep=lambda _: None,
+                            now=lambda: T0)
+    assert tokens.who == auth.user and tokens.refresh_expires_at == T0 + timedelta(days=7)
+    save_tokens(tmp_path / "t.json", tokens)
+    assert load_tokens(tmp_path / "t.json") == tokens
+    auth.refresh_lifetime = None
+    TokenSource(client, tmp_path / "t.json").force_refresh(now=T0 + timedelta(days=1))
+    assert load_tokens(tmp_path / "t.json").refresh_expires_at == T0 + timedelta(days=7)  # kept when not told
+
+
 def test_device_flow_declined_says_so(auth: AuthServer) -> None:
     auth.deny = True
     with pytest.raises(OAuthError, match="declined"):
@@ -254,6 +268,47 @@ def test_no_refresh_token_means_sign_in_again(auth: AuthServer, tmp_path: Path) 
         TokenSource(device_client(auth), path).access_token(now=T0)
 
 
+def test_a_broken_or_absent_server_loses_nothing(auth: AuthServer, tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    first = signed_in(auth, path)
+    before = path.read_bytes()
+    auth.broken = True
+    with pytest.raises(OAuthError, match="answered HTTP 502 without a JSON object") as caught:
+        TokenSource(device_client(auth), path).force_refresh(now=T0)
+    assert not isinstance(caught.value, SignInRequired)  # a passing fault: no new login asked for
+    assert path.read_bytes() == before
+    auth.broken = False
+    assert TokenSource(device_client(auth), path).force_refresh(now=T0) in auth.access  # recovers by itself
+    gone = Client(provider("custom", token_url="http://127.0.0.1:9/token", device_authorization_url=
+                           "http://127.0.0.1:9/device"), "id")
+    with pytest.raises(OAuthError, match="cannot reach the sign-in server http://127.0.0.1:9/token"):
+        TokenSource(gone, path).force_refresh(now=T0)
+    assert first.refresh_token not in str(caught.value)
+
+
+def test_a_failed_write_keeps_the_old_token_file(auth: AuthServer, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "tokens.json"
+    signed_in(auth, path)
+    before = path.read_bytes()
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("mailtriage.mail.oauth2.os.fsync", full_disk)
+    source = TokenSource(device_client(auth), path)
+    with pytest.raises(OAuthError, match="No space left on device"):
+        source.force_refresh(now=T0)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.json", "tokens.json.lock"]
+    with pytest.raises(OAuthError, match="No space left on device"):  # said again at every use, never forgotten
+        source.access_token(now=T0)
+    monkeypatch.undo()  # space again: the refreshed tokens, held in memory, reach the disk; no new login
+    token = source.access_token(now=T0 + timedelta(minutes=30))
+    assert load_tokens(path).access_token == token and load_tokens(path).refresh_token in auth.refresh
+    assert auth.grants("/token").count("refresh_token") == 1
+
+
 def test_token_file_problems_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(SignInRequired, match="no OAuth2 sign-in yet: run `mailtriage login`"):
         load_tokens(tmp_path / "absent.json")
@@ -312,6 +367,8 @@ def test_token_command_failures_hide_secrets(tmp_path: Path) -> None:
         CommandTokenSource(leaky).access_token()
     assert "exited 3" in str(caught.value) and "secret-token" not in str(caught.value)
     assert "LongRefreshToken" not in str(caught.value) and "[hidden]" in str(caught.value)
+    assert CommandTokenSource(script(tmp_path, "import sys; sys.stdout.buffer.write(b'tok\\xff\\n')"))\
+        .access_token() == "tok\ufffd"  # not UTF-8: replaced (the server will refuse it), no crash here
     with pytest.raises(OAuthError, match="printed no access token"):
         CommandTokenSource(script(tmp_path, "pass")).access_token()
     with pytest.raises(OAuthError, match="within 0.5 s"):
@@ -374,6 +431,7 @@ def test_provider_endpoints() -> None:
      "not found in this tenant", False),
     ({"error": "unauthorized_client"}, "not allowed to use this sign-in", False),
     ({"error": "invalid_client"}, "client id or client secret was refused", False),
+    ({"error": "temporarily_unavailable"}, "the next check tries again", False),
     ({"error": "weird thing!! ya29.token"}, "refused (weirdthingya29token)", False),
 ])
 def test_provider_errors_become_one_plain_sentence(answer: dict[str, str], expected: str, login: bool) -> None:

@@ -1,12 +1,13 @@
-"""OAuth2 tokens for IMAP and SMTP: the token file, refresh before expiry, token_command, SASL strings.
+"""OAuth2 tokens for IMAP and SMTP: the token file, refresh before expiry, retry once, token_command.
 
 Stdlib only, and imported only by what signs in (login, check, daemon, doctor with auth: oauth2), never at
-the start of other commands. The sign-in flows themselves live in oauth2_flows, the HTTP and the
-provider facts in oauth2_wire. Tokens are secrets: no repr, message or log line shows one.
+the start of other commands. The sign-in flows live in oauth2_flows; HTTP, provider facts and SASL strings
+in oauth2_wire. Tokens are secrets: no repr, message or log line shows one.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import json
@@ -60,6 +61,8 @@ class Tokens:
     scope: str
     account: str
     obtained_at: datetime
+    who: str = ""  # who signed in, from an id_token when the provider sent one: compare with the IMAP user
+    refresh_expires_at: datetime | None = None  # only when the server says (refresh_token_expires_in)
 
     def fresh(self, now: datetime, margin: timedelta = MARGIN) -> bool:
         return now + margin < self.expires_at
@@ -74,19 +77,39 @@ def tokens_from_answer(answer: Mapping[str, object], *, account: str, now: datet
     refresh = answer.get("refresh_token")
     if not isinstance(refresh, str) or not refresh:  # not rotated: the old one goes on working
         refresh = previous.refresh_token if previous else None
-    expires_in = answer.get("expires_in", 3600)
-    try:
-        seconds = int(str(expires_in))
-    except ValueError:
-        seconds = 3600
+    refresh_seconds = _int(answer.get("refresh_token_expires_in"))
     return Tokens(
         access_token=access,
         refresh_token=refresh,
-        expires_at=now + timedelta(seconds=seconds),
+        expires_at=now + timedelta(seconds=_int(answer.get("expires_in")) or 3600),
         scope=str(answer.get("scope") or (previous.scope if previous else scope)),
         account=account or (previous.account if previous else ""),
         obtained_at=now,
+        who=_who(answer.get("id_token")) or (previous.who if previous else ""),
+        refresh_expires_at=now + timedelta(seconds=refresh_seconds) if refresh_seconds else
+        (previous.refresh_expires_at if previous else None),
     )
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _who(id_token: object) -> str:
+    """The signed-in address from an OpenID id_token, unverified: it is only shown, never trusted."""
+    if not isinstance(id_token, str) or id_token.count(".") != 2:
+        return ""
+    payload = id_token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return ""
+    if not isinstance(claims, dict):
+        return ""
+    return next((str(claims[k]) for k in ("email", "preferred_username", "upn") if claims.get(k)), "")
 
 
 def save_tokens(path: Path, tokens: Tokens) -> None:
@@ -94,7 +117,8 @@ def save_tokens(path: Path, tokens: Tokens) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     data = {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
             "expires_at": tokens.expires_at.isoformat(), "scope": tokens.scope, "account": tokens.account,
-            "obtained_at": tokens.obtained_at.isoformat(), "token_type": "Bearer"}
+            "obtained_at": tokens.obtained_at.isoformat(), "token_type": "Bearer", "who": tokens.who,
+            "refresh_expires_at": tokens.refresh_expires_at.isoformat() if tokens.refresh_expires_at else None}
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w") as out:  # mkstemp already made it 0600
@@ -128,8 +152,10 @@ def load_tokens(path: Path) -> Tokens:
     try:
         if not isinstance(data["access_token"], str):
             raise TypeError("access_token")
+        refresh_expires = data.get("refresh_expires_at")
         return Tokens(data["access_token"], data.get("refresh_token") or None, _utc(data["expires_at"]),
-                      str(data.get("scope", "")), str(data.get("account", "")), _utc(data["obtained_at"]))
+                      str(data.get("scope", "")), str(data.get("account", "")), _utc(data["obtained_at"]),
+                      str(data.get("who") or ""), _utc(refresh_expires) if refresh_expires else None)
     except (KeyError, TypeError, ValueError) as exc:
         missing = str(exc).split(":")[0].strip("'\"")
         raise OAuthError(f"{path}: is damaged ({missing} missing or wrong): run `mailtriage login` to write it "
@@ -181,6 +207,7 @@ class TokenSource(RetryOnce):
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.client, self.path, self.margin, self.clock = client, path, margin, clock
         self._tokens: Tokens | None = None
+        self._unsaved: Tokens | None = None  # refreshed, but the disk refused them: the only live copy
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -203,6 +230,10 @@ class TokenSource(RetryOnce):
 
     def _renew(self, now: datetime, force: bool) -> Tokens:
         try:
+            if self._unsaved is not None:  # a full disk earlier: save first, or nothing after it is safe
+                with self._file_lock():
+                    save_tokens(self.path, self._unsaved)
+                self._tokens, self._unsaved = self._unsaved, None
             return self._renew_locked(now, force)
         except OSError as exc:  # the lock file or the new token file cannot be written
             raise OAuthError(f"{self.path.parent}: cannot write there ({exc.strerror or exc}): the token file's "
@@ -216,7 +247,9 @@ class TokenSource(RetryOnce):
             if tokens.fresh(now, self.margin) and not (force and not other_process_did_it):
                 return tokens
             new = refresh(self.client, tokens, now)
+            self._unsaved = new  # kept in memory until the disk takes it: the old refresh token may be dead
             save_tokens(self.path, new)  # at once: a rotated refresh token is the only one that works now
+            self._unsaved = None
             return new
 
     @contextlib.contextmanager
@@ -247,8 +280,8 @@ class CommandTokenSource(RetryOnce):
 
     def access_token(self, now: datetime | None = None) -> str:
         try:
-            done = subprocess.run(self.words, capture_output=True, text=True, timeout=self.timeout, check=False,
-                                  stdin=subprocess.DEVNULL)
+            done = subprocess.run(self.words, capture_output=True, timeout=self.timeout, check=False,
+                                  stdin=subprocess.DEVNULL, encoding="utf-8", errors="replace")
         except subprocess.TimeoutExpired:
             raise OAuthError(f"token_command {self.words[0]} gave no token within {self.timeout:g} s") from None
         except OSError as exc:
@@ -265,7 +298,7 @@ class CommandTokenSource(RetryOnce):
         return self.access_token(now)  # the command keeps its own cache; asking again is all we can do
 
 
-TOKENISH = re.compile(r"[A-Za-z0-9._~+/=-]{24,}")
+TOKENISH = re.compile(r"[A-Za-z0-9._~+/=-]{32,}")  # longer than words and most paths
 
 
 def summarise(stderr: str, *secrets: str) -> str:

@@ -34,7 +34,8 @@ def device_sign_in(client: Client, show: Show, *, account: str = "", sleep: Call
                    clock: Callable[[], float] = time.monotonic, now: Callable[[], datetime] = utcnow) -> Tokens:
     """RFC 8628: show the verification URL and user code, then poll until the user has signed in."""
     provider = client.provider
-    assert provider.device_authorization_url
+    if not provider.device_authorization_url:
+        raise OAuthError(f"provider {provider.name} has no device authorization URL: sign in with the browser")
     scope = " ".join(provider.scopes)
     status, answer = post_form(provider.device_authorization_url, client.fields(scope=scope), client.timeout)
     if status != 200 or "error" in answer:
@@ -79,9 +80,14 @@ def pkce_pair() -> tuple[str, str]:
 
 def browser_sign_in(client: Client, show: Show, *, account: str = "", timeout: float = 300.0,
                     now: Callable[[], datetime] = utcnow) -> Tokens:
-    """Code + PKCE: print the URL to open; a one-shot server on 127.0.0.1 receives the redirect."""
+    """Code + PKCE: print the URL to open; a one-shot server on 127.0.0.1 receives the redirect.
+
+    The redirect URI is http://127.0.0.1:<free port>/, the form Google's desktop-app clients accept with
+    any port (developers.google.com/identity/protocols/oauth2/native-app, "Loopback IP address").
+    """
     provider = client.provider
-    assert provider.authorization_url
+    if not provider.authorization_url:
+        raise OAuthError(f"provider {provider.name} has no authorization URL: use device_authorization_url")
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(24)
     scope = " ".join(provider.scopes)

@@ -152,6 +152,8 @@ ERRORS = {
     "authorization_declined": "the sign-in was declined in the browser: run `mailtriage login` again and accept",
     "expired_token": "the code was not entered in time: run `mailtriage login` again",
     "invalid_scope": "the server refused the requested scopes: check scopes in the oauth2 block",
+    "temporarily_unavailable": "the sign-in server is busy or down for now: the next check tries again",
+    "server_error": "the sign-in server had an internal error: the next check tries again",
 }
 GOOGLE_TESTING = (" (a Google Cloud project left in 'Testing' ends every sign-in after 7 days: set its "
                   "publishing status to 'In production')")
