@@ -29,6 +29,7 @@ from mailtriage.mail.oauth2 import (
 from mailtriage.mail.oauth2_flows import browser_sign_in, device_sign_in, pkce_pair, sign_in
 from mailtriage.mail.oauth2_wire import (
     SignInRequired,
+    b64,
     check_url,
     explain,
     oauthbearer,
@@ -430,6 +431,8 @@ def test_provider_endpoints() -> None:
     ({"error": "unauthorized_client", "error_description": "AADSTS700016: Application with identifier"},
      "not found in this tenant", False),
     ({"error": "unauthorized_client"}, "not allowed to use this sign-in", False),
+    ({"error": "invalid_client", "error_description": "AADSTS7000218: The request body must contain ..."},
+     "Allow public client flows", False),
     ({"error": "invalid_client"}, "client id or client secret was refused", False),
     ({"error": "temporarily_unavailable"}, "the next check tries again", False),
     ({"error": "weird thing!! ya29.token"}, "refused (weirdthingya29token)", False),
@@ -450,6 +453,10 @@ def test_sasl_strings_have_the_documented_shape() -> None:
         "user=test@contoso.onmicrosoft.com\x01auth=Bearer EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA\x01\x01")
     assert oauthbearer("a,b=c@x", "tok", "imap.example", 993) == (
         "n,a=a=2Cb=3Dc@x,\x01host=imap.example\x01port=993\x01auth=Bearer tok\x01\x01")
+    from aiosmtplib.auth import auth_xoauth2_encode  # what the SMTP side sends must be the same bytes
+
+    assert b64(xoauth2("kasia@example.org", "ya29.tok")).encode() == \
+        auth_xoauth2_encode("kasia@example.org", "ya29.tok")
     with pytest.raises(OAuthError) as caught:
         xoauth2("u", "bad token\x01injected")
     assert "injected" not in str(caught.value)

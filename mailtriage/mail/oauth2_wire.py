@@ -140,7 +140,10 @@ AADSTS = {
     "700016": "the app (client_id) was not found in this tenant: check client_id and tenant",
     "50076": f"your organisation requires multi-factor authentication: {LOGIN_HINT} and complete it",
     "50079": f"your organisation requires you to set up multi-factor authentication: {LOGIN_HINT} and complete it",
-    "7000218": "the app registration does not allow public client flows: switch on 'Allow public client flows'",
+    "7000218": "the app registration treats mailtriage as a confidential client: switch on 'Allow public "
+               "client flows' under Authentication",
+    "700025": "the app registration is a public client and takes no secret: remove client_secret_env / "
+              "client_secret_file",
 }
 ERRORS = {
     "invalid_grant": f"the sign-in has expired or was revoked: {LOGIN_HINT}",
