@@ -47,7 +47,9 @@ def device_sign_in(client: Client, show: Show, *, account: str = "", sleep: Call
         raise OAuthError("the sign-in server's device answer lacks device_code, user_code or verification_uri")
     interval = _seconds(answer.get("interval"), 5)
     deadline = clock() + _seconds(answer.get("expires_in"), 900)
-    show(f"To sign in, open {where} and enter the code {user_code}")
+    complete = answer.get("verification_uri_complete")  # RFC 8628 3.3.1; Microsoft does not send it
+    show(f"To sign in, open {where} and enter the code {user_code}"
+         + (f" (or open {complete})" if isinstance(complete, str) and complete.startswith("https://") else ""))
     while clock() < deadline:
         sleep(interval)
         status, answer = post_form(provider.token_url, client.fields(grant_type=DEVICE_GRANT, device_code=device_code),
