@@ -53,3 +53,7 @@ class SendError(MailtriageError):
 
 class StoreError(MailtriageError):
     """The database cannot be opened or written: a full disk, a damaged file, no permission."""
+
+
+class OAuthError(MailtriageError):
+    """OAuth2 sign-in or token refresh failed; the text is one plain sentence and never holds a token."""
