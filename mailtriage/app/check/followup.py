@@ -1,0 +1,34 @@
+"""The follow-up stage: threads the human answered (Sent folder, \\Answered flags) and threads
+that went past their deadline (logged once, \\Flagged)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mailtriage.app.answered import scan_flags, scan_sent
+from mailtriage.app.check.fetch import Selected
+from mailtriage.app.overdue import enforce
+from mailtriage.config.model import Rules
+from mailtriage.core.businessdays import BusinessCalendar
+from mailtriage.mail.imap import Mailbox
+from mailtriage.store.db import Store
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    answered: int = 0
+    notes: list[str] = field(default_factory=list)  # one line per thread that became overdue
+
+
+def flags(mailbox: Mailbox, store: Store, folder: Selected, calendar: BusinessCalendar, now: datetime) -> int:
+    """Threads of a selected folder answered in some mail client since the last check."""
+    return scan_flags(mailbox, store, folder.name, folder.state, calendar, now)
+
+
+def after_folders(mailbox: Mailbox, store: Store, rules: Rules, calendar: BusinessCalendar,
+                  now: datetime) -> FollowUp:
+    """Answers in the Sent folder, then overdue threads (answers first: an answered thread is
+    not overdue)."""
+    answered = scan_sent(mailbox, store, calendar, now)
+    return FollowUp(answered, enforce(mailbox, store, rules, now))
