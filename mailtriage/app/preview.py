@@ -19,8 +19,8 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mailtriage.app.check import record
-from mailtriage.app.check.triage import Triage, preload_holidays
+from mailtriage.app.check import preload_holidays, record
+from mailtriage.app.check.triage import Triage
 from mailtriage.app.explain import Explanation, as_dict, explain
 from mailtriage.config.model import Rules
 from mailtriage.errors import MailtriageError

@@ -10,6 +10,8 @@ from datetime import datetime
 REPLY, RECORD, IGNORE, SKIP = "reply", "record", "ignore", "skip"
 # The states of a thread.
 STATES = ("open", "answered", "overdue", "closed", "ignored")
+# Our holding replies' Message-IDs start so: answer detection must not take them for the human's.
+OUR_ID_PREFIX = "<mailtriage."
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from mailtriage.app.check import fetch, followup, outbox, record
 from mailtriage.app.check.report import Line, Report, line_dict
-from mailtriage.app.check.triage import preload_holidays
 from mailtriage.config.credentials import read_password
 from mailtriage.config.model import Rules
 from mailtriage.core.wording import plural
@@ -119,3 +118,12 @@ class Check:
             self.report.failed += sending.failed
             self.report.waiting = sending.waiting
             self.report.send_error = sending.error
+
+
+def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, dict[date, str]]:
+    """Last, this and next year's public holidays, from the database's cache."""
+    country = rules.holidays.country
+    if country is None:
+        return {}
+    return {year: store.public_holidays(country, rules.holidays.subdivision, year)
+            for year in (now.year - 1, now.year, now.year + 1)}

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from mailtriage.app.check.outbox import identity_address
@@ -178,15 +178,6 @@ class Triage:
         data = build(msg, text, self.rules, self.now, message_id).as_bytes(policy=SMTP)
         return Draft(message_id, msg.reply_to, recipient.limit_key(msg.reply_to), verdict.language, data,
                      choice.via, choice.reason)
-
-
-def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, dict[date, str]]:
-    """Last, this and next year's public holidays, from the database's cache."""
-    country = rules.holidays.country
-    if country is None:
-        return {}
-    return {year: store.public_holidays(country, rules.holidays.subdivision, year)
-            for year in (now.year - 1, now.year, now.year + 1)}
 
 
 def _quiet_for(thread: Mapping[str, object] | None, received: datetime) -> timedelta | None:
