@@ -2,8 +2,9 @@
 
 Each reply is claimed `sending` and committed before its own transaction starts; the session
 returns its outcome (mail/smtp.py never touches the database) and the outcome is committed at
-once: sent; 4xx -> planned again; 5xx -> failed; lost during DATA -> unknown, never sent again.
-So a crash leaves each reply planned, sent or of unknown fate, and none goes out twice.
+once, together with the claim of the next reply: sent; 4xx -> planned again; 5xx -> failed;
+lost during DATA -> unknown, never sent again. So a crash leaves each reply planned, sent or of
+unknown fate, and none goes out twice.
 """
 
 from __future__ import annotations
@@ -54,18 +55,27 @@ def send(store: Store, rules: Rules, now: datetime) -> Sending | None:
     password = read_password(rules.smtp) if rules.smtp.username else None
     try:
         with SmtpSession(rules.smtp, password, identity_address(rules)) as session:
-            last = 0
-            while session.alive and (reply := store.claim_next(last)) is not None:  # committed `sending`
-                last = reply.id
+            reply = store.claim_next() if session.alive else None  # committed `sending` before its send
+            while reply is not None:
                 try:
-                    rcpt = envelope_recipient(reply.recipient, session.smtputf8)
+                    rcpt, why_not = envelope_recipient(reply.recipient, session.smtputf8), ""
                 except NeedsSmtpUtf8 as exc:  # shown in the summary as a failed reply, with why
-                    store.fail_reply(reply.id, str(exc))
-                    outcome.count(reply.id, FAILED, str(exc))
-                    continue
-                result = session.send(rcpt, reply.data, smtputf8=not rcpt.isascii())
-                store.finish_reply(reply.id, result.state, result.envelope_sender, result.response)
-                outcome.count(reply.id, result.state, result.response)
+                    rcpt, why_not = "", str(exc)
+                result = session.send(rcpt, reply.data, smtputf8=not rcpt.isascii()) if rcpt else None
+                # This reply's outcome and the claim of the next, in one commit (one disk sync per
+                # reply): the outcome is recorded right after the send, the next claim still before
+                # its own.
+                with store.transaction():
+                    if result is None:
+                        store.fail_reply(reply.id, why_not)
+                    else:
+                        store.finish_reply(reply.id, result.state, result.envelope_sender, result.response)
+                    following = store.claim_next(reply.id) if session.alive else None
+                if result is None:
+                    outcome.count(reply.id, FAILED, why_not)
+                else:
+                    outcome.count(reply.id, result.state, result.response)
+                reply = following
     except SendError as exc:
         outcome.error = str(exc)
     outcome.waiting = store.count_replies("planned")
