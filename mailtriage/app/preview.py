@@ -16,7 +16,6 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailtriage.app.check import preload_holidays, record
@@ -41,7 +40,7 @@ class Preview:
     explanation: Explanation
     reply: EmailMessage | None
 
-    def as_dict(self, tz: ZoneInfo) -> dict[str, Any]:
+    def as_dict(self, tz: ZoneInfo) -> dict[str, object]:
         found = as_dict(self.explanation, tz)
         data = {key: found[key] for key in ("received", "decision", "reason", "guard", "objections",
                                             "client_rule", "deadline")}

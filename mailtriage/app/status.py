@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from mailtriage.app.answered import SENT_KEY
 from mailtriage.config.model import Rules
 from mailtriage.core.wording import plural, when
 from mailtriage.store.db import Store, from_iso, iso
+
+if TYPE_CHECKING:
+    from mailtriage.app.check import Report
 
 LAST_CHECK = "last_check"
 
@@ -19,7 +23,7 @@ def remember(store: Store, now: datetime, ok: bool, status: str) -> None:
     store.set_meta(LAST_CHECK, json.dumps({"at": iso(now), "ok": ok, "status": status}))
 
 
-def describe(report: Any, now: datetime, tz: Any) -> str:
+def describe(report: Report, now: datetime, tz: ZoneInfo) -> str:
     """'Mon 30 Nov 12:00: 14 new, 3 holding replies, 2 overdue'."""
     replies = sum(1 for line in report.lines if line.decision == "reply")
     overdue = sum(1 for note in report.notes if note.startswith("overdue:"))
