@@ -15,6 +15,7 @@ sent again).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timedelta
@@ -32,6 +33,7 @@ from mailtriage.store.lock import one_check
 if TYPE_CHECKING:
     from mailtriage.app.check.triage import Triage
 
+log = logging.getLogger("mailtriage")
 __all__ = ["Check", "Line", "Report", "line_dict", "preload_holidays"]
 
 
@@ -96,6 +98,7 @@ class Check:
         if folder.first_time:
             batch, note = fetch.baseline(mailbox, folder, self.now, self.backfill)
             self.report.notes.append(note)
+            log.debug(note)
             self.record(batch)
             return
         for batch in fetch.new_batches(mailbox, folder):
