@@ -145,7 +145,7 @@ Action = Literal["reply", "record", "ignore"]
 class Section(BaseModel):
     """Every section refuses unknown keys, so a typo is an error instead of a silent default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class BusinessHours(Section):
