@@ -162,6 +162,19 @@ class Bench:
         self.results["first_run"] = {"messages": self.big, **self.summarise(first, "seconds", "imap_bytes", "rss_mb")}
         self.results["idle_check"] = {"messages": self.big, **self.summarise(idle, "seconds", "imap_bytes", "rss_mb")}
 
+    def idle_tiny(self) -> None:
+        """The most common check of all: a tiny mailbox, nothing new. Start-up is nearly all of it."""
+        user = self.cached_user("tiny10", 10)
+        rules = self.rules(user, "idle-tiny")
+        self.mailtriage(rules, "check")  # the baseline
+        ours, bare = [], []
+        for _ in range(self.rounds):
+            bare.append(self.bare(user, self.last_uid(rules)))
+            ours.append(self.mailtriage(rules, "check"))
+        self.results["idle_tiny"] = {
+            "messages": 10, "mailtriage": self.summarise(ours, "seconds", "imap_bytes", "rss_mb"),
+            "bare": self.summarise(bare, "seconds", "imap_bytes", "rss_mb", "fetch_seconds")}
+
     def hundred_new(self, size: int) -> None:
         user = self.cached_user(f"inbox{size}", size)
         rules = self.rules(user, f"new-{size}")
@@ -288,7 +301,7 @@ def fill_database(path: Path, count: int) -> None:
 
 def targets(r: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """(target, measured, met) for each target of the performance issue."""
-    rows = []
+    rows = idle_tiny_targets(r["idle_tiny"])
     idle, first = r["idle_check"], r["first_run"]
     rows.append(("idle check on 100,000 reads ≤ 8 KiB", f"{idle['imap_bytes']:,.0f} B", idle["imap_bytes"] <= 8192))
     rows.append(("first run on 100,000 reads ≤ 16 KiB", f"{first['imap_bytes']:,.0f} B", first["imap_bytes"] <= 16384))
@@ -328,6 +341,13 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, bool]]:
     return rows
 
 
+def idle_tiny_targets(tiny: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    wall = tiny["mailtriage"]["seconds"] / tiny["bare"]["seconds"]
+    rss = tiny["mailtriage"]["rss_mb"]
+    return [("idle check of a tiny mailbox ≤ 3× the bare client (both whole processes)", f"{wall:.2f}×", wall <= 3),
+            ("peak RSS of an idle check of a tiny mailbox ≤ 45 MB", f"{rss:.1f} MB", rss <= 45)]
+
+
 def write_results(r: dict[str, Any], command: str) -> None:
     machine = (f"{platform.node() and 'this machine'}: {platform.machine()}, {os.cpu_count()} cores, "
                f"Python {platform.python_version()}, {platform.platform(terse=True)}, "
@@ -343,6 +363,9 @@ def write_results(r: dict[str, Any], command: str) -> None:
     def row(name: str, d: dict[str, Any], note: str = "") -> None:
         lines.append(f"| {name} | {d['seconds']:.3f} | {d.get('imap_bytes', 0):,.0f} | {d['rss_mb']:.1f} | {note} |")
 
+    row("idle check, 10 messages: mailtriage", r["idle_tiny"]["mailtriage"])
+    row("idle check, 10 messages: bare imapclient", r["idle_tiny"]["bare"],
+        f"fetch alone {r['idle_tiny']['bare']['fetch_seconds']:.3f} s")
     row(f"first run, {r['first_run']['messages']:,} messages", r["first_run"])
     row(f"idle check, {r['idle_check']['messages']:,} messages", r["idle_check"])
     for size in (1000, r["idle_check"]["messages"]):
@@ -366,10 +389,30 @@ def write_results(r: dict[str, Any], command: str) -> None:
     print("\n".join(lines))
 
 
+def only(bench: Bench, cases: list[str]) -> None:
+    """A few cases, side by side with the bare client, printed and not written to RESULTS.md."""
+    try:
+        if "idle_tiny" in cases:
+            bench.idle_tiny()
+            for target, measured, met in idle_tiny_targets(bench.results["idle_tiny"]):
+                print(f"{target}: {measured} ({'met' if met else 'NOT met'})")
+        if "new_1000" in cases:
+            bench.hundred_new(1000)
+            d = bench.results["new_100_at_1000"]
+            wall = d["mailtriage"]["seconds"] / d["bare"]["seconds"]
+            verdict = "met" if wall <= 3 else "NOT met"
+            print(f"100 new at 1,000, whole check ≤ 3× the bare client: {wall:.2f}× ({verdict})")
+    finally:
+        bench.close()
+    print(json.dumps(bench.results, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="10,000 instead of 100,000 messages, 3 rounds")
+    parser.add_argument("--only", choices=("idle_tiny", "new_1000"), action="append",
+                        help="run only these cases and print their figures (RESULTS.md is left alone)")
     parser.add_argument("--fill-database", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fill_database:
@@ -379,8 +422,12 @@ def main() -> None:
         sys.exit("bench/run.py needs GNU time to read peak RSS: apt-get install time")
     rounds, big = (3, 10_000) if args.quick else (args.rounds, 100_000)
     bench = Bench(rounds, big)
+    if args.only:
+        only(bench, args.only)
+        return
     try:
-        for step in (bench.first_run_and_idle, lambda: bench.hundred_new(1000), lambda: bench.hundred_new(big),
+        for step in (bench.idle_tiny, bench.first_run_and_idle, lambda: bench.hundred_new(1000),
+                     lambda: bench.hundred_new(big),
                      lambda: bench.answer_detection(1000), lambda: bench.answer_detection(50_000),
                      bench.monday_burst, bench.reports, bench.startup):
             started = time.perf_counter()

@@ -39,6 +39,10 @@ class CalendarError(MailtriageError):
     """The business calendar cannot produce a deadline (for instance: no business day for years)."""
 
 
+class TemplateUnusable(MailtriageError):
+    """The holding reply template cannot be rendered: the same for every message, so a check stops."""
+
+
 class SecretError(MailtriageError):
     """A password could not be read from its environment variable, file or command."""
 

@@ -255,3 +255,23 @@ def test_the_schema_describes_forms() -> None:
     schema = Rules.model_json_schema(by_alias=True, mode="validation")
     assert schema["properties"]["forms"]["items"]["examples"] == ["noreply@wix.com", "formspree.io"]
     assert "forms" in schema["$defs"]["Client"]["properties"]
+
+
+def test_the_country_codes_read_from_the_holidays_registry_are_the_registrys_own() -> None:
+    from holidays.registry import COUNTRIES
+
+    from mailtriage.config.rulesfile import country_codes
+
+    assert country_codes() == {entry[1] for entry in COUNTRIES.values()}
+
+
+def test_an_idle_check_loads_no_template_engine_smtp_client_or_holidays() -> None:
+    """What a check that finds nothing new needs: none of the reply machinery, no calendars."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import mailtriage.cli.main, mailtriage.app.check, mailtriage.config.rulesfile; "
+            "print(sorted(m for m in ('jinja2', 'aiosmtplib', 'holidays', 'apscheduler', 'email.policy', "
+            "'mailtriage.app.check.triage', 'mailtriage.mail.reply') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

@@ -11,10 +11,8 @@ import logging
 from datetime import datetime
 
 from mailtriage.core.businessdays import BusinessCalendar
-from mailtriage.core.models import AnsweredVia, FolderKind
-from mailtriage.core.parse import parse
+from mailtriage.core.models import OUR_ID_PREFIX, AnsweredVia, FolderKind
 from mailtriage.mail.imap import FolderState, Mailbox
-from mailtriage.mail.reply import OUR_ID_PREFIX
 from mailtriage.store.db import Store
 from mailtriage.store.rows import Mark, Thread
 
@@ -44,6 +42,8 @@ def scan_sent(mailbox: Mailbox, store: Store, calendar: BusinessCalendar, now: d
         return 0
     if state.uidnext and state.uidnext <= mark.last_uid + 1:
         return 0
+    from mailtriage.core.parse import parse  # the email package's parser: only when something was sent
+
     uids = mailbox.uids_after(mark.last_uid)
     answered = 0
     with store.transaction():

@@ -1,7 +1,7 @@
 """What a check would do with a message that has not come (`mailtriage preview`): the holding reply
 that sender would get, or the guard or client action that stops it.
 
-The message is written as a header block and handed to the pipeline's own Check (parse,
+The message is written as a header block and handed to the check's own stages (parse,
 recipient.choose, the guards, classify, render, build) over an empty database in memory: what
 preview shows is what a check would send; no history counts, nothing is stored, nothing is sent.
 """
@@ -18,7 +18,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from zoneinfo import ZoneInfo
 
-from mailtriage.app.check import Check
+from mailtriage.app.check import preload_holidays, record
+from mailtriage.app.check.triage import Triage
 from mailtriage.app.explain import Explanation, as_dict, explain
 from mailtriage.config.model import Rules
 from mailtriage.core.models import JsonObject
@@ -62,10 +63,11 @@ def what_if(rules: Rules, sender: str, received: datetime, *, name: str | None =
     folder = rules.imap.folders[0]  # where a check would find it (a spam folder counts as a sign)
     store = Store(None)  # empty, in memory: no history, and nothing written anywhere
     try:
-        check = Check(rules, store, received, dry_run=True)
+        triage = Triage(rules, store, received, rules.calendar(preload_holidays(rules, store, received)))
         with store.transaction():
-            check.record_safely(folder, 1, Fetched(uid=1, header=raw, flags=(), internaldate=received, size=len(raw)))
-        [item] = explain(store, rules, f"{folder}:1", check.calendar)
+            record.safely(store, triage, folder, 1, Fetched(uid=1, header=raw, flags=(), internaldate=received,
+                                                           size=len(raw)))
+        [item] = explain(store, rules, f"{folder}:1", triage.calendar)
     finally:
         store.close()
     reply = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,12 +19,10 @@ if TYPE_CHECKING:
     from mailtriage.app.check import Line, Report
 
 
-def _duration(text: str | None) -> Any:
+def _duration(text: str | None) -> timedelta | None:
     """'24h', '90m', '2d' -> timedelta."""
     if text is None:
         return None
-    from datetime import timedelta
-
     units = {"m": "minutes", "h": "hours", "d": "days"}
     if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
         raise click.BadParameter(f"not a duration: {text!r} (e.g. 24h, 90m, 2d)", param_hint="--backfill")

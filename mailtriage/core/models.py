@@ -40,6 +40,9 @@ STATES = tuple(state.value for state in ThreadState)  # as typed on the command 
 WAITING = (ThreadState.OPEN, ThreadState.OVERDUE)  # a thread that still needs an answer
 SETTLED = (ThreadState.ANSWERED, ThreadState.CLOSED)  # answered once: a new message reopens it
 
+# Our holding replies' Message-IDs start so: answer detection must not take them for the human's.
+OUR_ID_PREFIX = "<mailtriage."
+
 
 class ReplyState(StrEnum):
     """A holding reply in the outbox: planned -> sending -> sent, failed or unknown (or expired)."""

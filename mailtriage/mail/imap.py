@@ -7,12 +7,12 @@ a message unread before a check is unread after it. Every socket has connect and
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 
-from mailtriage.config.model import Imap, is_loopback
+from mailtriage.config.model import Imap, Server, is_loopback
 from mailtriage.errors import FetchError
 from mailtriage.mail.netreasons import describe, midway
 
@@ -21,6 +21,7 @@ HEADER_ITEMS = [b"BODY.PEEK[HEADER]", b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"]
 # start of the message, where its real headers are; only this much of it.
 START_ITEM = b"BODY.PEEK[]<0.16384>"
 BATCH = 200
+T = TypeVar("T")
 
 
 SENT_ITEMS = [b"BODY.PEEK[HEADER.FIELDS (FROM MESSAGE-ID IN-REPLY-TO REFERENCES AUTO-SUBMITTED)]",
@@ -44,7 +45,7 @@ class Fetched:
     size: int
 
 
-def tls_context(server: Imap | Any) -> ssl.SSLContext:
+def tls_context(server: Server) -> ssl.SSLContext:
     """Certificate and host name checks on. A loopback host (a local relay or test) is exempt,
     unless tls_ca_file is given: then its certificate is checked against that CA like any other."""
     if server.tls_ca_file:
@@ -66,7 +67,7 @@ class Mailbox:
         self.config = config
         timeout = SocketTimeout(connect=config.timeout, read=config.timeout)
         try:
-            context = tls_context(config)
+            context = tls_context(config) if config.security != "none" else None  # loading CAs costs 25 ms
             self.client = IMAPClient(config.host, port=config.effective_port, ssl=config.security == "tls",
                                      ssl_context=context, timeout=timeout)
         except Exception as exc:  # noqa: BLE001 - every way of failing here is one line for the user
@@ -102,7 +103,7 @@ class Mailbox:
             except Exception:  # noqa: BLE001
                 pass
 
-    def command(self, what: str, call: Callable[[], Any]) -> Any:
+    def command(self, what: str, call: Callable[[], T]) -> T:
         """Run one IMAP command; any failure (a timeout, a dropped connection) is one FetchError."""
         try:
             return call()
@@ -190,16 +191,17 @@ class Mailbox:
                               _aware(data.get(b"INTERNALDATE")), int(data.get(b"RFC822.SIZE", 0)))
 
 
-def _has_header(data: dict[bytes, Any]) -> bool:
-    return any(b":" in line for line in (data.get(b"BODY[HEADER]") or b"").split(b"\n")[:3])
+def _has_header(data: Mapping[bytes, object]) -> bool:
+    header = data.get(b"BODY[HEADER]")
+    return isinstance(header, bytes) and any(b":" in line for line in header.split(b"\n")[:3])
 
 
-def _aware(value: Any) -> datetime:
+def _aware(value: object) -> datetime:
     if not isinstance(value, datetime):
         return datetime.now(UTC)
     return value if value.tzinfo else value.astimezone(UTC)  # imapclient gives local naive
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
 

@@ -26,7 +26,7 @@ import jinja2
 from mailtriage.config.model import Rules
 from mailtriage.core.addresses import ascii_form, needs_smtputf8
 from mailtriage.core.businessdays import BusinessCalendar
-from mailtriage.core.models import Incoming, Verdict
+from mailtriage.core.models import OUR_ID_PREFIX, Incoming, Verdict
 from mailtriage.core.wording import clock, day_text, deadline_text, join
 from mailtriage.resources import template_loader
 
@@ -35,7 +35,6 @@ _ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
 _MSGID = re.compile(r"<[^<>\s\x00-\x1f\x7f\\]+>")  # a backslash: an id parse() escaped, matching nothing
 _ECHO_MAX = 150  # a subject is the sender's text: echo enough to recognise it, never a page of it
 _NAME_MAX = 100
-OUR_ID_PREFIX = "<mailtriage."
 
 
 def environment(rules: Rules) -> jinja2.Environment:

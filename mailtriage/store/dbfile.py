@@ -16,6 +16,12 @@ from mailtriage.errors import StoreError
 DatabaseFault = sqlite3.Error
 
 
+def is_database_fault(exc: BaseException) -> bool:
+    """The database failing (a full disk, an I/O error, a damaged file), as opposed to a message
+    breaking a constraint (an IntegrityError: that message's fault, shunted like any other)."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError)
+
+
 def make_folder(folder: Path) -> None:
     """Create `folder` and any missing parent, each readable by its owner only (0700)."""
     missing = []

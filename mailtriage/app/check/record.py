@@ -1,0 +1,113 @@
+"""The record stage: a batch's triaged messages, their threads, their planned replies and the
+folder's new mark, written in one transaction.
+
+Each message has a savepoint of its own: whatever handling it does, it is recorded (as broken,
+if handling failed) and the batch goes on past it (Mailman's shunt). Only a failing database
+(a full disk, an I/O error) or an unusable template stops the batch: no message's fault.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from mailtriage.app.check.fetch import Batch
+from mailtriage.app.check.report import Line
+from mailtriage.core.models import IGNORE, SKIP, ThreadState
+from mailtriage.errors import TemplateUnusable
+from mailtriage.mail.imap import Fetched
+from mailtriage.store.db import Store
+from mailtriage.store.dbfile import is_database_fault
+from mailtriage.store.rows import Mark, Message, Reply, Thread
+
+if TYPE_CHECKING:
+    from mailtriage.app.check.triage import Triage, Triaged
+
+log = logging.getLogger("mailtriage")
+
+
+def batch(store: Store, triage: Triage | None, fetched: Batch, now: datetime,
+          should_stop: Callable[[], bool]) -> list[Line]:
+    """Record a batch and move the folder's mark, in one transaction. On a stop, the batch ends
+    after the current message, and the mark moves only past what was recorded. (`triage` may be
+    None only for a batch without messages.)"""
+    lines, mark = [], fetched.mark
+    with store.transaction():
+        for item in fetched.items:
+            assert triage is not None
+            lines.append(safely(store, triage, fetched.folder, fetched.uidvalidity, item))
+            if not fetched.baseline and should_stop():
+                mark = Mark(fetched.uidvalidity, item.uid)
+                break
+        store.set_mark(fetched.folder, mark, now, baseline=fetched.baseline)
+    return lines
+
+
+def safely(store: Store, triage: Triage, folder: str, uidvalidity: int, item: Fetched) -> Line:
+    """One message in a savepoint of its own; a message whose handling fails is shunted."""
+    try:
+        with store.savepoint():
+            return write(store, triage.fetched(folder, uidvalidity, item), triage.now)
+    except TemplateUnusable:
+        raise  # the same for every message: stop, record nothing, say so
+    except Exception as exc:  # noqa: BLE001 - the shunt: one message must never stop a check
+        if is_database_fault(exc):
+            raise  # a full disk, an I/O error, a damaged file: no message's fault, stop the batch
+        return shunt(store, folder, uidvalidity, item, exc)
+
+
+def write(store: Store, t: Triaged, now: datetime) -> Line:
+    """What triage decided, written: the thread, the message, the planned reply."""
+    msg, verdict = t.msg, t.verdict
+    if t.new_thread:
+        assert t.thread_id is not None
+        store.insert_thread(thread_row(t, t.thread_id))
+    elif t.thread_id is not None:
+        store.touch_thread(t.thread_id, t.judged.received)
+        if t.reopen:
+            store.reopen(t.thread_id, t.judged.received, verdict.deadline, verdict.window)
+    if t.thread_id is not None and not t.duplicate:
+        store.add_ref(msg.message_id, t.thread_id)
+    store.insert_message(message_row(t))
+    if t.draft is not None:
+        d = t.draft
+        assert t.thread_id is not None
+        store.plan_reply(Reply(t.thread_id, msg.message_id, d.message_id, d.recipient, d.sender_key, now, d.data,
+                               language=d.language, reply_via=d.via, recipient_reason=d.reason))
+    return Line(msg.folder, msg.uid, msg.message_id, msg.sender, verdict.client, verdict.decision,
+                verdict.reason, verdict.deadline.isoformat() if verdict.deadline else None, t.thread_id,
+                verdict.guard, t.draft.recipient if t.draft else None)
+
+
+def shunt(store: Store, folder: str, uidvalidity: int, item: Fetched, exc: Exception) -> Line:
+    """The message is recorded as broken, with why, and the check goes on past it."""
+    reason = f"could not be handled: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    log.warning("%s %s: %s", folder, item.uid, reason)
+    from mailtriage.core.parse import synthetic_id  # loaded with triage already: only a message is shunted
+
+    with store.savepoint():
+        message_id = synthetic_id(item.header)
+        store.insert_message(Message(
+            folder, uidvalidity, item.uid, message_id, item.internaldate, SKIP, reason, size=item.size,
+            guard="broken", broken=reason), or_ignore=True)
+        return Line(folder, item.uid, message_id, "", None, SKIP, reason, None, None, "broken")
+
+
+def thread_row(t: Triaged, thread_id: str) -> Thread:
+    msg, verdict = t.judged, t.verdict
+    return Thread(
+        thread_id, msg.sender, msg.received, msg.received,
+        ThreadState.IGNORED if verdict.decision == IGNORE else ThreadState.OPEN, client=verdict.client,
+        sender_name=msg.sender_name, subject=msg.subject, deadline=verdict.deadline, window=verdict.window,
+        reason=verdict.reason, language=verdict.language)
+
+
+def message_row(t: Triaged) -> Message:
+    msg, verdict = t.msg, t.verdict
+    return Message(
+        msg.folder, msg.uidvalidity, msg.uid, msg.message_id, msg.received, verdict.decision, verdict.reason,
+        thread_id=t.thread_id, sender=msg.sender, sender_name=msg.sender_name, reply_to=msg.reply_to,
+        subject=msg.subject, date_header=msg.date, size=msg.size, guard=verdict.guard, client=verdict.client,
+        deadline=verdict.deadline, window=verdict.window, hits=verdict.hits, broken=msg.broken)
