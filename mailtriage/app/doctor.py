@@ -8,44 +8,22 @@ steps, server by server, in doctor_net.py.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
+from mailtriage.app.steps import FAIL, OK, SKIP, WARN, Step, safe_to_go_live
 from mailtriage.config.credentials import password_source, read_password
 from mailtriage.config.model import Rules, Server
 from mailtriage.config.readiness import PLACEHOLDER_ADDRESSES, PLACEHOLDER_HOSTS
 from mailtriage.errors import ConfigError, SecretError, StoreError
 from mailtriage.store.dbfile import DatabaseFault, count_tables, refuse_empty, store_error
 
-OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
-MARKS = {OK: "✔", FAIL: "✘", WARN: "⚠", SKIP: "–"}
+__all__ = ["FAIL", "OK", "SKIP", "WARN", "Step", "diagnose", "safe_to_go_live"]
 
 # The host names and addresses of the repository's example rules.yaml: left in place, replies
 # would go out From a stranger's address and the checks would knock on example.com's door.
 # tests/test_doctor.py checks that these are still the example's values.
 EXAMPLE_HOSTS, EXAMPLE_ADDRESSES = PLACEHOLDER_HOSTS, PLACEHOLDER_ADDRESSES  # one list, shared with `validate`
-
-
-@dataclass(frozen=True)
-class Step:
-    """One checked step: its name, ok/fail/warn (or skip, after a failure it depends on), why, what to do."""
-
-    step: str
-    status: str
-    detail: str
-    fix: str = ""
-
-    def line(self) -> str:
-        return f"{MARKS[self.status]} {self.step}: {self.detail}" + (f" → {self.fix}" if self.fix else "")
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-
-def safe_to_go_live(steps: list[Step]) -> bool:
-    """Warnings are allowed; a failure (and so anything skipped because of one) is not."""
-    return all(step.status in (OK, WARN) for step in steps)
 
 
 def diagnose(path: Path) -> list[Step]:

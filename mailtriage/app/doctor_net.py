@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from mailtriage.app.doctor import FAIL, OK, SKIP, WARN, Step
+from mailtriage.app.steps import FAIL, OK, SKIP, WARN, Step
 from mailtriage.config.model import Imap, Server, Smtp
 from mailtriage.errors import MailtriageError
 from mailtriage.mail.imap import Mailbox, tls_context
