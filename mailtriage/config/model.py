@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from mailtriage.core import typed
 from mailtriage.core.addresses import normalise
 from mailtriage.core.businessdays import WEEKDAYS, BusinessCalendar
 from mailtriage.core.windows import WINDOW_FORMS, Window, parse_window
@@ -112,13 +113,13 @@ WindowText = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "description": f"{WINDOW_FORMS}", "examples": ["1 business day"]}),
 ]
-def _duration(value: Any) -> timedelta:
+def _duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    found = re.fullmatch(r"(\d+)\s*(second|minute|hour|day|week)s?", str(value).strip().lower())
-    if not found:
-        raise _error("duration", f"not a duration: {value!r}; write e.g. '3 days', '12 hours'")
-    return timedelta(**{found.group(2) + "s": int(found.group(1))})
+    try:
+        return typed.duration(str(value))
+    except ValueError as exc:
+        raise _error("duration", str(exc)) from None
 
 
 Zone = Annotated[str, BeforeValidator(_zone)]
@@ -126,7 +127,7 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(_duration),
     PlainSerializer(lambda d: f"{int(d.total_seconds() // 3600)} hours", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+\s*(second|minute|hour|day|week)s?$", "examples": ["3 days"]}),
+    WithJsonSchema({"type": "string", "pattern": typed.DURATION_PATTERN, "examples": ["3 days"]}),
 ]
 Address = Annotated[str, BeforeValidator(_address), WithJsonSchema({"type": "string", "format": "email"})]
 Domain = Annotated[str, BeforeValidator(_domain)]
