@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from mailtriage.core.businessdays import BusinessCalendar
+from mailtriage.core.guards import is_auto_submitted
 from mailtriage.core.parse import parse
 from mailtriage.mail.imap import FolderState, Mailbox
 from mailtriage.mail.reply import OUR_ID_PREFIX
@@ -52,8 +53,7 @@ def scan_sent(mailbox: Mailbox, store: Store, calendar: BusinessCalendar, now: d
         for item in mailbox.fetch_sent(uids):
             msg = parse(item.header, folder=folder, uid=item.uid, uidvalidity=state.uidvalidity,
                         received=item.internaldate)
-            if msg.message_id.startswith(OUR_ID_PREFIX) or msg.header("auto-submitted").strip().lower() not in (
-                    "", "no"):
+            if msg.message_id.startswith(OUR_ID_PREFIX) or is_auto_submitted(msg):
                 continue  # our holding reply, or another automatic message: not an answer
             thread_id = store.thread_of(msg.parents)
             thread = store.thread(thread_id) if thread_id else None

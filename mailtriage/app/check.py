@@ -336,7 +336,7 @@ class Check:
         }
 
     def plan_reply(self, msg: Incoming, verdict: Verdict, thread_id: str, choice: recipient.Choice) -> None:
-        message_id = new_message_id(_identity_address(self.rules))
+        message_id = new_message_id(self.rules.identity.address)
         text = render(self.templates, msg, verdict, self.rules, self.now, self.calendar)
         data = build(msg, text, self.rules, self.now, message_id).as_bytes(policy=SMTP)
         self.store.plan_reply({
@@ -357,7 +357,7 @@ class Check:
             return
         password = read_password(self.rules.smtp) if self.rules.smtp.username else None
         try:
-            with SmtpSession(self.rules.smtp, password, _identity_address(self.rules)) as session:
+            with SmtpSession(self.rules.smtp, password, self.rules.identity.address) as session:
                 last = 0
                 while session.alive and (reply := self.store.claim_next(last)) is not None:
                     last = reply.id
@@ -409,12 +409,6 @@ def _quiet_for(thread: dict[str, Any] | None, received: datetime) -> timedelta |
 def _span(delta: timedelta | None) -> str:
     days, seconds = divmod(int(delta.total_seconds()) if delta else 0, 86400)
     return f"{days} days" if not seconds else f"{days * 24 + seconds // 3600} hours"
-
-
-def _identity_address(rules: Rules) -> str:
-    from email.utils import parseaddr
-
-    return parseaddr(rules.identity.from_)[1].lower()
 
 
 def line_dict(line: Line, tz: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import os
 import sqlite3
 from contextlib import closing
 from dataclasses import asdict, dataclass
-from email.utils import parseaddr
 from pathlib import Path
 
 from mailtriage.config.credentials import password_source, read_password
@@ -77,13 +76,11 @@ def diagnose(path: Path) -> list[Step]:
         steps.append(Step("smtp", WARN, "no smtp section: holding replies are recorded but never sent",
                           "add smtp: {host: ..., port: 465, security: tls, username: ..., password_env: ...}"))
     else:
-        steps += smtp_steps(rules.smtp, smtp_password, identity_address(rules),
+        steps += smtp_steps(rules.smtp, smtp_password, rules.identity.address,
                             placeholder=rules.smtp.host in EXAMPLE_HOSTS)
     return steps
 
 
-def identity_address(rules: Rules) -> str:
-    return parseaddr(rules.identity.from_)[1].lower()
 
 
 def example_values(rules: Rules) -> list[str]:
@@ -91,7 +88,7 @@ def example_values(rules: Rules) -> list[str]:
     `validate` warns of the same values (readiness.py); doctor also looks at the usernames."""
     found = [f"{name}.host {server.host}" for name, server in (("imap", rules.imap), ("smtp", rules.smtp))
              if server is not None and server.host.lower() in EXAMPLE_HOSTS]
-    addresses = [("identity.from", identity_address(rules)),
+    addresses = [("identity.from", rules.identity.address),
                  *(("identity.addresses", a) for a in rules.identity.addresses),
                  ("imap.username", rules.imap.username.lower()),
                  ("smtp.username", (rules.smtp.username or "").lower() if rules.smtp else ""),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from typing import Any
 
 import jinja2
@@ -150,7 +150,7 @@ def build(summary: Summary, rules: Rules, now: datetime) -> EmailMessage:
     message["To"] = rules.summary.to
     message["Subject"] = f"mailtriage: {summary.subject}"
     message["Date"] = format_datetime(now.astimezone(rules.tz))
-    message["Message-ID"] = new_message_id(parseaddr(rules.identity.from_)[1])
+    message["Message-ID"] = new_message_id(rules.identity.address)
     message["Auto-Submitted"] = "auto-generated"  # a report: no responder may answer it
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
@@ -173,7 +173,7 @@ def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
         from mailtriage.mail.smtp import SENT, send_message
 
         assert rules.smtp is not None
-        identity = parseaddr(rules.identity.from_)[1]
+        identity = rules.identity.address
         password = read_password(rules.smtp) if rules.smtp.username else None
         result = send_message(rules.smtp, password, identity, rules.summary.to, data, envelope=identity)
         if result.state != SENT:

@@ -189,8 +189,28 @@ class Identity(Section):
         return value
 
     @property
+    def address(self) -> str:
+        """The address of `from`, lower-cased: the envelope sender, the domain of our Message-IDs."""
+        return parseaddr(self.from_)[1].lower()
+
+    @property
+    def display_name(self) -> str:
+        """The display name of `from`, '' when it has none."""
+        return parseaddr(self.from_)[0]
+
+    @property
+    def name(self) -> str:
+        """The display name, or the address when there is none: it signs the holding reply."""
+        return self.display_name or self.address
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+    @property
     def all_addresses(self) -> frozenset[str]:
-        return frozenset([*self.addresses, _address(self.from_)])
+        """Every address that is ours, in the form senders are compared in."""
+        return frozenset([*self.addresses, normalise(self.address)])
 
 
 def is_loopback(host: str) -> bool:

@@ -19,7 +19,7 @@ from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8, Policy
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 
 import jinja2
 
@@ -97,7 +97,6 @@ def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rule
     language = verdict.language
     away = (away_dates(rules, msg.received.astimezone(rules.tz).date(), calendar)
             or away_dates(rules, today, calendar))
-    identity_name = parseaddr(rules.identity.from_)[0] or parseaddr(rules.identity.from_)[1]
     values = {
         "name": one_line(msg.sender_name),
         "subject": echo(_REPLY_PREFIX.sub("", one_line(msg.subject)).strip()),
@@ -110,7 +109,7 @@ def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rule
         "back_on": day_text(away[1], language, today=today, role="on", bare=True) if away else None,
         "away_until_text": day_text(away[0], language, today=today, role="until") if away else None,
         "back_text": day_text(away[1], language, today=today, role="on") if away else None,
-        "identity_name": identity_name,
+        "identity_name": rules.identity.name,
     }
     return env.get_template(f"holding_reply.{language}.txt.j2").render(values)
 
@@ -119,8 +118,8 @@ def build(msg: Incoming, text: str, rules: Rules, now: datetime, message_id: str
     """The holding reply as a message: one recipient, threaded, marked as automatic."""
     utf8 = needs_smtputf8(msg.reply_to)  # only a non-ASCII local part needs UTF-8 headers (RFC 6532)
     reply = EmailMessage(policy=SMTPUTF8 if utf8 else SMTP)
-    name, address = parseaddr(rules.identity.from_)
-    reply["From"] = Address(one_line(name), addr_spec=address)
+    identity = rules.identity
+    reply["From"] = Address(one_line(identity.display_name), addr_spec=identity.address)
     recipient_name = one_line(msg.sender_name) if msg.reply_to == msg.sender else ""
     reply["To"] = _recipient(recipient_name, msg.reply_to)
     reply["Subject"] = reply_subject(msg.subject)
