@@ -15,7 +15,8 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 @pytest.mark.parametrize(("text", "expected"), [
     ("3 days", timedelta(days=3)), ("12 hours", timedelta(hours=12)), ("1 week", timedelta(weeks=1)),
     ("30 seconds", timedelta(seconds=30)), ("1 minute", timedelta(minutes=1)), ("3 Days", timedelta(days=3)),
-    ("24h", timedelta(hours=24)), ("90m", timedelta(minutes=90)), ("2d", timedelta(days=2)), ("2 w", timedelta(weeks=2)),
+    ("24h", timedelta(hours=24)), ("90m", timedelta(minutes=90)), ("2d", timedelta(days=2)),
+    ("2 w", timedelta(weeks=2)),
 ])
 def test_rules_and_command_line_durations_are_one_grammar(text: str, expected: timedelta) -> None:
     assert duration(text) == expected

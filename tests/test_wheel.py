@@ -72,8 +72,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def test_the_wheel_carries_what_it_needs_and_runs_from_the_venv(venv: Path, tmp_path: Path) -> None:
     done = run(venv / "bin" / "python", "-c",
-               "import mailtriage, mailtriage.resources as r; print(mailtriage.__file__); "
-               "print(r.example_rules().splitlines()[0]); print(r.template_loader().list_templates())",
+               "import mailtriage, mailtriage.resources as r, mailtriage.mail.templates as t; "
+               "print(mailtriage.__file__); "
+               "print(r.example_rules().splitlines()[0]); print(t.template_loader().list_templates())",
                cwd=tmp_path, env=clean_env())
     where, first, templates = done.stdout.splitlines()
     assert Path(where).resolve().is_relative_to(venv.resolve()), where

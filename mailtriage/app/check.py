@@ -38,8 +38,9 @@ from mailtriage.decide.classify import History, classify
 from mailtriage.decide.match import Matcher
 from mailtriage.errors import MailtriageError, SendError
 from mailtriage.mail.imap import Fetched, Mailbox
-from mailtriage.mail.reply import build, environment, new_message_id, render
+from mailtriage.mail.reply import build, new_message_id, render
 from mailtriage.mail.smtp import FAILED, SENT, UNKNOWN, SmtpSession
+from mailtriage.mail.templates import environment
 from mailtriage.store.db import Mark, Store, iso
 from mailtriage.store.lock import one_check
 

@@ -15,12 +15,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mailtriage.app.notify import Notifier
-from mailtriage.app.schedule import skip_reason
+from mailtriage.app.schedule import next_check, skip_reason
 from mailtriage.app.status import describe, remember
 from mailtriage.config.model import Rules, clock_text
 from mailtriage.config.rulesfile import load
@@ -35,14 +35,19 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def check_trigger(rules: Rules) -> Any:
-    """One trigger for every check time: on business days (or every day), in the user's zone."""
-    from apscheduler.triggers.combining import OrTrigger
-    from apscheduler.triggers.cron import CronTrigger
+    """One trigger for every check time, firing at `schedule.next_check`: the one place that says when
+    the next check is (business days and holidays, or every day; in the user's zone)."""
+    from apscheduler.triggers.base import BaseTrigger
 
-    days = "*" if rules.check_on_days_off else ",".join(rules.business_hours.days)
-    triggers = [CronTrigger(day_of_week=days, hour=t.hour, minute=t.minute, second=t.second, timezone=rules.tz)
-                for t in sorted(set(rules.check_times))]
-    return OrTrigger(triggers)
+    class NextCheck(BaseTrigger):  # type: ignore[misc]
+        def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime:
+            # Strictly after the previous run, or from a moment before `now`, so a check due right now runs.
+            return next_check(rules, previous or now - timedelta(microseconds=1))
+
+        def __str__(self) -> str:
+            return f"next_check({', '.join(clock_text(t) for t in sorted(rules.check_times))})"
+
+    return NextCheck()
 
 
 def summary_trigger(rules: Rules) -> Any:

@@ -11,8 +11,6 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
-import jinja2
-
 from mailtriage.app.stats import ClientStats, client_stats
 from mailtriage.config.model import Rules
 from mailtriage.core.wording import (
@@ -20,13 +18,10 @@ from mailtriage.core.wording import (
     OTHER_SENDERS,
     day_text,
     duration_text,
-    hours_text,
     moved_text,
-    plural,
     when,
 )
 from mailtriage.mail.reply import new_message_id
-from mailtriage.resources import template_loader
 from mailtriage.store.db import Store, from_iso, iso
 
 LAST_SUMMARY = "last_summary_at"
@@ -118,23 +113,15 @@ def _count(store: Store, where: str, params: list[Any]) -> int:
     return int(row["n"]) if row else 0
 
 
-def environment(rules: Rules, language: str = "en") -> jinja2.Environment:
-    """Templates with filters in `language`: `hours` (0,5 h), `percent`, `plural` ({{ n | plural("wątek",
-    "wątki", "wątków") }} -> '5 wątków')."""
-    env = jinja2.Environment(loader=template_loader(rules.templates), undefined=jinja2.StrictUndefined,
-                             autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True)
-    env.filters["percent"] = lambda share: "–" if share is None else f"{share * 100:.0f}%"
-    env.filters["hours"] = lambda value: hours_text(value, language)
-    env.filters["plural"] = lambda n, *forms: plural(n, forms[0] if len(forms) == 1 else forms)
-    return env
-
-
 def render(summary: Summary, rules: Rules) -> tuple[str, str]:
+    """The text and the HTML part, each without the template's last newline."""
+    from mailtriage.mail.templates import environment
+
     env = environment(rules, summary.language)
     values = {"s": summary, "others": OTHER_SENDERS[summary.language],
               "stats": list(zip(summary.month, [_match(summary.week, c) for c in summary.month], strict=True))}
-    return (env.get_template(f"summary.{summary.language}.txt.j2").render(values),
-            env.get_template(f"summary.{summary.language}.html.j2").render(values))
+    return (env.get_template(f"summary.{summary.language}.txt.j2").render(values).removesuffix("\n"),
+            env.get_template(f"summary.{summary.language}.html.j2").render(values).removesuffix("\n"))
 
 
 def _match(rows: list[ClientStats], month: ClientStats) -> ClientStats | None:

@@ -20,15 +20,16 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8, Policy
 from email.utils import format_datetime
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from mailtriage.config.model import Rules
 from mailtriage.core.addresses import ascii_form, needs_smtputf8
 from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.core.models import Incoming, Verdict
 from mailtriage.core.wording import clock, day_text, deadline_text, join
-from mailtriage.resources import template_loader
+
+if TYPE_CHECKING:
+    import jinja2
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|odp|aw|sv|vs|antw|antwort|r|réf|rif|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -36,12 +37,6 @@ _MSGID = re.compile(r"<[^<>\s\x00-\x1f\x7f\\]+>")  # a backslash: an id parse() 
 _ECHO_MAX = 150  # a subject is the sender's text: echo enough to recognise it, never a page of it
 _NAME_MAX = 100
 OUR_ID_PREFIX = "<mailtriage."
-
-
-def environment(rules: Rules) -> jinja2.Environment:
-    return jinja2.Environment(loader=template_loader(rules.templates), autoescape=False,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True)
 
 
 def reply_subject(subject: str) -> str:
