@@ -12,19 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.cli.main import cli, main
+from mailtriage.cli.main import cli
+from tests.cli import run_cli as run
 from tests.conftest import EXAMPLE, MINIMAL, REPO
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process, as the console script would."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_validate_summarises_a_good_file(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.demo.localservers import PrivateDovecot, SmtpSink
-from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
-from tests.test_check import MONDAY_NOON, WARSAW, ready, run_check
+from tests.cli import command, run_check
+from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox, open_db
+from tests.servers import PrivateDovecot, SmtpSink
+from tests.test_check import MONDAY_NOON, WARSAW, ready
 
 
 def soon(*seconds: int) -> str:
@@ -39,8 +38,7 @@ class Running:
         full = {**os.environ, "MT_TEST_IMAP_PASSWORD": IMAP_PASSWORD, "MT_TEST_SMTP_PASSWORD": SMTP_PASSWORD,
                 **(env or {})}
         full.pop("JOURNAL_STREAM", None)
-        self.process = subprocess.Popen([sys.executable, "-m", "mailtriage", "-c", str(box.rules), "run"],
-                                        env=full, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(command("-c", box.rules, "run"), env=full, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -192,7 +190,7 @@ def test_sigterm_exits_0_within_10_seconds_with_a_consistent_database(
     started = time.monotonic()
     assert daemon.stop() == 0
     assert time.monotonic() - started < 10
-    conn = sqlite3.connect(box.rules.parent / "state" / "mailtriage.db")
+    conn = open_db(box.rules.parent / "state" / "mailtriage.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     last = conn.execute("SELECT last_uid FROM folders WHERE name = 'INBOX'").fetchone()[0]
     recorded = conn.execute("SELECT count(*) FROM messages").fetchone()[0]

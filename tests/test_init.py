@@ -19,6 +19,7 @@ from mailtriage.config.model import Rules
 from mailtriage.config.providers import PROVIDERS
 from mailtriage.config.readiness import warnings
 from mailtriage.config.rulesfile import load
+from tests.cli import run_process
 from tests.conftest import EXAMPLE, REPO
 
 PASSWORDS = {"MAILTRIAGE_IMAP_PASSWORD": "imap-s3cret-Value", "MAILTRIAGE_SMTP_PASSWORD": "smtp-s3cret-Value"}
@@ -114,9 +115,7 @@ def test_without_a_terminal_a_missing_flag_is_one_line_and_exit_2(tmp_path: Path
 
 
 def test_the_installed_command_without_a_terminal(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "mailtriage", "init", "--provider", "gmail"], cwd=tmp_path,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = run_process("init", "--provider", "gmail", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--address is missing" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "rules.yaml").exists()

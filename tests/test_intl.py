@@ -7,9 +7,10 @@ from collections.abc import Callable
 import pytest
 
 from mailtriage.cli.main import main
-from mailtriage.demo.localservers import SmtpSink
+from tests.cli import run_check
 from tests.conftest import SMTP_PASSWORD, Mailbox
-from tests.test_check import MONDAY_NOON, db, parsed, ready, run_check
+from tests.servers import SmtpSink
+from tests.test_check import MONDAY_NOON, db, parsed, ready
 
 EXCHANGE = "<DB9PR07MB8971D0E1F2A3B4C5D6E7F8A9B0C1D2E3F4A5@DB9PR07MB8971.eurprd07.prod.outlook.com>"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.demo.localservers import SmtpSink
 from tests.conftest import IMAP_PASSWORD, REPO, SMTP_PASSWORD, Mailbox, needs_dovecot
+from tests.servers import SmtpSink
 
 # What a build needs from the checkout. The sources of the templates and the example rules.yaml
 # are at the top; the package reaches them through symlinks, which the copy keeps as symlinks.

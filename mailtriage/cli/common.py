@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -32,7 +33,7 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-def emit(data: dict[str, Any], as_json: bool, text: str) -> None:
+def emit(data: Mapping[str, object], as_json: bool, text: str) -> None:
     """Print DATA as one JSON object with --json, else TEXT."""
     click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
 

@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +14,9 @@ from mailtriage.cli.common import Context, open_store, pass_ctx, utc_now
 from mailtriage.core import typed
 from mailtriage.core.wording import plural, when
 from mailtriage.errors import MailtriageError
+
+if TYPE_CHECKING:
+    from mailtriage.app.check import Line, Report
 
 
 def _duration(text: str | None) -> timedelta | None:
@@ -52,7 +55,7 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
     since = _duration(backfill)
     store = Store.snapshot(rules.database) if dry_run else Store(rules.database)
 
-    def emit(line: Any) -> None:
+    def emit(line: Line) -> None:
         click.echo(json.dumps(line_dict(line, rules.tz), ensure_ascii=False) if as_json
                    else line.text(rules.tz, now))
 
@@ -78,7 +81,7 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
         raise SendError(f"{report.send_error}; {waiting} for the next check")
 
 
-def check_summary(report: Any, dry_run: bool) -> str:
+def check_summary(report: Report, dry_run: bool) -> str:
     """'3 new, 1 holding reply planned, 1 sent, 2 threads answered'."""
     replies = sum(1 for line in report.lines if line.decision == "reply")
     return (f"{len(report.lines)} new, {plural(replies, ('holding reply', 'holding replies'))} planned, "

@@ -13,7 +13,7 @@ import shlex
 from datetime import date, time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -39,7 +39,7 @@ def _error(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
 
-def _clock(value: Any) -> time:
+def _clock(value: object) -> time:
     if isinstance(value, time):
         return value
     text = str(value).strip()
@@ -54,7 +54,7 @@ def clock_text(value: time) -> str:
     return value.strftime("%H:%M:%S" if value.second else "%H:%M")
 
 
-def _window(value: Any) -> Window:
+def _window(value: object) -> Window:
     if isinstance(value, Window):
         return value
     try:
@@ -63,7 +63,7 @@ def _window(value: Any) -> Window:
         raise _error("window", str(exc)) from None
 
 
-def _zone(value: Any) -> str:
+def _zone(value: object) -> str:
     name = str(value)
     try:
         ZoneInfo(name)
@@ -76,7 +76,7 @@ def _zone(value: Any) -> str:
     return name
 
 
-def _address(value: Any) -> str:
+def _address(value: object) -> str:
     """A bare, lower-cased address; 'Name <a@b>' is accepted and reduced to a@b."""
     text = str(value).strip()
     address = parseaddr(text)[1] or text
@@ -85,14 +85,14 @@ def _address(value: Any) -> str:
     return normalise(address)  # the form senders are compared in (IDN domains as U-labels)
 
 
-def _domain(value: Any) -> str:
+def _domain(value: object) -> str:
     text = str(value).strip().lower().lstrip("@")
     if not re.fullmatch(r"[\w-]+(\.[\w-]+)+", text) or "_" in text:  # letters of any script: IDN domains too
         raise _error("domain", f"not a domain: {value!r} (write it like 'acme.pl', without '*' or '@')")
     return normalise(f"x@{text}").partition("@")[2]  # xn--w-uga1v8h.pl and żółw.pl are one domain
 
 
-def _form_sender(value: Any) -> str:
+def _form_sender(value: object) -> str:
     """A web-form sender under `forms:`: an address when it has an '@' (past a leading one), else a domain."""
     if not isinstance(value, str):
         kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
