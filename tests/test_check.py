@@ -249,6 +249,7 @@ def test_a_crash_after_the_server_took_the_reply_never_sends_it_again(
     assert [r["state"] for r in db(box).execute("SELECT state FROM replies")] == ["unknown"]
 
 
+@pytest.mark.slow
 def test_a_large_old_mailbox_costs_only_its_new_messages(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
     from tests.servers import CountingRelay, fill_maildir

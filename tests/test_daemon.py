@@ -83,6 +83,7 @@ def daemons() -> Iterator[Callable[..., Running]]:
         daemon.process.stderr.close()
 
 
+@pytest.mark.slow
 def test_the_daemon_checks_at_the_check_times_one_check_at_a_time(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:
@@ -98,6 +99,7 @@ def test_the_daemon_checks_at_the_check_times_one_check_at_a_time(
     assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_systemd_hears_ready_status_watchdog_and_reloading(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running], tmp_path: Path) -> None:
@@ -133,6 +135,7 @@ def test_systemd_hears_ready_status_watchdog_and_reloading(
     assert heard[0].startswith("READY=1\nSTATUS=waiting; next check")
 
 
+@pytest.mark.slow
 def test_sighup_with_a_broken_file_keeps_the_old_rules_and_a_good_one_takes_effect(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:
@@ -154,6 +157,7 @@ def test_sighup_with_a_broken_file_keeps_the_old_rules_and_a_good_one_takes_effe
     assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_a_dovecot_outage_is_survived_and_the_next_check_catches_up(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:
@@ -178,6 +182,7 @@ def test_a_dovecot_outage_is_survived_and_the_next_check_catches_up(
         own.cleanup()
 
 
+@pytest.mark.slow
 def test_sigterm_exits_0_within_10_seconds_with_a_consistent_database(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:
@@ -197,6 +202,7 @@ def test_sigterm_exits_0_within_10_seconds_with_a_consistent_database(
     assert last == recorded  # the mark never runs ahead of what is recorded
 
 
+@pytest.mark.slow
 def test_a_gap_in_the_schedule_is_caught_up_by_exactly_one_check() -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -311,6 +317,7 @@ def test_the_next_check_falls_inside_a_vacation_and_skips_holidays() -> None:
     assert next_check(rules, eve_of_independence_day) == datetime(2026, 11, 12, 8, 0, tzinfo=WARSAW)
 
 
+@pytest.mark.slow
 def test_the_daemon_and_a_manual_check_together_never_double_a_reply(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:

@@ -263,6 +263,7 @@ def test_the_summary_can_be_appended_to_the_inbox_instead(
     assert [line["guard"] for line in lines] == ["own-address"]
 
 
+@pytest.mark.slow
 def test_a_large_sent_folder_costs_only_its_new_messages(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
     from tests.servers import CountingRelay, fill_maildir

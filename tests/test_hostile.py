@@ -92,6 +92,7 @@ def test_a_second_check_waits_a_bounded_time_then_says_one_is_running(
                            "after 0 s: try again when it ends")
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_of_a_2000_message_check_loses_and_doubles_nothing(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
     box = ready(capsys, mailbox, "sender_limit: null\nflag_overdue: false\n")
@@ -196,14 +197,14 @@ def test_a_message_whose_handling_fails_is_recorded_as_broken_and_passed(
 
     box = ready(capsys, mailbox)
     fill(box, [person(1), person(2), person(3)])
-    monkeypatch.setattr(mailtriage.pipeline, "classify", classify)
+    monkeypatch.setattr(mailtriage.app.check, "classify", classify)
     code, lines, err = run_check(capsys, box)
     assert code == 0, err
     assert [(line["uid"], line["decision"], line["guard"]) for line in lines] == [
         (1, "reply", None), (2, "skip", "broken"), (3, "reply", None)]
     assert lines[1]["reason"] == "could not be handled: RuntimeError: a bug met a message it did not expect"
     assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["osoba1@firma.pl", "osoba3@firma.pl"]
-    monkeypatch.setattr(mailtriage.pipeline, "classify", real)
+    monkeypatch.setattr(mailtriage.app.check, "classify", real)
     assert run_check(capsys, box)[1] == []  # passed for good: the mark is past it
 
 

@@ -21,8 +21,6 @@ from datetime import datetime, timedelta
 from email.policy import SMTP
 from typing import Any
 
-import jinja2
-
 from mailtriage.app.answered import scan_flags, scan_sent
 from mailtriage.app.overdue import enforce
 from mailtriage.config.credentials import read_password
@@ -40,7 +38,7 @@ from mailtriage.errors import MailtriageError, SendError
 from mailtriage.mail.imap import Fetched, Mailbox
 from mailtriage.mail.reply import build, new_message_id, render
 from mailtriage.mail.smtp import FAILED, SENT, UNKNOWN, SmtpSession
-from mailtriage.mail.templates import environment
+from mailtriage.mail.templates import TemplateError, environment
 from mailtriage.store.db import Mark, Store, iso
 from mailtriage.store.lock import one_check
 
@@ -211,7 +209,7 @@ class Check:
             if not isinstance(exc, sqlite3.IntegrityError):
                 raise  # a full disk, an I/O error, a damaged file: no message's fault, stop the batch
             return self.shunt(folder, uidvalidity, item, exc)
-        except jinja2.TemplateError as exc:  # the same for every message: stop, record nothing, say so
+        except TemplateError as exc:  # the same for every message: stop, record nothing, say so
             raise MailtriageError(f"the holding reply template cannot be used: {exc}; fix it (mailtriage "
                                   "preview shows a reply) and run again: nothing of this batch was recorded") from None
         except Exception as exc:  # noqa: BLE001 - the shunt: one message must never stop a check

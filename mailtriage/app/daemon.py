@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mailtriage.app.notify import Notifier
 from mailtriage.app.schedule import next_check, skip_reason
@@ -29,12 +29,16 @@ from mailtriage.errors import ConfigError, MailtriageError, StoreError
 from mailtriage.store.db import Store
 from mailtriage.store.dbfile import store_error
 
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+    from apscheduler.triggers.base import BaseTrigger
+
 log = logging.getLogger("mailtriage")
 MISFIRE_GRACE = 24 * 3600  # a check missed by less than a day is caught up (once)
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def check_trigger(rules: Rules) -> Any:
+def check_trigger(rules: Rules) -> BaseTrigger:
     """One trigger for every check time, firing at `schedule.next_check`: the one place that says when
     the next check is (business days and holidays, or every day; in the user's zone)."""
     from apscheduler.triggers.base import BaseTrigger
@@ -50,7 +54,7 @@ def check_trigger(rules: Rules) -> Any:
     return NextCheck()
 
 
-def summary_trigger(rules: Rules) -> Any:
+def summary_trigger(rules: Rules) -> BaseTrigger:
     from apscheduler.triggers.cron import CronTrigger
 
     assert rules.summary is not None
@@ -59,7 +63,7 @@ def summary_trigger(rules: Rules) -> Any:
     return CronTrigger(day_of_week=days, hour=at.hour, minute=at.minute, second=at.second, timezone=rules.tz)
 
 
-def schedule(scheduler: Any, rules: Rules, check: Callable[[], None], summary: Callable[[], None]) -> None:
+def schedule(scheduler: BaseScheduler, rules: Rules, check: Callable[[], None], summary: Callable[[], None]) -> None:
     """(Re)place the jobs; they never overlap, and a gap is caught up by one run."""
     options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE, "replace_existing": True}
     scheduler.add_job(check, check_trigger(rules), id="check", name="check", **options)

@@ -18,7 +18,6 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from imapclient import IMAPClient
@@ -123,7 +122,7 @@ def _check(rules: Path, say: Say) -> None:
     say(_indent(err.rstrip()))
 
 
-def _verdict(line: dict[str, Any]) -> str:
+def _verdict(line: dict[str, str | None]) -> str:
     who = f"{line['sender']} ({line['client'] or 'no client'})"
     due = f", due {when(datetime.fromisoformat(line['deadline']), ZONE, datetime.now(ZONE))}" \
         if line["deadline"] else ""
