@@ -301,6 +301,7 @@ def test_checks_go_on_while_away_but_not_on_a_public_holiday(caplog: pytest.LogC
 def test_the_next_check_falls_inside_a_vacation_and_skips_holidays() -> None:
     from datetime import date
 
+    from mailtriage.app.daemon import check_trigger
     from mailtriage.app.schedule import next_check, skip_reason
     from mailtriage.config.model import Away
     from mailtriage.config.rulesfile import load
@@ -315,6 +316,12 @@ def test_the_next_check_falls_inside_a_vacation_and_skips_holidays() -> None:
     assert skip_reason(rules, date(2026, 12, 2), "summary") == "away 2026-11-30 to 2026-12-04"
     eve_of_independence_day = datetime(2026, 11, 10, 16, 30, tzinfo=WARSAW)  # 11 November: a public holiday
     assert next_check(rules, eve_of_independence_day) == datetime(2026, 11, 12, 8, 0, tzinfo=WARSAW)
+    # The daemon's trigger is the same function: it agrees with `status` and skips the holiday too.
+    trigger = check_trigger(rules)
+    assert trigger.get_next_fire_time(None, eve_of_independence_day) == datetime(2026, 11, 12, 8, 0, tzinfo=WARSAW)
+    due = datetime(2026, 11, 12, 8, 0, tzinfo=WARSAW)
+    assert trigger.get_next_fire_time(None, due) == due  # a check due this very moment runs
+    assert trigger.get_next_fire_time(due, due) == datetime(2026, 11, 12, 12, 0, tzinfo=WARSAW)
 
 
 @pytest.mark.slow

@@ -255,3 +255,13 @@ def test_the_schema_describes_forms() -> None:
     schema = Rules.model_json_schema(by_alias=True, mode="validation")
     assert schema["properties"]["forms"]["items"]["examples"] == ["noreply@wix.com", "formspree.io"]
     assert "forms" in schema["$defs"]["Client"]["properties"]
+
+
+def test_the_identity_is_parsed_once_into_address_name_and_domain(write_rules: Write) -> None:
+    rules = load(write_rules(MINIMAL.replace('"Kasia Nowak <kasia@example.com>"', '"Kasia Nowak <Kasia@Example.COM>"')))
+    identity = rules.identity
+    assert (identity.address, identity.display_name, identity.name, identity.domain) == (
+        "kasia@example.com", "Kasia Nowak", "Kasia Nowak", "example.com")
+    assert identity.all_addresses == {"kasia@example.com"}
+    bare = load(write_rules(MINIMAL.replace('"Kasia Nowak <kasia@example.com>"', "kasia@example.com")))
+    assert (bare.identity.display_name, bare.identity.name) == ("", "kasia@example.com")
