@@ -1,5 +1,6 @@
-"""The one way tests run the command line: in-process (`run_cli`, `run_check`), or as a process of its own
-(`run_process`, `start_process`) where a crash, a signal or a second copy is the point."""
+"""The one place tests run the command line from: in-process (`run_cli`, `run_check`; `invoke` with its own
+environment and stdin), or as a process of its own (`run_process`, `start_process`) where a crash, a signal
+or a second copy is the point."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from click.testing import CliRunner, Result
 
-from mailtriage.cli.main import main
+from mailtriage.cli.main import cli, main
 
 if TYPE_CHECKING:
     from tests.conftest import Mailbox
@@ -35,6 +37,14 @@ def run_check(capsys: pytest.CaptureFixture[str], box: Mailbox, *args: str) -> t
     """`mailtriage check --json` in-process; returns the exit code, one dict per message, stderr."""
     code, out, err = run_cli(capsys, "-c", box.rules, "check", "--json", *args)
     return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err
+
+
+def invoke(*args: str, env: dict[str, str | None] | None = None, input: str | None = None) -> Result:
+    """The click command in-process with its own environment and stdin (no terminal, as under cron or a
+    pipe); the mailtriage variables a developer may have set are taken away unless given."""
+    base: dict[str, str | None] = {"MAILTRIAGE_IMAP_PASSWORD": None, "MAILTRIAGE_SMTP_PASSWORD": None,
+                                   "MAILTRIAGE_CONFIG": None}
+    return CliRunner().invoke(cli, list(args), env={**base, **(env or {})}, input=input)
 
 
 def environment(**extra: str) -> dict[str, str]:

@@ -12,25 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from mailtriage.cli.main import cli
 from mailtriage.config.model import Rules
 from mailtriage.config.providers import PROVIDERS
 from mailtriage.config.readiness import warnings
 from mailtriage.config.rulesfile import load
-from tests.cli import run_process
+from tests.cli import invoke, run_process
 from tests.conftest import EXAMPLE, REPO
 
 PASSWORDS = {"MAILTRIAGE_IMAP_PASSWORD": "imap-s3cret-Value", "MAILTRIAGE_SMTP_PASSWORD": "smtp-s3cret-Value"}
 HOSTS = ["--imap-host", "mail.firma.example", "--smtp-host", "smtp.firma.example"]
-
-
-def invoke(*args: str, env: dict[str, str | None] | None = None, input: str | None = None) -> Result:
-    """The CLI in-process; CliRunner's stdin is no terminal, as under cron or a pipe."""
-    base: dict[str, str | None] = {"MAILTRIAGE_IMAP_PASSWORD": None, "MAILTRIAGE_SMTP_PASSWORD": None,
-                                   "MAILTRIAGE_CONFIG": None}
-    return CliRunner().invoke(cli, list(args), env={**base, **(env or {})}, input=input)
 
 
 def init(tmp_path: Path, *args: str) -> tuple[Result, Path]:

@@ -125,13 +125,11 @@ def test_a_password_command_that_cannot_be_split_is_refused_without_running_it(
 
 def test_validate_refuses_an_unbalanced_password_command(write_rules: Write,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from mailtriage.cli.main import main
+    from tests.cli import run_cli
 
     path = write_rules(MINIMAL.replace("password_env: MT_TEST_IMAP", 'password_command: "pass show \'mail"'))
-    with pytest.raises(SystemExit) as caught:
-        main(["-c", str(path), "validate"])
-    assert caught.value.code == 2
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(capsys, "-c", path, "validate")
+    assert code == 2
     assert out == "" and err == (f"{path}:5: imap.password_command: cannot be split into words: no closing "
                                  "quotation; check its quotes (a quote inside a word needs \\' or the other "
                                  "kind of quote)\n")
