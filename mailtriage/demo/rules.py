@@ -23,17 +23,19 @@ def loopback_rules(imap_port: int, smtp_port: int | None, *, user: str = "kasia"
                    imap_password: str = "password_env: MAILTRIAGE_IMAP_PASSWORD", smtp_password: str | None = None,
                    language: str | None = "en", holidays: str = "{country: PL}", imap_options: str = "",
                    smtp_options: str = "", database: str | Path | None = "state/mailtriage.db",
-                   respond_within: str | None = "1 business day", clients: bool = True, extra: str = "") -> str:
+                   respond_within: str | None = "1 business day", clients: bool = True, settings: str = "",
+                   extra: str = "") -> str:
     """rules.yaml for `user` on 127.0.0.1 without TLS.
 
     `imap_password` / `smtp_password` are the YAML of the password source ("password_env: X"); an SMTP
     server without one is used without a login. `*_options` go inside the imap / smtp mappings
-    (", timeout: 10"); `extra` is appended as it is. None leaves a key out (its default applies).
+    (", timeout: 10"); `settings` (whole lines) follow the check times, `extra` ends the file. None leaves a
+    key out (its default applies).
     """
     lines = ["timezone: Europe/Warsaw"]
     if language:
         lines.append(f"language: {language}")
-    lines += [CHECK_TIMES, f"holidays: {holidays}", IDENTITY,
+    lines += [CHECK_TIMES, *settings.splitlines(), f"holidays: {holidays}", IDENTITY,
               f"imap: {{host: 127.0.0.1, port: {imap_port}, security: none, username: {user}, {imap_password}"
               f"{imap_options}}}"]
     if smtp_port is not None:

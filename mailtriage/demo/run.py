@@ -70,8 +70,8 @@ def run_demo(say: Say, keep: bool = False) -> int:
     rules.write_text(loopback_rules(
         servers.imap_port, servers.smtp_port, imap_password=f"password_file: {password_file}", language="pl",
         holidays='{country: PL, extra: ["2026-12-31"]}', respond_within="2 business days",
-        extra='business_hours: {days: [mon, tue, wed, thu, fri], start: "08:00", end: "16:00"}\n'
-              'summary: {to: kasia@example.com, at: "07:30"}\n'))
+        settings='business_hours: {days: [mon, tue, wed, thu, fri], start: "08:00", end: "16:00"}',
+        extra='summary: {to: kasia@example.com, at: "07:30"}\n'))
     kept = False
     try:
         say(f"A private Dovecot listens on 127.0.0.1:{servers.imap_port} (IMAP) and an SMTP server that keeps "
