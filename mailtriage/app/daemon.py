@@ -1,7 +1,8 @@
 """`mailtriage run`: checks at the configured times, the morning summary, reload and stop.
 
-APScheduler 3.x runs the jobs, one at a time (a single worker thread), with cron triggers in the
-user's time zone. All check times form one job, so after a sleep or an outage that skipped several
+APScheduler 3.x runs the jobs, one at a time (a single worker thread): checks at the times
+`schedule.next_check` gives (the same answer `status` shows), the summary on a cron trigger, both in
+the user's time zone. All check times form one job, so after a sleep or an outage that skipped several
 of them exactly one catch-up check runs (coalesce, with a misfire grace period). The main thread
 only waits: signal handlers set flags, and it reloads, pings the watchdog or stops.
 """
@@ -167,7 +168,8 @@ class Daemon:
 
     @staticmethod
     def day_off(rules: Rules, what: str) -> bool:
-        """The cron triggers skip weekends; public holidays (and, for the summary, vacations) here."""
+        """The triggers skip weekends (and the check trigger holidays); a caught-up run on a day off, and
+        the summary on holidays and vacations, stop here."""
         reason = skip_reason(rules, datetime.now(rules.tz).date(), what)
         if reason:
             log.info("no %s today: %s", what, reason)
