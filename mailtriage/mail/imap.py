@@ -10,9 +10,9 @@ import ssl
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from mailtriage.config.model import Imap, is_loopback
+from mailtriage.config.model import Imap, Server, is_loopback
 from mailtriage.errors import FetchError
 from mailtriage.mail.netreasons import describe, midway
 
@@ -21,7 +21,7 @@ HEADER_ITEMS = [b"BODY.PEEK[HEADER]", b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"]
 # start of the message, where its real headers are; only this much of it.
 START_ITEM = b"BODY.PEEK[]<0.16384>"
 BATCH = 200
-
+T = TypeVar("T")  # what an IMAP command returns, passed through `command`
 
 SENT_ITEMS = [b"BODY.PEEK[HEADER.FIELDS (FROM MESSAGE-ID IN-REPLY-TO REFERENCES AUTO-SUBMITTED)]",
               b"INTERNALDATE"]
@@ -44,7 +44,7 @@ class Fetched:
     size: int
 
 
-def tls_context(server: Imap | Any) -> ssl.SSLContext:
+def tls_context(server: Server) -> ssl.SSLContext:
     """Certificate and host name checks on. A loopback host (a local relay or test) is exempt,
     unless tls_ca_file is given: then its certificate is checked against that CA like any other."""
     if server.tls_ca_file:
@@ -102,7 +102,7 @@ class Mailbox:
             except Exception:  # noqa: BLE001
                 pass
 
-    def command(self, what: str, call: Callable[[], Any]) -> Any:
+    def command(self, what: str, call: Callable[[], T]) -> T:
         """Run one IMAP command; any failure (a timeout, a dropped connection) is one FetchError."""
         try:
             return call()
@@ -194,12 +194,12 @@ def _has_header(data: dict[bytes, Any]) -> bool:
     return any(b":" in line for line in (data.get(b"BODY[HEADER]") or b"").split(b"\n")[:3])
 
 
-def _aware(value: Any) -> datetime:
+def _aware(value: object) -> datetime:
     if not isinstance(value, datetime):
         return datetime.now(UTC)
     return value if value.tzinfo else value.astimezone(UTC)  # imapclient gives local naive
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
 

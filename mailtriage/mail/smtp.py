@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 from mailtriage.config.model import Smtp
 from mailtriage.errors import SendError
@@ -165,7 +164,7 @@ def send_message(config: Smtp, password: str | None, identity: str, recipient: s
         return session.send(recipient, data)
 
 
-def one_line(text: Any) -> str:
+def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
