@@ -104,8 +104,10 @@ class Mailbox:
         finally:
             imap.logout()
 
-    def deliver_file(self, name: str, **kwargs: object) -> None:
-        self.deliver((DATA / name).read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), **kwargs)
+    def deliver_file(self, name: str, folder: str = "INBOX", when: datetime | None = None,
+                     flags: tuple[bytes, ...] = ()) -> None:
+        raw = (DATA / name).read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        self.deliver(raw, folder, when, flags)
 
     def imap(self) -> object:
         return self.server.client(self.user)

@@ -9,16 +9,29 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from mailtriage.demo import localservers
-from mailtriage.demo.localservers import MAIL_UID, Captured, PrivateDovecot, free_port, wait_for_port
+from mailtriage.demo.localservers import MAIL_UID, Captured, free_port, wait_for_port
 
 if TYPE_CHECKING:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+    from imapclient import IMAPClient
 
 __all__ = ["Captured", "CountingRelay", "PrivateDovecot", "SmtpSink", "fill_maildir", "free_port", "wait_for_port"]
+
+
+class PrivateDovecot(localservers.PrivateDovecot):
+    """The demo's private Dovecot, and a way in for the test itself."""
+
+    def client(self, user: str = "kasia") -> IMAPClient:
+        """A logged-in imapclient connection, for putting mail in and looking at it; the caller logs out."""
+        from imapclient import IMAPClient
+
+        imap = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
+        imap.login(user, self.password)
+        return imap
 
 
 class SmtpSink(localservers.SmtpSink):
@@ -39,7 +52,7 @@ class SmtpSink(localservers.SmtpSink):
         self.refuse_null_sender = refuse_null_sender
         self.smtputf8 = smtputf8
 
-    def start(self) -> SmtpSink:
+    def start(self) -> Self:
         super().start()
         self.connections = 0  # the controller's own readiness probe is not a client
         return self

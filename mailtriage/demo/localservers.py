@@ -16,12 +16,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP, Envelope, Session
-    from imapclient import IMAPClient
 
 MAIL_UID = 5000  # Dovecot refuses to open mail as root: mail is owned by this numeric uid/gid.
 
@@ -109,7 +108,7 @@ class PrivateDovecot:
     process: subprocess.Popen[bytes] | None = None
     detach: bool = False  # its own session: it outlives the process that started it (`demo --keep`)
 
-    def start(self) -> PrivateDovecot:
+    def start(self) -> Self:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not Path(binary).exists():
             raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd)")
@@ -168,14 +167,6 @@ class PrivateDovecot:
                 return path.read_text(errors="replace")
         return ""
 
-    def client(self, user: str = "kasia") -> IMAPClient:
-        """A logged-in imapclient connection, for putting mail in and looking at it."""
-        from imapclient import IMAPClient
-
-        imap = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
-        imap.login(user, self.password)
-        return imap
-
 
 def _user_name() -> str:
     import pwd
@@ -210,7 +201,7 @@ class SmtpSink:
         self.port = port
         self._controller: Controller | None = None
 
-    def start(self) -> SmtpSink:
+    def start(self) -> Self:
         self.port = self.port or free_port()
         self._controller = self.controller()
         self._controller.start()
