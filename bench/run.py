@@ -33,22 +33,12 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from mailgen import mailbox, new_mail, sent_mail  # noqa: E402
 
-from mailtriage.demo.localservers import CountingRelay, PrivateDovecot, SmtpSink, fill_maildir  # noqa: E402
+from mailtriage.demo.rules import loopback_rules  # noqa: E402
+from tests.servers import CountingRelay, PrivateDovecot, SmtpSink, fill_maildir  # noqa: E402
 
 PASSWORD = "bench-password"
 TIME = shutil.which("time") or "/usr/bin/time"  # GNU time (Debian package `time`)
 CACHE = HERE / "cache"
-RULES = """\
-timezone: Europe/Warsaw
-language: pl
-check_times: ["08:00", "12:00", "16:00"]
-holidays: {{country: PL}}
-identity: {{from: "Kasia Nowak <kasia@example.com>", addresses: [kasia@example.com]}}
-imap: {{host: 127.0.0.1, port: {imap}, security: none, username: {user}, password_env: BENCH_PASSWORD}}
-smtp: {{host: 127.0.0.1, port: {smtp}, security: none}}
-database: {database}
-defaults: {{action: reply, respond_within: 1 business day}}
-"""
 
 
 class Bench:
@@ -86,8 +76,8 @@ class Bench:
         folder = self.work / name
         folder.mkdir(exist_ok=True)
         path = folder / "rules.yaml"
-        path.write_text(RULES.format(imap=self.relay.port, smtp=self.smtp.port, user=user,
-                                     database=folder / "mailtriage.db"))
+        path.write_text(loopback_rules(self.relay.port, self.smtp.port, user=user, language="pl", clients=False,
+                                       imap_password="password_env: BENCH_PASSWORD", database=folder / "mailtriage.db"))
         return path
 
     def process(self, *args: str) -> dict[str, Any]:

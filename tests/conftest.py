@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import sqlite3
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,19 +14,35 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.demo.localservers import PrivateDovecot, SmtpSink
+from mailtriage.demo.rules import loopback_rules
+from tests.servers import PrivateDovecot, SmtpSink
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "rules.yaml"
 
-MINIMAL = """\
-timezone: Europe/Warsaw
-check_times: ["08:00", "12:00", "16:00"]
-holidays: {country: PL}
-identity: {from: "Kasia Nowak <kasia@example.com>", addresses: [kasia@example.com]}
-imap: {host: 127.0.0.1, port: 1143, security: none, username: kasia, password_env: MT_TEST_IMAP}
-smtp: {host: 127.0.0.1, port: 1025, security: none, username: kasia, password_env: MT_TEST_SMTP}
-"""
+# A valid rules.yaml to vary in configuration tests (nothing listens on these ports).
+MINIMAL = loopback_rules(1143, 1025, imap_password="password_env: MT_TEST_IMAP",
+                         smtp_password="password_env: MT_TEST_SMTP", language=None, database=None,
+                         respond_within=None, clients=False)
+
+
+_opened: list[sqlite3.Connection] = []
+
+
+def open_db(path: Path, by_name: bool = True) -> sqlite3.Connection:
+    """A connection to a test's database (rows by name, or plain tuples), closed when the test ends."""
+    conn = sqlite3.connect(path)
+    if by_name:
+        conn.row_factory = sqlite3.Row
+    _opened.append(conn)
+    return conn
+
+
+@pytest.fixture(autouse=True)
+def _close_databases() -> Iterator[None]:
+    yield
+    while _opened:
+        _opened.pop().close()
 
 
 @pytest.fixture
@@ -87,32 +104,13 @@ class Mailbox:
         finally:
             imap.logout()
 
-    def deliver_file(self, name: str, **kwargs: object) -> None:
-        self.deliver((DATA / name).read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), **kwargs)
+    def deliver_file(self, name: str, folder: str = "INBOX", when: datetime | None = None,
+                     flags: tuple[bytes, ...] = ()) -> None:
+        raw = (DATA / name).read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        self.deliver(raw, folder, when, flags)
 
     def imap(self) -> object:
         return self.server.client(self.user)
-
-
-RULES_TEMPLATE = """\
-timezone: Europe/Warsaw
-language: en
-check_times: ["08:00", "12:00", "16:00"]
-holidays: {{country: PL}}
-identity: {{from: "Kasia Nowak <kasia@example.com>", addresses: [kasia@example.com]}}
-imap: {{host: 127.0.0.1, port: {imap_port}, security: none, username: {user},
-       password_env: MT_TEST_IMAP_PASSWORD, folders: [INBOX], timeout: 10}}
-smtp: {{host: 127.0.0.1, port: {smtp_port}, security: none, username: kasia,
-       password_env: MT_TEST_SMTP_PASSWORD, timeout: 10}}
-database: state/mailtriage.db
-# The tests deliver mail dated November 2026 and check it whenever they run: trust those dates.
-max_arrival_age: null
-defaults: {{action: reply, respond_within: 1 business day}}
-clients:
-  - {{name: Acme, match: {{domains: [acme.pl]}}, respond_within: same business day}}
-  - {{name: Piekarnia, match: {{patterns: ["*@piekarnia-*.pl"]}}, respond_within: 4 business hours, language: pl}}
-  - {{name: Newsletters, match: {{domains: [substack.com]}}, action: ignore}}
-{extra}"""
 
 
 @pytest.fixture
@@ -125,8 +123,12 @@ def mailbox(dovecot: PrivateDovecot, smtp: SmtpSink, tmp_path: Path,
     def make(extra: str = "") -> Mailbox:
         user = f"user{os.getpid()}x{next(_users)}"
         rules = tmp_path / f"{user}.yaml"
-        rules.write_text(RULES_TEMPLATE.format(imap_port=dovecot.port, smtp_port=smtp.port, user=user,
-                                               extra=extra))
+        rules.write_text(loopback_rules(
+            dovecot.port, smtp.port, user=user, imap_password="password_env: MT_TEST_IMAP_PASSWORD",
+            smtp_password="password_env: MT_TEST_SMTP_PASSWORD", imap_options=", folders: [INBOX], timeout: 10",
+            smtp_options=", timeout: 10",
+            # The tests deliver mail dated November 2026 and check it whenever they run: trust those dates.
+            extra="max_arrival_age: null\n" + extra))
         return Mailbox(user, dovecot, rules)
 
     return make

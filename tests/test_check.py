@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import os
 import sqlite3
 import stat
@@ -16,24 +15,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailtriage.cli.main import main
-from mailtriage.demo.localservers import SmtpSink
-from tests.conftest import DATA, IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
+from tests.cli import environment, run_check
+from tests.conftest import DATA, IMAP_PASSWORD, SMTP_PASSWORD, Mailbox, open_db
+from tests.servers import SmtpSink
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 # Dovecot replaces an APPEND date in the future with "now": the test mail arrived in the past.
 MONDAY_NOON = datetime(2026, 11, 23, 12, 20, tzinfo=WARSAW)
-
-
-def run_check(capsys: pytest.CaptureFixture[str], box: Mailbox, *args: str) -> tuple[int, list[dict], str]:
-    """`mailtriage check --json` in-process; returns the exit code, one dict per message, stderr."""
-    try:
-        main(["-c", str(box.rules), "check", "--json", *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err
 
 
 def ready(capsys: pytest.CaptureFixture[str], make: Callable[..., Mailbox], extra: str = "") -> Mailbox:
@@ -49,9 +37,8 @@ def parsed(data: bytes) -> email.message.EmailMessage:
 
 
 def db(box: Mailbox) -> sqlite3.Connection:
-    conn = sqlite3.connect(box.rules.parent / "state" / "mailtriage.db")
-    conn.row_factory = sqlite3.Row
-    return conn
+    """The mailbox's database, closed when the test ends."""
+    return open_db(box.rules.parent / "state" / "mailtriage.db")
 
 
 def test_a_client_message_gets_exactly_one_threaded_holding_reply(
@@ -211,7 +198,7 @@ def test_a_refused_login_is_one_line_without_the_password(
 
 def test_an_unreachable_server_is_one_clear_line(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox]) -> None:
-    from mailtriage.demo.localservers import free_port
+    from tests.servers import free_port
 
     box = mailbox()
     box.rules.write_text(box.rules.read_text().replace(f"port: {box.server.port}", f"port: {free_port()}"))
@@ -252,10 +239,10 @@ CRASH = {
 
 
 def _check_subprocess(box: Mailbox, crash: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MT_TEST_IMAP_PASSWORD": IMAP_PASSWORD, "MT_TEST_SMTP_PASSWORD": SMTP_PASSWORD}
+    env = environment(MT_TEST_IMAP_PASSWORD=IMAP_PASSWORD, MT_TEST_SMTP_PASSWORD=SMTP_PASSWORD)
     code = CRASH[crash] if crash else ""
     return subprocess.run([sys.executable, "-c", code + "from mailtriage.cli.main import main; main()",
-                           "-c", str(box.rules), "check"], env=env,
+                           "-c", str(box.rules), "check"], env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -286,9 +273,10 @@ def test_a_crash_after_the_server_took_the_reply_never_sends_it_again(
     assert [r["state"] for r in db(box).execute("SELECT state FROM replies")] == ["unknown"]
 
 
+@pytest.mark.slow
 def test_a_large_old_mailbox_costs_only_its_new_messages(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.demo.localservers import CountingRelay, fill_maildir
+    from tests.servers import CountingRelay, fill_maildir
 
     box = mailbox()
     old = (f"From: Person {i} <p{i}@clients{i % 50}.example>\r\nTo: kasia@example.com\r\n"
@@ -350,7 +338,7 @@ def test_backfill_answers_only_the_recent_part_of_the_backlog(
 
 def test_an_unreachable_smtp_server_keeps_the_replies_for_the_next_check(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.demo.localservers import free_port
+    from tests.servers import free_port
 
     box = ready(capsys, mailbox)
     box.deliver_file("client_acme.eml", when=MONDAY_NOON)
@@ -366,7 +354,7 @@ def test_an_unreachable_smtp_server_keeps_the_replies_for_the_next_check(
 
 def test_a_dovecot_restart_between_checks_loses_and_doubles_nothing(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.demo.localservers import PrivateDovecot
+    from tests.servers import PrivateDovecot
 
     own = PrivateDovecot(password=IMAP_PASSWORD).start()
     try:
@@ -398,7 +386,7 @@ def _imap_port(box: Mailbox) -> int:
 
 def test_a_connection_dropped_in_the_middle_of_a_fetch_loses_and_doubles_nothing(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.demo.localservers import CountingRelay
+    from tests.servers import CountingRelay
 
     box = mailbox("flag_overdue: false\n")
     relay = CountingRelay(box.server.port).start()

@@ -12,19 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.cli.main import cli, main
+from mailtriage.cli.main import cli
+from tests.cli import run_cli as run
 from tests.conftest import EXAMPLE, MINIMAL, REPO
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process, as the console script would."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_validate_summarises_a_good_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,3 +132,14 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     command = re.search(r"```sh\n(.*?)\n```", readme.split("## Test", 1)[1], re.S)
     assert command, "README has a ## Test section with a sh block"
     assert command.group(1).strip() in ci
+
+
+def test_commands_that_send_nothing_do_not_load_jinja2() -> None:
+    """The template environment (mail/templates.py) is imported only where something is rendered."""
+    code = ("import sys\nfrom mailtriage.cli.main import main\n"
+            "import mailtriage.app.status, mailtriage.app.threads, mailtriage.app.answered, mailtriage.app.summary\n"
+            "try:\n    main(['-c', sys.argv[1], 'validate'])\nexcept SystemExit:\n    pass\n"
+            "print('jinja2' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, check=False,
+                          cwd=REPO)
+    assert done.stdout.splitlines()[-1] == "False", done.stderr

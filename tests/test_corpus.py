@@ -18,9 +18,10 @@ import pytest
 
 from mailtriage.core.models import Incoming
 from mailtriage.core.parse import parse
-from mailtriage.demo.localservers import SmtpSink
+from tests.cli import run_check
 from tests.conftest import CORPUS, Mailbox
-from tests.test_check import MONDAY_NOON, ready, run_check
+from tests.servers import SmtpSink
+from tests.test_check import MONDAY_NOON, ready
 
 MACHINE = ("auto_reply", "bounce", "list", "bulk")
 # The rates reached on the corpus; a change may improve them, never make them worse.

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.demo.localservers import PrivateDovecot, SmtpSink
-from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
-from tests.test_check import MONDAY_NOON, WARSAW, ready, run_check
+from tests.cli import command, run_check
+from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox, open_db
+from tests.servers import PrivateDovecot, SmtpSink
+from tests.test_check import MONDAY_NOON, WARSAW, ready
 
 
 def soon(*seconds: int) -> str:
@@ -39,8 +38,7 @@ class Running:
         full = {**os.environ, "MT_TEST_IMAP_PASSWORD": IMAP_PASSWORD, "MT_TEST_SMTP_PASSWORD": SMTP_PASSWORD,
                 **(env or {})}
         full.pop("JOURNAL_STREAM", None)
-        self.process = subprocess.Popen([sys.executable, "-m", "mailtriage", "-c", str(box.rules), "run"],
-                                        env=full, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(command("-c", box.rules, "run"), env=full, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -85,6 +83,7 @@ def daemons() -> Iterator[Callable[..., Running]]:
         daemon.process.stderr.close()
 
 
+@pytest.mark.slow
 def test_the_daemon_checks_at_the_check_times_one_check_at_a_time(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:
@@ -100,6 +99,7 @@ def test_the_daemon_checks_at_the_check_times_one_check_at_a_time(
     assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_systemd_hears_ready_status_watchdog_and_reloading(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running], tmp_path: Path) -> None:
@@ -135,6 +135,7 @@ def test_systemd_hears_ready_status_watchdog_and_reloading(
     assert heard[0].startswith("READY=1\nSTATUS=waiting; next check")
 
 
+@pytest.mark.slow
 def test_sighup_with_a_broken_file_keeps_the_old_rules_and_a_good_one_takes_effect(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:
@@ -156,6 +157,7 @@ def test_sighup_with_a_broken_file_keeps_the_old_rules_and_a_good_one_takes_effe
     assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_a_dovecot_outage_is_survived_and_the_next_check_catches_up(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:
@@ -180,6 +182,7 @@ def test_a_dovecot_outage_is_survived_and_the_next_check_catches_up(
         own.cleanup()
 
 
+@pytest.mark.slow
 def test_sigterm_exits_0_within_10_seconds_with_a_consistent_database(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:
@@ -192,13 +195,14 @@ def test_sigterm_exits_0_within_10_seconds_with_a_consistent_database(
     started = time.monotonic()
     assert daemon.stop() == 0
     assert time.monotonic() - started < 10
-    conn = sqlite3.connect(box.rules.parent / "state" / "mailtriage.db")
+    conn = open_db(box.rules.parent / "state" / "mailtriage.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     last = conn.execute("SELECT last_uid FROM folders WHERE name = 'INBOX'").fetchone()[0]
     recorded = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
     assert last == recorded  # the mark never runs ahead of what is recorded
 
 
+@pytest.mark.slow
 def test_a_gap_in_the_schedule_is_caught_up_by_exactly_one_check() -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -297,6 +301,7 @@ def test_checks_go_on_while_away_but_not_on_a_public_holiday(caplog: pytest.LogC
 def test_the_next_check_falls_inside_a_vacation_and_skips_holidays() -> None:
     from datetime import date
 
+    from mailtriage.app.daemon import check_trigger
     from mailtriage.app.schedule import next_check, skip_reason
     from mailtriage.config.model import Away
     from mailtriage.config.rulesfile import load
@@ -311,8 +316,15 @@ def test_the_next_check_falls_inside_a_vacation_and_skips_holidays() -> None:
     assert skip_reason(rules, date(2026, 12, 2), "summary") == "away 2026-11-30 to 2026-12-04"
     eve_of_independence_day = datetime(2026, 11, 10, 16, 30, tzinfo=WARSAW)  # 11 November: a public holiday
     assert next_check(rules, eve_of_independence_day) == datetime(2026, 11, 12, 8, 0, tzinfo=WARSAW)
+    # The daemon's trigger is the same function: it agrees with `status` and skips the holiday too.
+    trigger = check_trigger(rules)
+    assert trigger.get_next_fire_time(None, eve_of_independence_day) == datetime(2026, 11, 12, 8, 0, tzinfo=WARSAW)
+    due = datetime(2026, 11, 12, 8, 0, tzinfo=WARSAW)
+    assert trigger.get_next_fire_time(None, due) == due  # a check due this very moment runs
+    assert trigger.get_next_fire_time(due, due) == datetime(2026, 11, 12, 12, 0, tzinfo=WARSAW)
 
 
+@pytest.mark.slow
 def test_the_daemon_and_a_manual_check_together_never_double_a_reply(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running]) -> None:

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 from imapclient import IMAPClient
 
 from mailtriage.demo.run import MESSAGES, PASSWORD
-from tests.conftest import REPO, needs_dovecot
+from tests.cli import run_process
+from tests.conftest import needs_dovecot
 
 pytestmark = needs_dovecot
 
 
 def mailtriage(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`mailtriage ARGS` from this checkout, in a process of its own, from a folder outside it."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "mailtriage", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120, check=False)
+    return run_process(*args, cwd=cwd)
 
 
 def folder_of(out: str) -> Path:

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from mailtriage.app.doctor import EXAMPLE_ADDRESSES, EXAMPLE_HOSTS, database_step, example_values, password_step
-from mailtriage.cli.main import main
 from mailtriage.config.model import Imap
 from mailtriage.config.rulesfile import load
-from mailtriage.demo.localservers import PrivateDovecot, SmtpSink, free_port
+from tests.cli import run_cli
 from tests.conftest import DATA, EXAMPLE, IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
+from tests.servers import PrivateDovecot, SmtpSink, free_port
 from tests.test_edges import TinyImap, pki, tls_smtp  # noqa: F401 - fixtures, used by name
 
 OWN = "kasia@biuro-nowak.pl"  # the tests' mailbox rules use the example's address: a real user's is this
@@ -33,12 +33,7 @@ def own(box: Mailbox, *changes: tuple[str, str]) -> Path:
 
 def doctor(capsys: pytest.CaptureFixture[str], rules: Path, *args: str) -> tuple[int, list[str]]:
     """`mailtriage doctor` in-process: its exit code and its lines; never a password, a traceback or a repr."""
-    try:
-        main(["-c", str(rules), "doctor", *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(capsys, "-c", rules, "doctor", *args)
     for secret in (IMAP_PASSWORD, SMTP_PASSWORD, "wrong-password-77"):
         assert secret not in out + err
     assert "Traceback" not in out + err and "b'" not in out and err == ""
@@ -115,9 +110,8 @@ def test_nothing_listening_names_host_port_and_the_usual_port(
 
 def test_an_unknown_host_is_a_dns_failure(capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox],
                                           smtp: SmtpSink) -> None:
-    code, lines = doctor(capsys, own(mailbox(), ("host: 127.0.0.1, port: " + str(smtp.port),
-                                                 f"host: no-such-host.invalid, port: {smtp.port}"),
-                                     ("security: none, username: kasia,\n", "security: tls, username: kasia,\n")))
+    code, lines = doctor(capsys, own(mailbox(), (f"host: 127.0.0.1, port: {smtp.port}, security: none",
+                                                 f"host: no-such-host.invalid, port: {smtp.port}, security: tls")))
     assert code == 1
     assert line(lines, "smtp DNS").startswith("✘ smtp DNS: cannot find the host no-such-host.invalid (")
     assert line(lines, "smtp DNS").endswith("→ correct smtp.host")

@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 
 from mailtriage.config.model import Imap, Smtp
-from mailtriage.demo.localservers import PrivateDovecot, SmtpSink, free_port
 from mailtriage.errors import FetchError, StoreError
 from mailtriage.mail.imap import Mailbox as ImapMailbox
 from mailtriage.mail.imap import tls_context
 from mailtriage.store.db import Store
+from tests.cli import run_process
 from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
+from tests.servers import PrivateDovecot, SmtpSink, free_port
 
 CA_LINE = "set tls_ca_file if it is signed by your own CA"
 
@@ -96,8 +97,7 @@ def test_a_damaged_database_is_one_line_from_the_cli_and_the_daemon(
     rules = write_rules(MINIMAL + "database: state/mailtriage.db\n")
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "mailtriage.db").write_bytes(b"x" * 4096)
-    done = subprocess.run([sys.executable, "-m", "mailtriage", "-c", str(rules), "check"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_process("-c", rules, "check", timeout=60)
     assert done.returncode == 1
     assert "is damaged (file is not a database)" in one_line(done.stderr)
 

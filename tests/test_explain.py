@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from mailtriage.cli.main import main
-from mailtriage.demo.localservers import SmtpSink
+from tests.cli import run_check, run_cli
 from tests.conftest import Mailbox
-from tests.test_check import MONDAY_NOON, db, ready, run_check
+from tests.servers import SmtpSink
+from tests.test_check import MONDAY_NOON, db, ready
 
 REPLY_TO_ELSEWHERE = b"""\
 From: Jan Kowalski <jan@acme.pl>
@@ -26,13 +26,7 @@ Prosze o oferte.
 
 
 def explain(capsys: pytest.CaptureFixture[str], box: Mailbox, *args: str) -> tuple[int, str, str]:
-    try:
-        main(["-c", str(box.rules), "explain", *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "-c", box.rules, "explain", *args)
 
 
 def explained(capsys: pytest.CaptureFixture[str], box: Mailbox, ref: str) -> list[dict[str, Any]]:

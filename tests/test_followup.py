@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from mailtriage.demo.localservers import SmtpSink
+from tests.cli import run_check, run_cli
 from tests.conftest import DATA, Mailbox
-from tests.test_check import MONDAY_NOON, WARSAW, db, ready, run_check
+from tests.servers import SmtpSink
+from tests.test_check import MONDAY_NOON, WARSAW, db, ready
 
 ANSWER = """From: Kasia Nowak <kasia@example.com>
 To: Jan Kowalski <jan@acme.pl>
@@ -138,15 +139,7 @@ def test_a_thread_quiet_for_long_gets_a_new_holding_reply_when_reopened(
 
 
 def cli(capsys: pytest.CaptureFixture[str], box: Mailbox, *args: str) -> tuple[int, str, str]:
-    from mailtriage.cli.main import main
-
-    try:
-        main(["-c", str(box.rules), *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "-c", box.rules, *args)
 
 
 def busy_mailbox(capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], extra: str = "") -> Mailbox:
@@ -270,9 +263,10 @@ def test_the_summary_can_be_appended_to_the_inbox_instead(
     assert [line["guard"] for line in lines] == ["own-address"]
 
 
+@pytest.mark.slow
 def test_a_large_sent_folder_costs_only_its_new_messages(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
-    from mailtriage.demo.localservers import CountingRelay, fill_maildir
+    from tests.servers import CountingRelay, fill_maildir
 
     box = mailbox("flag_overdue: false\n")
     sent = (f"From: kasia@example.com\r\nTo: c{i}@clients.example\r\nSubject: Re: request {i} with a long subject\r\n"

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailtriage.demo.localservers import SmtpSink, fill_maildir
+from tests.cli import run_check
 from tests.conftest import Mailbox
-from tests.test_check import MONDAY_NOON, db, ready, run_check
+from tests.servers import SmtpSink, fill_maildir
+from tests.test_check import MONDAY_NOON, db, ready
 
 NAMES = [b"From", b"To", b"Cc", b"Reply-To", b"Sender", b"Subject", b"Message-ID", b"In-Reply-To", b"References",
          b"Date", b"Content-Type", b"Return-Path", b"Auto-Submitted", b"List-Id", b"Precedence", b"X-Mailer",

@@ -12,7 +12,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -21,9 +20,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from mailtriage.demo.localservers import SmtpSink, fill_maildir
-from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
-from tests.test_check import MONDAY_NOON, db, ready, run_check
+from tests.cli import environment, run_check, start_process
+from tests.conftest import IMAP_PASSWORD, SMTP_PASSWORD, Mailbox, open_db
+from tests.servers import SmtpSink, fill_maildir
+from tests.test_check import MONDAY_NOON, db, ready
 
 
 def person(n: int, domain: str = "firma.pl", **extra: str) -> bytes:
@@ -45,9 +45,8 @@ def fill(box: Mailbox, messages: list[bytes], offset: int = 0) -> None:
 
 
 def check_process(box: Mailbox, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "MT_TEST_IMAP_PASSWORD": IMAP_PASSWORD, "MT_TEST_SMTP_PASSWORD": SMTP_PASSWORD}
-    return subprocess.Popen([sys.executable, "-m", "mailtriage", "-c", str(box.rules), "check", *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = environment(MT_TEST_IMAP_PASSWORD=IMAP_PASSWORD, MT_TEST_SMTP_PASSWORD=SMTP_PASSWORD)
+    return start_process("-c", box.rules, "check", *args, env=env)
 
 
 def assert_each_once(box: Mailbox, smtp: SmtpSink, senders: int) -> None:
@@ -92,6 +91,7 @@ def test_a_second_check_waits_a_bounded_time_then_says_one_is_running(
                            "after 0 s: try again when it ends")
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_of_a_2000_message_check_loses_and_doubles_nothing(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
     box = ready(capsys, mailbox, "sender_limit: null\nflag_overdue: false\n")
@@ -296,7 +296,7 @@ def test_an_older_database_is_migrated_in_place(tmp_path: object) -> None:
     conn.commit()
     conn.close()
     Store(path).close()
-    conn = sqlite3.connect(path)
+    conn = open_db(path, by_name=False)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "hits" in [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
     columns = {row[1] for row in conn.execute("PRAGMA table_info(replies)")}

@@ -12,24 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from mailtriage.cli.main import cli
 from mailtriage.config.model import Rules
 from mailtriage.config.providers import PROVIDERS
 from mailtriage.config.readiness import warnings
 from mailtriage.config.rulesfile import load
+from tests.cli import invoke, run_process
 from tests.conftest import EXAMPLE, REPO
 
 PASSWORDS = {"MAILTRIAGE_IMAP_PASSWORD": "imap-s3cret-Value", "MAILTRIAGE_SMTP_PASSWORD": "smtp-s3cret-Value"}
 HOSTS = ["--imap-host", "mail.firma.example", "--smtp-host", "smtp.firma.example"]
-
-
-def invoke(*args: str, env: dict[str, str | None] | None = None, input: str | None = None) -> Result:
-    """The CLI in-process; CliRunner's stdin is no terminal, as under cron or a pipe."""
-    base: dict[str, str | None] = {"MAILTRIAGE_IMAP_PASSWORD": None, "MAILTRIAGE_SMTP_PASSWORD": None,
-                                   "MAILTRIAGE_CONFIG": None}
-    return CliRunner().invoke(cli, list(args), env={**base, **(env or {})}, input=input)
 
 
 def init(tmp_path: Path, *args: str) -> tuple[Result, Path]:
@@ -114,9 +107,7 @@ def test_without_a_terminal_a_missing_flag_is_one_line_and_exit_2(tmp_path: Path
 
 
 def test_the_installed_command_without_a_terminal(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "mailtriage", "init", "--provider", "gmail"], cwd=tmp_path,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = run_process("init", "--provider", "gmail", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--address is missing" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "rules.yaml").exists()

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from mailtriage.cli.main import main
-from mailtriage.demo.localservers import SmtpSink
+from tests.cli import run_check, run_cli
 from tests.conftest import SMTP_PASSWORD, Mailbox
-from tests.test_check import MONDAY_NOON, db, parsed, ready, run_check
+from tests.servers import SmtpSink
+from tests.test_check import MONDAY_NOON, db, parsed, ready
 
 EXCHANGE = "<DB9PR07MB8971D0E1F2A3B4C5D6E7F8A9B0C1D2E3F4A5@DB9PR07MB8971.eurprd07.prod.outlook.com>"
 
@@ -92,8 +92,7 @@ def test_a_utf8_mailbox_is_recorded_and_its_reply_fails_cleanly_without_smtputf8
         assert err.strip().splitlines()[-1] == "2 new, 2 holding replies planned, 1 sent, 1 failed"
         error = db(box).execute("SELECT error FROM replies WHERE state = 'failed'").fetchone()["error"]
         assert error == "the SMTP server lacks SMTPUTF8, needed for the non-ASCII address jdöe@mächine.example"
-        main(["-c", str(box.rules), "summary", "--print"])  # not dropped silently: the summary names it
-        summary = capsys.readouterr().out
+        summary = run_cli(capsys, "-c", box.rules, "summary", "--print")[1]  # not dropped silently: named
         assert "HOLDING REPLIES NOT DELIVERED (1)" in summary
         assert "jdöe@mächine.example: the SMTP server lacks SMTPUTF8" in summary
     finally:

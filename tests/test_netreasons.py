@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from mailtriage.config.model import Imap
-from mailtriage.demo.localservers import CountingRelay, SmtpSink
 from mailtriage.errors import FetchError
 from mailtriage.mail.imap import Mailbox as ImapMailbox
+from tests.cli import run_check
 from tests.conftest import Mailbox
-from tests.test_check import MONDAY_NOON, run_check
+from tests.servers import CountingRelay, SmtpSink
+from tests.test_check import MONDAY_NOON
 
 
 def test_a_connection_dropped_anywhere_in_a_check_is_one_plain_line(

@@ -10,20 +10,14 @@ from typing import Any
 
 import pytest
 
-from mailtriage.cli.main import main
-from mailtriage.demo.localservers import SmtpSink
+from tests.cli import run_check, run_cli
 from tests.conftest import Mailbox
-from tests.test_check import MONDAY_NOON, parsed, ready, run_check
+from tests.servers import SmtpSink
+from tests.test_check import MONDAY_NOON, parsed, ready
 
 
 def preview(capsys: pytest.CaptureFixture[str], box: Mailbox, *args: str) -> tuple[int, str, str]:
-    try:
-        main(["-c", str(box.rules), "preview", *args])
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "-c", box.rules, "preview", *args)
 
 
 def previewed(capsys: pytest.CaptureFixture[str], box: Mailbox, *args: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from mailtriage.config.rulesfile import load
 from mailtriage.core.models import Incoming, Verdict
 from mailtriage.core.parse import parse
-from mailtriage.mail.reply import build, echo, environment, render, reply_subject
+from mailtriage.mail.reply import build, echo, render, reply_subject
+from mailtriage.mail.templates import environment
 from tests.conftest import EXAMPLE
 
 NOW = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)

@@ -125,13 +125,11 @@ def test_a_password_command_that_cannot_be_split_is_refused_without_running_it(
 
 def test_validate_refuses_an_unbalanced_password_command(write_rules: Write,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from mailtriage.cli.main import main
+    from tests.cli import run_cli
 
     path = write_rules(MINIMAL.replace("password_env: MT_TEST_IMAP", 'password_command: "pass show \'mail"'))
-    with pytest.raises(SystemExit) as caught:
-        main(["-c", str(path), "validate"])
-    assert caught.value.code == 2
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(capsys, "-c", path, "validate")
+    assert code == 2
     assert out == "" and err == (f"{path}:5: imap.password_command: cannot be split into words: no closing "
                                  "quotation; check its quotes (a quote inside a word needs \\' or the other "
                                  "kind of quote)\n")
@@ -275,3 +273,11 @@ def test_an_idle_check_loads_no_template_engine_smtp_client_or_holidays() -> Non
             "'mailtriage.app.check.triage', 'mailtriage.mail.reply') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+def test_the_identity_is_parsed_once_into_address_name_and_domain(write_rules: Write) -> None:
+    rules = load(write_rules(MINIMAL.replace('"Kasia Nowak <kasia@example.com>"', '"Kasia Nowak <Kasia@Example.COM>"')))
+    identity = rules.identity
+    assert (identity.address, identity.display_name, identity.name, identity.domain) == (
+        "kasia@example.com", "Kasia Nowak", "Kasia Nowak", "example.com")
+    assert identity.all_addresses == {"kasia@example.com"}
+    bare = load(write_rules(MINIMAL.replace('"Kasia Nowak <kasia@example.com>"', "kasia@example.com")))
+    assert (bare.identity.display_name, bare.identity.name) == ("", "kasia@example.com")

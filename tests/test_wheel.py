@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.demo.localservers import SmtpSink
 from tests.conftest import IMAP_PASSWORD, REPO, SMTP_PASSWORD, Mailbox, needs_dovecot
+from tests.servers import SmtpSink
 
 # What a build needs from the checkout. The sources of the templates and the example rules.yaml
 # are at the top; the package reaches them through symlinks, which the copy keeps as symlinks.
@@ -72,8 +72,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def test_the_wheel_carries_what_it_needs_and_runs_from_the_venv(venv: Path, tmp_path: Path) -> None:
     done = run(venv / "bin" / "python", "-c",
-               "import mailtriage, mailtriage.resources as r; print(mailtriage.__file__); "
-               "print(r.example_rules().splitlines()[0]); print(r.template_loader().list_templates())",
+               "import mailtriage, mailtriage.resources as r, mailtriage.mail.templates as t; "
+               "print(mailtriage.__file__); "
+               "print(r.example_rules().splitlines()[0]); print(t.template_loader().list_templates())",
                cwd=tmp_path, env=clean_env())
     where, first, templates = done.stdout.splitlines()
     assert Path(where).resolve().is_relative_to(venv.resolve()), where

@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 import pytest
 
-from mailtriage.demo.localservers import SmtpSink, fill_maildir
+from tests.cli import run_check
 from tests.conftest import DATA, Mailbox
-from tests.test_check import MONDAY_NOON, ready, run_check
+from tests.servers import SmtpSink, fill_maildir
+from tests.test_check import MONDAY_NOON, ready
 
 SET = DATA / "written"
 # Silent on purpose, not by mistake: a person's client asked for no automatic answer; a message to

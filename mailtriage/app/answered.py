@@ -42,6 +42,7 @@ def scan_sent(mailbox: Mailbox, store: Store, calendar: BusinessCalendar, now: d
         return 0
     if state.uidnext and state.uidnext <= mark.last_uid + 1:
         return 0
+    from mailtriage.core.guards import is_auto_submitted
     from mailtriage.core.parse import parse  # the email package's parser: only when something was sent
 
     uids = mailbox.uids_after(mark.last_uid)
@@ -50,8 +51,7 @@ def scan_sent(mailbox: Mailbox, store: Store, calendar: BusinessCalendar, now: d
         for item in mailbox.fetch_sent(uids):
             msg = parse(item.header, folder=folder, uid=item.uid, uidvalidity=state.uidvalidity,
                         received=item.internaldate)
-            if msg.message_id.startswith(OUR_ID_PREFIX) or msg.header("auto-submitted").strip().lower() not in (
-                    "", "no"):
+            if msg.message_id.startswith(OUR_ID_PREFIX) or is_auto_submitted(msg):
                 continue  # our holding reply, or another automatic message: not an answer
             thread_id = store.thread_of(msg.parents)
             thread = store.thread(thread_id) if thread_id else None

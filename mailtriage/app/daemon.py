@@ -1,7 +1,8 @@
 """`mailtriage run`: checks at the configured times, the morning summary, reload and stop.
 
-APScheduler 3.x runs the jobs, one at a time (a single worker thread), with cron triggers in the
-user's time zone. All check times form one job, so after a sleep or an outage that skipped several
+APScheduler 3.x runs the jobs, one at a time (a single worker thread): checks at the times
+`schedule.next_check` gives (the same answer `status` shows), the summary on a cron trigger, both in
+the user's time zone. All check times form one job, so after a sleep or an outage that skipped several
 of them exactly one catch-up check runs (coalesce, with a misfire grace period). The main thread
 only waits: signal handlers set flags, and it reloads, pings the watchdog or stops.
 """
@@ -14,12 +15,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailtriage.app.notify import Notifier
-from mailtriage.app.schedule import skip_reason
+from mailtriage.app.schedule import next_check, skip_reason
 from mailtriage.app.status import describe, remember
 from mailtriage.config.model import Rules, clock_text
 from mailtriage.config.rulesfile import load
@@ -38,14 +39,19 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def check_trigger(rules: Rules) -> BaseTrigger:
-    """One trigger for every check time: on business days (or every day), in the user's zone."""
-    from apscheduler.triggers.combining import OrTrigger
-    from apscheduler.triggers.cron import CronTrigger
+    """One trigger for every check time, firing at `schedule.next_check`: the one place that says when
+    the next check is (business days and holidays, or every day; in the user's zone)."""
+    from apscheduler.triggers.base import BaseTrigger
 
-    days = "*" if rules.check_on_days_off else ",".join(rules.business_hours.days)
-    triggers = [CronTrigger(day_of_week=days, hour=t.hour, minute=t.minute, second=t.second, timezone=rules.tz)
-                for t in sorted(set(rules.check_times))]
-    return OrTrigger(triggers)
+    class NextCheck(BaseTrigger):  # type: ignore[misc]
+        def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime:
+            # Strictly after the previous run, or from a moment before `now`, so a check due right now runs.
+            return next_check(rules, previous or now - timedelta(microseconds=1))
+
+        def __str__(self) -> str:
+            return f"next_check({', '.join(clock_text(t) for t in sorted(rules.check_times))})"
+
+    return NextCheck()
 
 
 def summary_trigger(rules: Rules) -> BaseTrigger:
@@ -161,7 +167,8 @@ class Daemon:
 
     @staticmethod
     def day_off(rules: Rules, what: str) -> bool:
-        """The cron triggers skip weekends; public holidays (and, for the summary, vacations) here."""
+        """The triggers skip weekends (and the check trigger holidays); a caught-up run on a day off, and
+        the summary on holidays and vacations, stop here."""
         reason = skip_reason(rules, datetime.now(rules.tz).date(), what)
         if reason:
             log.info("no %s today: %s", what, reason)

@@ -8,7 +8,6 @@ steps, server by server, in doctor_net.py.
 from __future__ import annotations
 
 import os
-from email.utils import parseaddr
 from pathlib import Path
 
 from mailtriage.app.steps import FAIL, OK, SKIP, WARN, Step, safe_to_go_live
@@ -53,13 +52,9 @@ def diagnose(path: Path) -> list[Step]:
         steps.append(Step("smtp", WARN, "no smtp section: holding replies are recorded but never sent",
                           "add smtp: {host: ..., port: 465, security: tls, username: ..., password_env: ...}"))
     else:
-        steps += smtp_steps(rules.smtp, smtp_password, identity_address(rules),
+        steps += smtp_steps(rules.smtp, smtp_password, rules.identity.address,
                             placeholder=rules.smtp.host in EXAMPLE_HOSTS)
     return steps
-
-
-def identity_address(rules: Rules) -> str:
-    return parseaddr(rules.identity.from_)[1].lower()
 
 
 def example_values(rules: Rules) -> list[str]:
@@ -67,7 +62,7 @@ def example_values(rules: Rules) -> list[str]:
     `validate` warns of the same values (readiness.py); doctor also looks at the usernames."""
     found = [f"{name}.host {server.host}" for name, server in (("imap", rules.imap), ("smtp", rules.smtp))
              if server is not None and server.host.lower() in EXAMPLE_HOSTS]
-    addresses = [("identity.from", identity_address(rules)),
+    addresses = [("identity.from", rules.identity.address),
                  *(("identity.addresses", a) for a in rules.identity.addresses),
                  ("imap.username", rules.imap.username.lower()),
                  ("smtp.username", (rules.smtp.username or "").lower() if rules.smtp else ""),

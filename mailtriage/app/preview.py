@@ -80,7 +80,7 @@ def message_header(rules: Rules, sender: str, received: datetime, *, name: str |
                    to: str | None, reply_to: str | None) -> bytes:
     """The header block of the imagined message, as a mail client would write it."""
     given_name, address = parseaddr(sender)
-    to = to or parseaddr(rules.identity.from_)[1]
+    to = to or rules.identity.address
     utf8 = not (address + to + (reply_to or "")).isascii()
     message = EmailMessage(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP)
     for header, option, value, display in (("From", "--from", address, name if name is not None else given_name),

@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
-
-import jinja2
+from email.utils import format_datetime
 
 from mailtriage.app.stats import ClientStats, client_stats
 from mailtriage.config.model import Rules
@@ -20,13 +18,10 @@ from mailtriage.core.wording import (
     OTHER_SENDERS,
     day_text,
     duration_text,
-    hours_text,
     moved_text,
-    plural,
     when,
 )
 from mailtriage.mail.reply import new_message_id
-from mailtriage.resources import template_loader
 from mailtriage.store import reports
 from mailtriage.store.db import Store
 from mailtriage.store.rows import Thread, iso
@@ -143,23 +138,15 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
     return summary
 
 
-def environment(rules: Rules, language: str = "en") -> jinja2.Environment:
-    """Templates with filters in `language`: `hours` (0,5 h), `percent`, `plural` ({{ n | plural("wątek",
-    "wątki", "wątków") }} -> '5 wątków')."""
-    env = jinja2.Environment(loader=template_loader(rules.templates), undefined=jinja2.StrictUndefined,
-                             autoescape=jinja2.select_autoescape(["html.j2"]), trim_blocks=True, lstrip_blocks=True)
-    env.filters["percent"] = lambda share: "–" if share is None else f"{share * 100:.0f}%"
-    env.filters["hours"] = lambda value: hours_text(value, language)
-    env.filters["plural"] = lambda n, *forms: plural(n, forms[0] if len(forms) == 1 else forms)
-    return env
-
-
 def render(summary: Summary, rules: Rules) -> tuple[str, str]:
+    """The text and the HTML part, each without the template's last newline."""
+    from mailtriage.mail.templates import environment
+
     env = environment(rules, summary.language)
     values = {"s": summary, "others": OTHER_SENDERS[summary.language],
               "stats": list(zip(summary.month, [_match(summary.week, c) for c in summary.month], strict=True))}
-    return (env.get_template(f"summary.{summary.language}.txt.j2").render(values),
-            env.get_template(f"summary.{summary.language}.html.j2").render(values))
+    return (env.get_template(f"summary.{summary.language}.txt.j2").render(values).removesuffix("\n"),
+            env.get_template(f"summary.{summary.language}.html.j2").render(values).removesuffix("\n"))
 
 
 def _match(rows: list[ClientStats], month: ClientStats) -> ClientStats | None:
@@ -175,7 +162,7 @@ def build(summary: Summary, rules: Rules, now: datetime) -> EmailMessage:
     message["To"] = rules.summary.to
     message["Subject"] = f"mailtriage: {summary.subject}"
     message["Date"] = format_datetime(now.astimezone(rules.tz))
-    message["Message-ID"] = new_message_id(parseaddr(rules.identity.from_)[1])
+    message["Message-ID"] = new_message_id(rules.identity.address)
     message["Auto-Submitted"] = "auto-generated"  # a report: no responder may answer it
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
@@ -199,7 +186,7 @@ def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
         from mailtriage.mail.smtp import SENT, send_message
 
         assert rules.smtp is not None
-        identity = parseaddr(rules.identity.from_)[1]
+        identity = rules.identity.address
         password = read_password(rules.smtp) if rules.smtp.username else None
         result = send_message(rules.smtp, password, identity, rules.summary.to, data, envelope=identity)
         if result.state != SENT:

@@ -67,18 +67,18 @@ def preview(obj: Context, sender: str, name: str | None, subject: str, received:
       mailtriage -c rules.yaml preview --from no-reply@bank.example --json
     """
     from mailtriage.app.preview import body, headers, what_if
-    from mailtriage.core.businessdays import aware
+    from mailtriage.core.typed import moment
 
     rules = obj.rules()
     when = datetime.now(rules.tz)
     if received is not None:
         try:
-            if "T" not in received.upper() and " " not in received.strip():
-                raise ValueError("no time")
-            when = aware(datetime.fromisoformat(received.strip()), rules.tz)
+            when, has_time = moment(received, rules.tz)
         except ValueError:
+            has_time = False
+        if not has_time:
             raise click.BadParameter(f"not a date and time: {received!r} (e.g. 2026-12-04T17:10)",
-                                     param_hint="--received") from None
+                                     param_hint="--received")
     result = what_if(rules, sender, when, name=name, subject=subject, to=to, reply_to=reply_to)
     if as_json:
         click.echo(json.dumps(result.as_dict(rules.tz), ensure_ascii=False))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, Literal, cast
 
 import click
 
@@ -26,7 +26,7 @@ class InitError(click.ClickException):
 
     exit_code = 2  # the command line was wrong
 
-    def show(self, file: IO[Any] | None = None) -> None:
+    def show(self, file: IO[str] | None = None) -> None:
         click.echo(f"mailtriage init: {self.message}", err=True)
 
 
@@ -40,12 +40,12 @@ def _missing(flag: str, what: str) -> None:
     raise InitError(f"{flag} is missing: {what} (or run it in a terminal to be asked)")
 
 
-def _need(value: Any, flag: str, prompt: str, what: str, **options: Any) -> Any:
+def _need(value: str | None, flag: str, prompt: str, what: str, choices: list[str] | None = None) -> str:
     if value:
         return value
     if not interactive():
         _missing(flag, what)
-    return click.prompt(prompt, **options)
+    return str(click.prompt(prompt, type=click.Choice(choices) if choices else None))
 
 
 def _address(value: str) -> str:
@@ -89,7 +89,7 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
     if output.exists() and not force:  # before any question: do not ask what cannot be written
         raise InitRefused(f"{output} already exists; give --force to overwrite it, or --output for another file")
     chosen: Provider = PROVIDERS[_need(provider, "--provider", "Provider", "give one of " + ", ".join(PROVIDERS),
-                                       type=click.Choice(list(PROVIDERS)))]
+                                       choices=list(PROVIDERS))]
     mailbox = _address(_need(address, "--address", "Your email address", "give your email address"))
     if not name:
         name = click.prompt("Your name (shown in replies)", default=mailbox) if interactive() else mailbox

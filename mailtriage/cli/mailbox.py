@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mailtriage.cli.common import Context, open_store, pass_ctx, utc_now
+from mailtriage.core import typed
 from mailtriage.core.models import Decision, FolderKind
 from mailtriage.core.wording import plural, when
 from mailtriage.errors import MailtriageError
@@ -20,18 +21,18 @@ if TYPE_CHECKING:
 
 
 def _duration(text: str | None) -> timedelta | None:
-    """'24h', '90m', '2d' -> timedelta."""
+    """'24h', '90m', '2 days' -> timedelta: the grammar of rules.yaml's durations."""
     if text is None:
         return None
-    units = {"m": "minutes", "h": "hours", "d": "days"}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise click.BadParameter(f"not a duration: {text!r} (e.g. 24h, 90m, 2d)", param_hint="--backfill")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        return typed.duration(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--backfill") from None
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Fetch and decide, but store nothing and send nothing.")
 @click.option("--backfill", metavar="DURATION", help="On a folder's first check, treat mail of the last "
-              "DURATION (e.g. 24h) as new.")
+              "DURATION (e.g. 24h or '2 days') as new.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message per line.")
 @click.option("--wait", default=30.0, show_default=True, metavar="SECONDS",
               help="How long to wait for a check that is already running on this database.")

@@ -118,7 +118,7 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
       mailtriage -c rules.yaml deadline --received 2026-11-30T12:30 --window "1 business day"
       mailtriage -c rules.yaml deadline --received 2026-12-04T17:10 --from jan@acme.pl --json
     """
-    from mailtriage.core.businessdays import aware
+    from mailtriage.core.typed import moment
     from mailtriage.core.windows import deadline as compute
     from mailtriage.core.windows import parse_window
     from mailtriage.core.wording import when
@@ -128,10 +128,10 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
         raise click.UsageError("give exactly one of --window or --from")
     rules = obj.rules()
     try:
-        arrival = (aware(datetime.fromisoformat(received), rules.tz) if received
-                   else datetime.now(rules.tz)).astimezone(rules.tz)
+        arrival = (moment(received, rules.tz)[0] if received else datetime.now(rules.tz)).astimezone(rules.tz)
     except ValueError:
-        raise click.BadParameter(f"not an ISO time: {received!r}", param_hint="--received") from None
+        raise click.BadParameter(f"not an ISO time: {received!r} (e.g. 2026-11-30T12:30)",
+                                 param_hint="--received") from None
     client, decision = None, None
     if sender is not None:
         decision = Matcher(rules).match(sender)

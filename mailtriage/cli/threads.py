@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import click
 
@@ -76,7 +75,7 @@ def done(obj: Context, thread: str) -> None:
 @click.argument("until")
 @pass_ctx
 def snooze(obj: Context, thread: str, until: str) -> None:
-    """Move the deadline of THREAD to UNTIL (2026-12-04 or 2026-12-04T12:00, local time).
+    """Move the deadline of THREAD to UNTIL (2026-12-04, 2026-12-04T12:00 or "4 Dec 12:00", local time).
 
     A date alone means closing time on that day. The summary shows that the deadline was moved.
 
@@ -85,14 +84,15 @@ def snooze(obj: Context, thread: str, until: str) -> None:
       mailtriage -c rules.yaml snooze 12 2026-12-04
     """
     from mailtriage.app.threads import snooze as move
-    from mailtriage.core.businessdays import aware
+    from mailtriage.core.typed import moment
 
     rules = obj.rules()
     try:
-        until_time = (aware(datetime.fromisoformat(until), rules.tz) if "T" in until or " " in until
-                else rules.calendar().closing(datetime.fromisoformat(until).date()).astimezone(rules.tz))
+        given, has_time = moment(until, rules.tz)
     except ValueError:
-        raise click.BadParameter(f"not a date or time: {until!r}", param_hint="UNTIL") from None
+        raise click.BadParameter(f"not a date or time: {until!r} (e.g. 2026-12-04 or 2026-12-04T12:00)",
+                                 param_hint="UNTIL") from None
+    until_time = given if has_time else rules.calendar().closing(given.date()).astimezone(rules.tz)
     store = open_store(rules)
     try:
         row = move(store, thread, until_time, utc_now())

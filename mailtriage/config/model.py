@@ -13,7 +13,7 @@ import shlex
 from datetime import date, time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from mailtriage.core import typed
 from mailtriage.core.addresses import normalise
 from mailtriage.core.businessdays import WEEKDAYS, BusinessCalendar
 from mailtriage.core.windows import WINDOW_FORMS, Window, parse_window
@@ -38,7 +39,7 @@ def _error(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
 
-def _clock(value: Any) -> time:
+def _clock(value: object) -> time:
     if isinstance(value, time):
         return value
     text = str(value).strip()
@@ -53,7 +54,7 @@ def clock_text(value: time) -> str:
     return value.strftime("%H:%M:%S" if value.second else "%H:%M")
 
 
-def _window(value: Any) -> Window:
+def _window(value: object) -> Window:
     if isinstance(value, Window):
         return value
     try:
@@ -62,7 +63,7 @@ def _window(value: Any) -> Window:
         raise _error("window", str(exc)) from None
 
 
-def _zone(value: Any) -> str:
+def _zone(value: object) -> str:
     name = str(value)
     try:
         ZoneInfo(name)
@@ -75,7 +76,7 @@ def _zone(value: Any) -> str:
     return name
 
 
-def _address(value: Any) -> str:
+def _address(value: object) -> str:
     """A bare, lower-cased address; 'Name <a@b>' is accepted and reduced to a@b."""
     text = str(value).strip()
     address = parseaddr(text)[1] or text
@@ -84,14 +85,14 @@ def _address(value: Any) -> str:
     return normalise(address)  # the form senders are compared in (IDN domains as U-labels)
 
 
-def _domain(value: Any) -> str:
+def _domain(value: object) -> str:
     text = str(value).strip().lower().lstrip("@")
     if not re.fullmatch(r"[\w-]+(\.[\w-]+)+", text) or "_" in text:  # letters of any script: IDN domains too
         raise _error("domain", f"not a domain: {value!r} (write it like 'acme.pl', without '*' or '@')")
     return normalise(f"x@{text}").partition("@")[2]  # xn--w-uga1v8h.pl and żółw.pl are one domain
 
 
-def _form_sender(value: Any) -> str:
+def _form_sender(value: object) -> str:
     """A web-form sender under `forms:`: an address when it has an '@' (past a leading one), else a domain."""
     if not isinstance(value, str):
         kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
@@ -112,13 +113,13 @@ WindowText = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "description": f"{WINDOW_FORMS}", "examples": ["1 business day"]}),
 ]
-def _duration(value: Any) -> timedelta:
+def _duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    found = re.fullmatch(r"(\d+)\s*(second|minute|hour|day|week)s?", str(value).strip().lower())
-    if not found:
-        raise _error("duration", f"not a duration: {value!r}; write e.g. '3 days', '12 hours'")
-    return timedelta(**{found.group(2) + "s": int(found.group(1))})
+    try:
+        return typed.duration(str(value))
+    except ValueError as exc:
+        raise _error("duration", str(exc)) from None
 
 
 Zone = Annotated[str, BeforeValidator(_zone)]
@@ -126,7 +127,7 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(_duration),
     PlainSerializer(lambda d: f"{int(d.total_seconds() // 3600)} hours", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+\s*(second|minute|hour|day|week)s?$", "examples": ["3 days"]}),
+    WithJsonSchema({"type": "string", "pattern": typed.DURATION_PATTERN, "examples": ["3 days"]}),
 ]
 Address = Annotated[str, BeforeValidator(_address), WithJsonSchema({"type": "string", "format": "email"})]
 Domain = Annotated[str, BeforeValidator(_domain)]
@@ -188,8 +189,28 @@ class Identity(Section):
         return value
 
     @property
+    def address(self) -> str:
+        """The address of `from`, lower-cased: the envelope sender, the domain of our Message-IDs."""
+        return parseaddr(self.from_)[1].lower()
+
+    @property
+    def display_name(self) -> str:
+        """The display name of `from`, '' when it has none."""
+        return parseaddr(self.from_)[0]
+
+    @property
+    def name(self) -> str:
+        """The display name, or the address when there is none: it signs the holding reply."""
+        return self.display_name or self.address
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+    @property
     def all_addresses(self) -> frozenset[str]:
-        return frozenset([*self.addresses, _address(self.from_)])
+        """Every address that is ours, in the form senders are compared in."""
+        return frozenset([*self.addresses, normalise(self.address)])
 
 
 def is_loopback(host: str) -> bool:

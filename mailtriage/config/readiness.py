@@ -53,13 +53,7 @@ def _server(name: str, server: Server, env: Mapping[str, str]) -> list[str]:
 
 
 def _addresses(rules: Rules) -> list[tuple[str, str]]:
-    pairs = [("identity.from", rules.identity.from_), *(("identity.addresses", a) for a in rules.identity.addresses)]
+    pairs = [("identity.from", rules.identity.address), *(("identity.addresses", a) for a in rules.identity.addresses)]
     if rules.summary is not None:
         pairs.append(("summary.to", rules.summary.to))
-    return [(key, _bare(value)) for key, value in pairs]
-
-
-def _bare(value: str) -> str:
-    from email.utils import parseaddr
-
-    return parseaddr(value)[1] or value
+    return pairs  # every one a bare address: the model reduced 'Name <a@b>' to a@b

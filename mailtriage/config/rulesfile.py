@@ -13,10 +13,11 @@ import re
 import typing
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -51,7 +52,7 @@ def load(path: str | Path) -> Rules:
     if "$" in database:
         raise ConfigError([Problem(name, line_of(data, ("database",)), "database",
                                    f"{rules.database}: a variable in it is not set")])
-    update: dict[str, Any] = {"database": (path.parent / database).resolve()}
+    update: dict[str, object] = {"database": (path.parent / database).resolve()}
     if rules.templates is not None:
         update["templates"] = (path.parent / rules.templates).resolve()
     return rules.model_copy(update=update)
@@ -67,7 +68,7 @@ def state_directory() -> str:
     return str(Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "mailtriage")
 
 
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> CommentedMap:
     """Parse YAML 1.2 (so 08:00 stays a string), keeping line numbers; refuse duplicate keys."""
     name = str(path)
     try:
@@ -91,12 +92,12 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError([Problem(name, None, "", f"YAML syntax: {exc}")]) from None
     if data is None:
         raise ConfigError([Problem(name, 1, "", "the file is empty; see the commented example rules.yaml")])
-    if not isinstance(data, dict):
+    if not isinstance(data, CommentedMap):
         raise ConfigError([Problem(name, 1, "", "the top level must be a mapping of keys (timezone: ...)")])
     return data
 
 
-def line_of(data: Any, loc: Loc) -> int | None:
+def line_of(data: CommentedMap, loc: Loc) -> int | None:
     """The 1-based line of the deepest node of `loc` that exists in the YAML document."""
     line, node = None, data
     for part in loc:
@@ -120,7 +121,7 @@ def dotted(loc: Loc) -> str:
     return text
 
 
-def _problem(file: str, data: Any, err: Any) -> Problem:
+def _problem(file: str, data: CommentedMap, err: ErrorDetails) -> Problem:
     loc: Loc = tuple(p for p in err["loc"] if isinstance(p, int | str))
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -140,7 +141,7 @@ def _problem(file: str, data: Any, err: Any) -> Problem:
     return Problem(file, line_of(data, loc), dotted(loc), message)
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     text = repr(value) if isinstance(value, str | int | float | bool) or value is None else type(value).__name__
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -157,20 +158,18 @@ def _unknown_key(parent: Loc, key: str) -> str:
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
     """The pydantic model that validates the mapping at `loc`, to name its keys."""
-    model: Any = Rules
+    model: type[BaseModel] | None = Rules
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or model is None:
             continue
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
         if part not in fields:
             return None
         model = _unwrap(fields[part].annotation)
-        if model is None:
-            return None
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    return model
 
 
-def _unwrap(annotation: Any) -> type[BaseModel] | None:
+def _unwrap(annotation: object) -> type[BaseModel] | None:
     """list[X], X | None -> X, when X is a model."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation

@@ -162,9 +162,14 @@ def no_reply_sender(msg: Incoming, ctx: Context) -> str | None:
     return None
 
 
-def auto_submitted(msg: Incoming, ctx: Context) -> str | None:
+def is_auto_submitted(msg: Incoming) -> str | None:
+    """'Auto-Submitted: <value>' when the message says it is automatic (RFC 3834: any value but 'no')."""
     value = msg.header("auto-submitted").strip().lower()
     return f"Auto-Submitted: {value}" if value and value.split(";")[0].strip() != "no" else None
+
+
+def auto_submitted(msg: Incoming, ctx: Context) -> str | None:
+    return is_auto_submitted(msg)
 
 
 def list_mail(msg: Incoming, ctx: Context) -> str | None:

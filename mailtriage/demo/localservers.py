@@ -1,10 +1,9 @@
-"""Private mail servers on loopback, for the demo, the tests and the benchmarks.
+"""Private mail servers on loopback for `mailtriage demo` (the tests build on them in tests/servers.py).
 
 `PrivateDovecot` runs the system's dovecot binary with its own config, state and mail folders
 under one temporary directory, on 127.0.0.1 and a free port, and stops it by its own pid: the
 system Dovecot service is never touched. `SmtpSink` is an aiosmtpd server that keeps every
-message it accepts, byte for byte, so a test can read exactly what a client would get.
-`CountingRelay` sits between a client and a server and counts the bytes each side sent.
+message it accepts, byte for byte, so the demo (or a test) can show exactly what a client would get.
 """
 
 from __future__ import annotations
@@ -14,12 +13,14 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 MAIL_UID = 5000  # Dovecot refuses to open mail as root: mail is owned by this numeric uid/gid.
 
@@ -107,7 +108,7 @@ class PrivateDovecot:
     process: subprocess.Popen[bytes] | None = None
     detach: bool = False  # its own session: it outlives the process that started it (`demo --keep`)
 
-    def start(self) -> PrivateDovecot:
+    def start(self) -> Self:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not Path(binary).exists():
             raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd)")
@@ -166,14 +167,6 @@ class PrivateDovecot:
                 return path.read_text(errors="replace")
         return ""
 
-    def client(self, user: str = "kasia") -> Any:
-        """A logged-in imapclient connection, for putting mail in and looking at it."""
-        from imapclient import IMAPClient
-
-        imap = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
-        imap.login(user, self.password)
-        return imap
-
 
 def _user_name() -> str:
     import pwd
@@ -199,80 +192,44 @@ class Captured:
 
 
 class SmtpSink:
-    """An aiosmtpd server on loopback that keeps what it receives in `messages`.
+    """An aiosmtpd server on loopback that keeps what it receives in `messages`; with `spool`, it
+    also writes each message there as 0001.eml, 0002.eml, ... for other processes."""
 
-    With `password` set it requires AUTH (over plain text: loopback only); with
-    `refuse_null_sender` it answers MAIL FROM:<> with 550, like many submission servers; with
-    `spool` it also writes each message there as 0001.eml, 0002.eml, ... for other processes.
-    """
-
-    def __init__(self, password: str | None = None, refuse_null_sender: bool = False, smtputf8: bool = True,
-                 spool: Path | None = None, port: int = 0) -> None:
+    def __init__(self, spool: Path | None = None, port: int = 0) -> None:
         self.messages: list[Captured] = []
-        # recipient -> answers to give its RCPT TO, one per attempt ("451 4.7.1 try later"); then 250
-        self.rcpt_answers: dict[str, list[str]] = {}
-        self.connections = 0
-        self.password = password
-        self.refuse_null_sender = refuse_null_sender
-        self.smtputf8 = smtputf8
         self.spool = spool
         self.port = port
-        self._controller: Any = None
+        self._controller: Controller | None = None
 
-    def start(self) -> SmtpSink:
-        from aiosmtpd.controller import Controller
-
-        sink = self
-
-        class Handler:
-            async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
-                                  options: list[str]) -> str:
-                if sink.refuse_null_sender and address in ("", "<>"):
-                    return "550 5.7.1 null sender not accepted here"
-                envelope.mail_from = address
-                envelope.mail_options.extend(options)
-                return "250 OK"
-
-            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                                  options: list[str]) -> str:
-                answers = sink.rcpt_answers.get(address)
-                if answers:
-                    return answers.pop(0)
-                envelope.rcpt_tos.append(address)
-                envelope.rcpt_options.extend(options)
-                return "250 OK"
-
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                sink.messages.append(Captured(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
-                                              time.monotonic(), tuple(envelope.mail_options)))
-                if sink.spool is not None:
-                    sink.keep(envelope.original_content)
-                return "250 2.0.0 Ok: queued"
-
-        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
-            from aiosmtpd.smtp import AuthResult
-
-            ok = getattr(auth_data, "password", b"") == (sink.password or "").encode()
-            return AuthResult(success=ok, handled=False)
-
-        class CountingController(Controller):
-            def factory(self) -> Any:
-                sink.connections += 1
-                return super().factory()  # type: ignore[no-untyped-call]
-
+    def start(self) -> Self:
         self.port = self.port or free_port()
-        options: dict[str, Any] = {"decode_data": False, "enable_SMTPUTF8": self.smtputf8}
-        if self.password is not None:
-            options.update(authenticator=authenticate, auth_require_tls=False)
-        self._controller = CountingController(Handler(), hostname="127.0.0.1", port=self.port, **options)
+        self._controller = self.controller()
         self._controller.start()
-        self.connections = 0  # the controller's own readiness probe is not a client
         return self
 
     def stop(self) -> None:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def controller(self) -> Controller:
+        from aiosmtpd.controller import Controller
+
+        return Controller(_Handler(self), hostname="127.0.0.1", port=self.port, decode_data=False,
+                          enable_SMTPUTF8=True)
+
+    def refuse_sender(self, address: str) -> str | None:
+        """The answer to MAIL FROM when it is refused; None accepts it."""
+        return None
+
+    def refuse_recipient(self, address: str) -> str | None:
+        """The answer to RCPT TO when it is refused; None accepts it."""
+        return None
+
+    def receive(self, message: Captured) -> None:
+        self.messages.append(message)
+        if self.spool is not None:
+            self.keep(message.data)
 
     def keep(self, data: bytes) -> None:
         """Write one message to the spool; renamed into place, so a reader never sees half of it."""
@@ -284,91 +241,32 @@ class SmtpSink:
         partial.rename(path)
 
 
-class CountingRelay:
-    """A loopback TCP relay that counts the bytes a server sends its clients: an exact measure of
-    what a check costs on the wire, without the noise of timing."""
+class _Handler:
+    """aiosmtpd's handler: the protocol verbs, each asking the sink what to answer."""
 
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self.server_bytes = 0
-        self.client_bytes = 0
-        self.cut_after: int | None = None  # drop every connection once the server has sent this many bytes
-        self._listener: socket.socket | None = None
-        self._lock = threading.Lock()
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
 
-    def start(self) -> CountingRelay:
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self.port = int(self._listener.getsockname()[1])
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          options: list[str]) -> str:
+        refused = self.sink.refuse_sender(address)
+        if refused:
+            return refused
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
-    def reset(self) -> None:
-        with self._lock:
-            self.server_bytes = self.client_bytes = 0
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          options: list[str]) -> str:
+        refused = self.sink.refuse_recipient(address)
+        if refused:
+            return refused
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
 
-    def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-
-    def _accept(self) -> None:
-        while self._listener is not None:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                with self._lock:
-                    if from_server:
-                        self.server_bytes += len(data)
-                    else:
-                        self.client_bytes += len(data)
-                    cut = self.cut_after is not None and from_server and self.server_bytes > self.cut_after
-                if cut:
-                    break  # a dropped connection, in the middle of whatever the server was saying
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
-
-
-def fill_maildir(server: PrivateDovecot, user: str, messages: Iterable[bytes], when: float | None = None,
-                 folder_name: str = "INBOX") -> int:
-    """Write messages straight into a user's maildir folder (fast: no IMAP round trips), as the
-    mail user; Dovecot gives them UIDs when the folder is next opened. Returns how many."""
-    folder = server.root / "mail" / user
-    if folder_name != "INBOX":
-        folder = folder / f".{folder_name}"  # Maildir++ layout, as Dovecot's default
-    for sub in ("cur", "new", "tmp"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    stamp = int(when or time.time())
-    count = 0
-    for count, raw in enumerate(messages, start=1):
-        path = folder / "cur" / f"{stamp}.M{count}P{os.getpid()}.mailtriage,S={len(raw)}:2,"
-        path.write_bytes(raw)
-        os.utime(path, (stamp, stamp))
-    if os.geteuid() == 0:
-        for dirpath, _dirs, files in os.walk(server.root / "mail" / user):
-            os.chown(dirpath, MAIL_UID, MAIL_UID)
-            for name in files:
-                os.chown(os.path.join(dirpath, name), MAIL_UID, MAIL_UID)
-    return count
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""
+        self.sink.receive(Captured(envelope.mail_from or "", list(envelope.rcpt_tos), data, time.monotonic(),
+                                   tuple(envelope.mail_options)))
+        return "250 2.0.0 Ok: queued"

@@ -25,26 +25,9 @@ from imapclient import IMAPClient
 from mailtriage.core.models import Decision
 from mailtriage.core.wording import when
 from mailtriage.demo import servers as demoservers
+from mailtriage.demo.rules import loopback_rules
 
 PASSWORD = "demo-password"
-
-RULES = """\
-timezone: Europe/Warsaw
-language: pl
-check_times: ["08:00", "12:00", "16:00"]
-business_hours: {{days: [mon, tue, wed, thu, fri], start: "08:00", end: "16:00"}}
-holidays: {{country: PL, extra: ["2026-12-31"]}}
-identity: {{from: "Kasia Nowak <kasia@example.com>", addresses: [kasia@example.com]}}
-imap: {{host: 127.0.0.1, port: {imap}, security: none, username: kasia, password_file: {password_file}}}
-smtp: {{host: 127.0.0.1, port: {smtp}, security: none}}
-database: state/mailtriage.db
-summary: {{to: kasia@example.com, at: "07:30"}}
-defaults: {{action: reply, respond_within: 2 business days}}
-clients:
-  - {{name: Acme, match: {{domains: [acme.pl]}}, respond_within: same business day, language: en}}
-  - {{name: Piekarnia, match: {{patterns: ["*@piekarnia-*.pl"]}}, respond_within: 4 business hours}}
-  - {{name: Newsletters, match: {{domains: [substack.com]}}, action: ignore}}
-"""
 
 MESSAGES = [
     # A client, in English.
@@ -85,7 +68,11 @@ def run_demo(say: Say, keep: bool = False) -> int:
     password_file.chmod(0o600)
     servers = demoservers.start(workdir, PASSWORD)
     rules = workdir / "rules.yaml"
-    rules.write_text(RULES.format(imap=servers.imap_port, smtp=servers.smtp_port, password_file=password_file))
+    rules.write_text(loopback_rules(
+        servers.imap_port, servers.smtp_port, imap_password=f"password_file: {password_file}", language="pl",
+        holidays='{country: PL, extra: ["2026-12-31"]}', respond_within="2 business days",
+        settings='business_hours: {days: [mon, tue, wed, thu, fri], start: "08:00", end: "16:00"}',
+        extra='summary: {to: kasia@example.com, at: "07:30"}\n'))
     kept = False
     try:
         say(f"A private Dovecot listens on 127.0.0.1:{servers.imap_port} (IMAP) and an SMTP server that keeps "

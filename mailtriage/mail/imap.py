@@ -21,8 +21,7 @@ HEADER_ITEMS = [b"BODY.PEEK[HEADER]", b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"]
 # start of the message, where its real headers are; only this much of it.
 START_ITEM = b"BODY.PEEK[]<0.16384>"
 BATCH = 200
-T = TypeVar("T")
-
+T = TypeVar("T")  # what an IMAP command returns, passed through `command`
 
 SENT_ITEMS = [b"BODY.PEEK[HEADER.FIELDS (FROM MESSAGE-ID IN-REPLY-TO REFERENCES AUTO-SUBMITTED)]",
               b"INTERNALDATE"]

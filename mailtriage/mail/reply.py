@@ -19,28 +19,23 @@ from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8, Policy
-from email.utils import format_datetime, parseaddr
-
-import jinja2
+from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from mailtriage.config.model import Rules
 from mailtriage.core.addresses import ascii_form, needs_smtputf8
 from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.core.models import OUR_ID_PREFIX, Incoming, Verdict
 from mailtriage.core.wording import clock, day_text, deadline_text, join
-from mailtriage.resources import template_loader
+
+if TYPE_CHECKING:
+    import jinja2
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|odp|aw|sv|vs|antw|antwort|r|réf|rif|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
 _MSGID = re.compile(r"<[^<>\s\x00-\x1f\x7f\\]+>")  # a backslash: an id parse() escaped, matching nothing
 _ECHO_MAX = 150  # a subject is the sender's text: echo enough to recognise it, never a page of it
 _NAME_MAX = 100
-
-
-def environment(rules: Rules) -> jinja2.Environment:
-    return jinja2.Environment(loader=template_loader(rules.templates), autoescape=False,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True)
 
 
 def reply_subject(subject: str) -> str:
@@ -96,7 +91,6 @@ def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rule
     language = verdict.language
     away = (away_dates(rules, msg.received.astimezone(rules.tz).date(), calendar)
             or away_dates(rules, today, calendar))
-    identity_name = parseaddr(rules.identity.from_)[0] or parseaddr(rules.identity.from_)[1]
     values = {
         "name": one_line(msg.sender_name),
         "subject": echo(_REPLY_PREFIX.sub("", one_line(msg.subject)).strip()),
@@ -109,7 +103,7 @@ def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rule
         "back_on": day_text(away[1], language, today=today, role="on", bare=True) if away else None,
         "away_until_text": day_text(away[0], language, today=today, role="until") if away else None,
         "back_text": day_text(away[1], language, today=today, role="on") if away else None,
-        "identity_name": identity_name,
+        "identity_name": rules.identity.name,
     }
     return env.get_template(f"holding_reply.{language}.txt.j2").render(values)
 
@@ -118,8 +112,8 @@ def build(msg: Incoming, text: str, rules: Rules, now: datetime, message_id: str
     """The holding reply as a message: one recipient, threaded, marked as automatic."""
     utf8 = needs_smtputf8(msg.reply_to)  # only a non-ASCII local part needs UTF-8 headers (RFC 6532)
     reply = EmailMessage(policy=SMTPUTF8 if utf8 else SMTP)
-    name, address = parseaddr(rules.identity.from_)
-    reply["From"] = Address(one_line(name), addr_spec=address)
+    identity = rules.identity
+    reply["From"] = Address(one_line(identity.display_name), addr_spec=identity.address)
     recipient_name = one_line(msg.sender_name) if msg.reply_to == msg.sender else ""
     reply["To"] = _recipient(recipient_name, msg.reply_to)
     reply["Subject"] = reply_subject(msg.subject)

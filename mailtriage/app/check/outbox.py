@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 
 from mailtriage.config.credentials import read_password
 from mailtriage.config.model import Rules
@@ -55,7 +54,7 @@ def send(store: Store, rules: Rules, now: datetime) -> Sending | None:
     outcome = Sending()
     password = read_password(rules.smtp) if rules.smtp.username else None
     try:
-        with SmtpSession(rules.smtp, password, identity_address(rules)) as session:
+        with SmtpSession(rules.smtp, password, rules.identity.address) as session:
             reply = store.claim_next() if session.alive else None  # committed `sending` before its send
             while reply is not None:
                 try:
@@ -82,7 +81,3 @@ def send(store: Store, rules: Rules, now: datetime) -> Sending | None:
     outcome.waiting = store.count_replies(ReplyState.PLANNED)
     return outcome
 
-
-def identity_address(rules: Rules) -> str:
-    """The bare address of the identity our replies come from."""
-    return parseaddr(rules.identity.from_)[1].lower()

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from mailtriage.app.check.outbox import identity_address
 from mailtriage.config.model import Rules
 from mailtriage.core.guards import Context, address_objection
 from mailtriage.core.language import pick_language
@@ -163,16 +162,15 @@ class Triage:
         """The holding reply to `msg` (its reply_to set), as it will go out."""
         from email.policy import SMTP
 
-        import jinja2
-
-        from mailtriage.mail.reply import build, environment, new_message_id, render
+        from mailtriage.mail.reply import build, new_message_id, render
+        from mailtriage.mail.templates import TemplateError, environment
 
         if self._templates is None:
             self._templates = environment(self.rules)
-        message_id = new_message_id(identity_address(self.rules))
+        message_id = new_message_id(self.rules.identity.address)
         try:
             text = render(self._templates, msg, verdict, self.rules, self.now, self.calendar)
-        except jinja2.TemplateError as exc:
+        except TemplateError as exc:
             raise TemplateUnusable(f"the holding reply template cannot be used: {exc}; fix it (mailtriage "
                                    "preview shows a reply) and run again: nothing of this batch was recorded") from None
         data = build(msg, text, self.rules, self.now, message_id).as_bytes(policy=SMTP)

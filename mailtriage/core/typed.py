@@ -1,0 +1,59 @@
+"""What people type: durations ('3 days', '24h') and dates or times ('2026-12-04T17:10', '4 Dec 17:10').
+
+One grammar for each, used by rules.yaml and the command line alike; a `ValueError` says in one
+line what was wrong and what to write instead.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_UNITS = {"s": "seconds", "sec": "seconds", "second": "seconds", "m": "minutes", "min": "minutes",
+          "minute": "minutes", "h": "hours", "hour": "hours", "d": "days", "day": "days", "w": "weeks",
+          "week": "weeks"}
+DURATION = re.compile(r"(\d+)\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|h|days?|d|weeks?|w)", re.IGNORECASE)
+DURATION_PATTERN = r"^\d+\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|h|days?|d|weeks?|w)$"
+DURATION_EXAMPLES = "e.g. '3 days', '12 hours', '24h', '90m'"
+
+
+def duration(text: str) -> timedelta:
+    """'3 days', '12 hours', '1 week', '24h', '90m', '2d' -> timedelta."""
+    found = DURATION.fullmatch(text.strip())
+    if not found:
+        raise ValueError(f"not a duration: {text!r}; write {DURATION_EXAMPLES}")
+    unit = found.group(2).lower()
+    unit = unit[:-1] if len(unit) > 1 and unit.endswith("s") else unit  # days -> day, but s stays s
+    return timedelta(**{_UNITS[unit]: int(found.group(1))})
+
+
+def moment(text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
+    """A date or a date and time typed by a person, in `tz` unless it names an offset; and whether it has a time.
+
+    ISO 8601 first (2026-12-04, 2026-12-04T17:10, 2026-12-04 17:10+01:00), then what dateutil reads
+    ('4 Dec 2026 17:10', 'Dec 4 17:10'). All-digit forms such as 04/12/2026 are refused: day or month first
+    is a guess nobody should have to make about a deadline.
+    """
+    text = text.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+        has_time = "T" in text.upper() or " " in text
+    except ValueError:
+        if not re.search(r"[A-Za-z]", text):
+            raise ValueError(f"not a date or time: {text!r}") from None
+        parsed, has_time = _dateutil(text)
+    return (parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed), has_time
+
+
+def _dateutil(text: str) -> tuple[datetime, bool]:
+    from dateutil import parser
+
+    # Parsed against two different defaults: a time the text left out comes out different in each.
+    year = datetime.now().year
+    try:
+        one = parser.parse(text, default=datetime(year, 1, 1, 0, 0))
+        two = parser.parse(text, default=datetime(year, 1, 1, 1, 1))
+    except (ValueError, OverflowError):
+        raise ValueError(f"not a date or time: {text!r}") from None
+    return one, one == two

@@ -1,0 +1,177 @@
+"""Test and benchmark servers: the demo's SMTP server with a test's knobs, a byte-counting relay, and a
+fast way to fill a maildir. Not shipped: the runtime package keeps only what `mailtriage demo` needs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+from mailtriage.demo import localservers
+from mailtriage.demo.localservers import MAIL_UID, Captured, free_port, wait_for_port
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+    from imapclient import IMAPClient
+
+__all__ = ["Captured", "CountingRelay", "PrivateDovecot", "SmtpSink", "fill_maildir", "free_port", "wait_for_port"]
+
+
+class PrivateDovecot(localservers.PrivateDovecot):
+    """The demo's private Dovecot, and a way in for the test itself."""
+
+    def client(self, user: str = "kasia") -> IMAPClient:
+        """A logged-in imapclient connection, for putting mail in and looking at it; the caller logs out."""
+        from imapclient import IMAPClient
+
+        imap = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
+        imap.login(user, self.password)
+        return imap
+
+
+class SmtpSink(localservers.SmtpSink):
+    """The demo's SMTP server, with what tests vary.
+
+    With `password` set it requires AUTH (over plain text: loopback only); with `refuse_null_sender`
+    it answers MAIL FROM:<> with 550, like many submission servers; `rcpt_answers` maps a recipient
+    to the answers its RCPT TO gets, one per attempt ("451 4.7.1 try later"), then 250;
+    `connections` counts the clients that connected.
+    """
+
+    def __init__(self, password: str | None = None, refuse_null_sender: bool = False, smtputf8: bool = True,
+                 spool: Path | None = None, port: int = 0) -> None:
+        super().__init__(spool=spool, port=port)
+        self.rcpt_answers: dict[str, list[str]] = {}
+        self.connections = 0
+        self.password = password
+        self.refuse_null_sender = refuse_null_sender
+        self.smtputf8 = smtputf8
+
+    def start(self) -> Self:
+        super().start()
+        self.connections = 0  # the controller's own readiness probe is not a client
+        return self
+
+    def refuse_sender(self, address: str) -> str | None:
+        return "550 5.7.1 null sender not accepted here" if self.refuse_null_sender and address in ("", "<>") else None
+
+    def refuse_recipient(self, address: str) -> str | None:
+        answers = self.rcpt_answers.get(address)
+        return answers.pop(0) if answers else None
+
+    def controller(self) -> Controller:
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        def authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                         auth_data: Any) -> AuthResult:
+            from aiosmtpd.smtp import AuthResult
+
+            ok = getattr(auth_data, "password", b"") == (sink.password or "").encode()
+            return AuthResult(success=ok, handled=False)
+
+        class CountingController(Controller):
+            def factory(self) -> SMTP:
+                sink.connections += 1
+                return super().factory()  # type: ignore[no-untyped-call,no-any-return]
+
+        options: dict[str, Any] = {"decode_data": False, "enable_SMTPUTF8": self.smtputf8}
+        if self.password is not None:
+            options.update(authenticator=authenticate, auth_require_tls=False)
+        return CountingController(localservers._Handler(self), hostname="127.0.0.1", port=self.port, **options)
+
+
+class CountingRelay:
+    """A loopback TCP relay that counts the bytes a server sends its clients: an exact measure of
+    what a check costs on the wire, without the noise of timing."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.server_bytes = 0
+        self.client_bytes = 0
+        self.cut_after: int | None = None  # drop every connection once the server has sent this many bytes
+        self._listener: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> CountingRelay:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.port = int(self._listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def reset(self) -> None:
+        with self._lock:
+            self.server_bytes = self.client_bytes = 0
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def _accept(self) -> None:
+        while self._listener is not None:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                with self._lock:
+                    if from_server:
+                        self.server_bytes += len(data)
+                    else:
+                        self.client_bytes += len(data)
+                    cut = self.cut_after is not None and from_server and self.server_bytes > self.cut_after
+                if cut:
+                    break  # a dropped connection, in the middle of whatever the server was saying
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+
+def fill_maildir(server: PrivateDovecot, user: str, messages: Iterable[bytes], when: float | None = None,
+                 folder_name: str = "INBOX") -> int:
+    """Write messages straight into a user's maildir folder (fast: no IMAP round trips), as the
+    mail user; Dovecot gives them UIDs when the folder is next opened. Returns how many."""
+    folder = server.root / "mail" / user
+    if folder_name != "INBOX":
+        folder = folder / f".{folder_name}"  # Maildir++ layout, as Dovecot's default
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    stamp = int(when or time.time())
+    count = 0
+    for count, raw in enumerate(messages, start=1):
+        path = folder / "cur" / f"{stamp}.M{count}P{os.getpid()}.mailtriage,S={len(raw)}:2,"
+        path.write_bytes(raw)
+        os.utime(path, (stamp, stamp))
+    if os.geteuid() == 0:
+        for dirpath, _dirs, files in os.walk(server.root / "mail" / user):
+            os.chown(dirpath, MAIL_UID, MAIL_UID)
+            for name in files:
+                os.chown(os.path.join(dirpath, name), MAIL_UID, MAIL_UID)
+    return count
