@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailtriage.core.guards import GUARDS, Context, address_objection, all_hits, first_hit
+from mailtriage.core.guards import GUARDS, GuardContext, address_objection, all_hits, first_hit
 from mailtriage.core.parse import parse
 from mailtriage.decide.classify import sender_key
 from tests.conftest import DATA
 
-CTX = Context(own_addresses=frozenset({"kasia@example.com"}))
+CTX = GuardContext(own_addresses=frozenset({"kasia@example.com"}))
 
 
 def msg(headers: str, folder: str = "INBOX"):  # type: ignore[no-untyped-def]
@@ -94,7 +94,7 @@ def test_ordinary_mail_from_a_person_passes_every_guard(headers: str) -> None:
 
 
 def test_addressing_is_not_required_when_the_user_says_so() -> None:
-    relaxed = Context(own_addresses=CTX.own_addresses, require_addressed=False)
+    relaxed = GuardContext(own_addresses=CTX.own_addresses, require_addressed=False)
     assert first_hit(msg("To: someone-else@example.org"), relaxed) is None
 
 
@@ -118,7 +118,7 @@ def test_sender_limit_keys_undo_forwarder_rewriting(address: str, key: str) -> N
 
 # --- messages written for these rules (tests/data): web forms, ESPs, challenges, people on phones ---
 
-RELAXED = Context(own_addresses=CTX.own_addresses, require_addressed=False)  # as on the corpus
+RELAXED = GuardContext(own_addresses=CTX.own_addresses, require_addressed=False)  # as on the corpus
 OWN_SET = {  # file -> the guard that must decide, or None: a person, to be answered
     "form_relay_wordpress.eml": None, "form_relay_noreply.eml": None,
     "esp_sendgrid_promo.eml": "bulk-service", "esp_ses_receipt.eml": "bulk-service",

@@ -15,55 +15,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from mailtriage.core import bulk
-from mailtriage.core.models import SETTLED, Incoming, ThreadState
+from mailtriage.core.models import GuardContext, History, Incoming
 from mailtriage.core.senders import NOREPLY, ROLE, SYSTEM, address_kind, address_objection, local_part, squeezed
 
-__all__ = ["GUARDS", "Context", "Guard", "History", "address_objection", "all_hits", "first_hit"]
+__all__ = ["GUARDS", "Guard", "GuardContext", "History", "address_objection", "all_hits", "first_hit"]
 
 MACHINE, PERSON, HISTORY = "machine", "person", "history"
-
-
-@dataclass(frozen=True)
-class History:
-    """What the records say about a message's past."""
-
-    duplicate: bool = False  # its Message-ID was recorded before
-    thread_state: ThreadState | None = None  # None: it starts a new thread
-    thread_acknowledged: bool = False
-    sender_limited: str | None = None  # why the per-sender limit forbids another reply, if it does
-    quiet_for: timedelta | None = None  # an answered thread: time since anything last happened in it
-
-    @property
-    def reopened(self) -> bool:
-        return self.thread_state in SETTLED
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the guards know besides the message: who we are, what the user chose, what the records say."""
-
-    own_addresses: frozenset[str]
-    require_addressed: bool = True
-    spam_folders: frozenset[str] = frozenset({"junk", "spam"})
-    history: History = field(default_factory=History)
-    reacknowledge_after: timedelta = timedelta(days=3)
-
-    def is_ours(self, address: str) -> bool:
-        """Our address, also with a +detail (kasia+invoices@example.com is kasia@example.com)."""
-        address = address.lower()
-        local, _, domain = address.rpartition("@")
-        return address in self.own_addresses or f"{local.split('+', 1)[0]}@{domain}" in self.own_addresses
 
 
 @dataclass(frozen=True)
 class Guard:
     name: str
     description: str
-    check: Callable[[Incoming, Context], str | None]
+    check: Callable[[Incoming, GuardContext], str | None]
     kind: str = MACHINE  # MACHINE: skip, no thread; PERSON, HISTORY: record the thread, send nothing
 
     @property
@@ -115,27 +83,27 @@ _SPAM_SUBJECT = re.compile(r"^\s*(\[spam\]|\*{3}\s*spam\s*\*{3}|\{spam\??\})", r
 
 
 
-def broken(msg: Incoming, ctx: Context) -> str | None:
+def broken(msg: Incoming, ctx: GuardContext) -> str | None:
     return f"broken message: {msg.broken}" if msg.broken else None
 
 
-def duplicate(msg: Incoming, ctx: Context) -> str | None:
+def duplicate(msg: Incoming, ctx: GuardContext) -> str | None:
     # RFC 5322: one Message-ID, one message. A copy (a second folder, a re-delivery) is not new mail.
     return f"duplicate of a recorded message {msg.message_id}" if ctx.history.duplicate else None
 
 
-def null_return_path(msg: Incoming, ctx: Context) -> str | None:
+def null_return_path(msg: Incoming, ctx: GuardContext) -> str | None:
     value = msg.header("return-path").strip()
     return "null Return-Path <>: a delivery report" if value in ("<>", "") and "return-path" in msg.headers else None
 
 
-def own_address(msg: Incoming, ctx: Context) -> str | None:
+def own_address(msg: Incoming, ctx: GuardContext) -> str | None:
     if ctx.is_ours(msg.sender):
         return f"from our own address {msg.sender}"
     return f"Reply-To is our own address {msg.reply_to}: a reply would loop" if ctx.is_ours(msg.reply_to) else None
 
 
-def system_sender(msg: Incoming, ctx: Context) -> str | None:
+def system_sender(msg: Incoming, ctx: GuardContext) -> str | None:
     # The sender, where a reply would go, and the envelope: a robot in any of them means a robot wrote.
     for address in (msg.sender, msg.reply_to, _bare(msg.header("return-path")), _bare(msg.header("sender"))):
         found = address_kind(address, ctx)
@@ -151,7 +119,7 @@ def system_sender(msg: Incoming, ctx: Context) -> str | None:
     return None
 
 
-def no_reply_sender(msg: Incoming, ctx: Context) -> str | None:
+def no_reply_sender(msg: Incoming, ctx: GuardContext) -> str | None:
     # A no-reply From with a person's Reply-To elsewhere is a web form relaying a visitor: that
     # Reply-To is answered. A no-reply Reply-To is never answered.
     relay = bulk.relays_a_person(msg)
@@ -168,18 +136,18 @@ def is_auto_submitted(msg: Incoming) -> str | None:
     return f"Auto-Submitted: {value}" if value and value.split(";")[0].strip() != "no" else None
 
 
-def auto_submitted(msg: Incoming, ctx: Context) -> str | None:
+def auto_submitted(msg: Incoming, ctx: GuardContext) -> str | None:
     return is_auto_submitted(msg)
 
 
-def list_mail(msg: Incoming, ctx: Context) -> str | None:
+def list_mail(msg: Incoming, ctx: GuardContext) -> str | None:
     for name in (*_LIST_HEADERS, *(n for n in msg.headers if n.startswith("list-"))):
         if name in msg.headers:
             return f"mailing list ({name} header)"
     return None
 
 
-def precedence(msg: Incoming, ctx: Context) -> str | None:
+def precedence(msg: Incoming, ctx: GuardContext) -> str | None:
     for name in ("precedence", "x-precedence"):
         value = msg.header(name).strip().lower()
         if value in ("bulk", "list", "junk", "auto_reply", "auto-reply"):
@@ -187,27 +155,27 @@ def precedence(msg: Incoming, ctx: Context) -> str | None:
     return None
 
 
-def suppress_header(msg: Incoming, ctx: Context) -> str | None:
+def suppress_header(msg: Incoming, ctx: GuardContext) -> str | None:
     values = {v.strip().lower() for v in msg.header("x-auto-response-suppress").split(",")}
     hit = values & {"all", "oof", "autoreply"}
     return f"X-Auto-Response-Suppress: {', '.join(sorted(hit))} asks for no automatic answer" if hit else None
 
 
-def autoresponder_headers(msg: Incoming, ctx: Context) -> str | None:
+def autoresponder_headers(msg: Incoming, ctx: GuardContext) -> str | None:
     for name in msg.headers:
         if name not in ("auto-submitted", "x-auto-response-suppress") and _AUTO_HEADER.fullmatch(name):
             return f"autoresponder header {name}"
     return None
 
 
-def notifier_headers(msg: Incoming, ctx: Context) -> str | None:
+def notifier_headers(msg: Incoming, ctx: GuardContext) -> str | None:
     for name in _NOTIFIER_HEADERS:
         if name in msg.headers:
             return f"notification system header {name}"
     return None
 
 
-def report(msg: Incoming, ctx: Context) -> str | None:
+def report(msg: Incoming, ctx: GuardContext) -> str | None:
     kind = msg.content_type
     if kind == "multipart/report" or kind.startswith("message/delivery-status") or kind.startswith(
             "message/disposition-notification"):
@@ -221,15 +189,15 @@ def report(msg: Incoming, ctx: Context) -> str | None:
     return None
 
 
-def bounce_subject(msg: Incoming, ctx: Context) -> str | None:
+def bounce_subject(msg: Incoming, ctx: GuardContext) -> str | None:
     return f"delivery failure subject {msg.subject[:60]!r}" if _BOUNCE_SUBJECT.match(msg.subject) else None
 
 
-def out_of_office_subject(msg: Incoming, ctx: Context) -> str | None:
+def out_of_office_subject(msg: Incoming, ctx: GuardContext) -> str | None:
     return f"automatic reply subject {msg.subject[:60]!r}" if _OOO_SUBJECT.search(msg.subject) else None
 
 
-def spam(msg: Incoming, ctx: Context) -> str | None:
+def spam(msg: Incoming, ctx: GuardContext) -> str | None:
     if msg.header("x-spam-flag").strip().lower().startswith("yes"):
         return "marked as spam (X-Spam-Flag: YES)"
     if msg.header("x-spam-status").strip().lower().startswith("yes"):
@@ -245,18 +213,18 @@ def spam(msg: Incoming, ctx: Context) -> str | None:
     return bulk.spam_verdict(msg)
 
 
-def postmaster(msg: Incoming, ctx: Context) -> str | None:
+def postmaster(msg: Incoming, ctx: GuardContext) -> str | None:
     found = address_kind(msg.sender, ctx)
     return found[1] if found and found[0] == ROLE else None
 
 
-def not_addressed(msg: Incoming, ctx: Context) -> str | None:
+def not_addressed(msg: Incoming, ctx: GuardContext) -> str | None:
     if not ctx.require_addressed or any(ctx.is_ours(r) for r in msg.recipients):
         return None
     return "not addressed to us (Bcc, a list or a forward)"
 
 
-def thread(msg: Incoming, ctx: Context) -> str | None:
+def thread(msg: Incoming, ctx: GuardContext) -> str | None:
     history, after = ctx.history, ctx.reacknowledge_after
     if history.reopened:
         quiet = history.quiet_for or timedelta(0)
@@ -267,7 +235,7 @@ def thread(msg: Incoming, ctx: Context) -> str | None:
     return "thread already acknowledged" if history.thread_acknowledged else None
 
 
-def sender_limit(msg: Incoming, ctx: Context) -> str | None:
+def sender_limit(msg: Incoming, ctx: GuardContext) -> str | None:
     return ctx.history.sender_limited
 
 
@@ -281,7 +249,7 @@ def _bare(value: str) -> str:
     return found.group(0).lower() if found else ""
 
 
-def _on_message(check: Callable[[Incoming], str | None]) -> Callable[[Incoming, Context], str | None]:
+def _on_message(check: Callable[[Incoming], str | None]) -> Callable[[Incoming, GuardContext], str | None]:
     """A check that needs only the message (bulk.py) as a guard check."""
     return lambda msg, ctx: check(msg)
 
@@ -334,12 +302,12 @@ GUARDS: tuple[Guard, ...] = (
 )
 
 
-def all_hits(msg: Incoming, ctx: Context) -> tuple[tuple[Guard, str], ...]:
+def all_hits(msg: Incoming, ctx: GuardContext) -> tuple[tuple[Guard, str], ...]:
     """Every guard that objects to answering `msg`, with its reason, in table order."""
     return tuple((guard, reason) for guard in GUARDS if (reason := guard.check(msg, ctx)))
 
 
-def first_hit(msg: Incoming, ctx: Context) -> tuple[Guard, str] | None:
+def first_hit(msg: Incoming, ctx: GuardContext) -> tuple[Guard, str] | None:
     """The first guard that objects to answering `msg`, with its reason."""
     for guard in GUARDS:
         reason = guard.check(msg, ctx)

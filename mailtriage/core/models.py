@@ -1,10 +1,10 @@
-"""The records that flow through a check: a fetched message, and what was decided about it."""
+"""The records that flow through a check: a fetched message, what the guards know of its past, and what was decided.
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeAlias
 
@@ -115,3 +115,35 @@ class Verdict:
     window: str | None = None
     language: str = "en"
     hits: tuple[tuple[str, str], ...] = ()  # (guard, reason) of every guard that objected, in table order
+
+
+@dataclass(frozen=True)
+class History:
+    """What the records say about a message's past."""
+
+    duplicate: bool = False  # its Message-ID was recorded before
+    thread_state: ThreadState | None = None  # None: it starts a new thread
+    thread_acknowledged: bool = False
+    sender_limited: str | None = None  # why the per-sender limit forbids another reply, if it does
+    quiet_for: timedelta | None = None  # an answered thread: time since anything last happened in it
+
+    @property
+    def reopened(self) -> bool:
+        return self.thread_state in SETTLED
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    """What the guards know besides the message: who we are, what the user chose, what the records say."""
+
+    own_addresses: frozenset[str]
+    require_addressed: bool = True
+    spam_folders: frozenset[str] = frozenset({"junk", "spam"})
+    history: History = field(default_factory=History)
+    reacknowledge_after: timedelta = timedelta(days=3)
+
+    def is_ours(self, address: str) -> bool:
+        """Our address, also with a +detail (kasia+invoices@example.com is kasia@example.com)."""
+        address = address.lower()
+        local, _, domain = address.rpartition("@")
+        return address in self.own_addresses or f"{local.split('+', 1)[0]}@{domain}" in self.own_addresses

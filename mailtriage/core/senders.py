@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mailtriage.core.guards import Context
+    from mailtriage.core.models import GuardContext
 
 OWN, SYSTEM, NOREPLY, ROLE = "own", "system", "no-reply", "role"
 
@@ -48,7 +48,7 @@ def squeezed(local: str) -> str:
     return re.sub(r"[-_.]", "", local.split("+", 1)[0])
 
 
-def address_kind(address: str, ctx: Context) -> tuple[str, str] | None:
+def address_kind(address: str, ctx: GuardContext) -> tuple[str, str] | None:
     """(kind, reason) when `address` must never get an automatic reply, else None."""
     if address and ctx.is_ours(address):
         return OWN, f"our own address {address}"
@@ -70,7 +70,7 @@ def robot_kind(address: str) -> tuple[str, str] | None:
     return None
 
 
-def address_objection(address: str, ctx: Context) -> str | None:
+def address_objection(address: str, ctx: GuardContext) -> str | None:
     """Why `address` must never receive an automatic reply (our own, a robot, no-reply, a role), or None."""
     found = address_kind(address, ctx)
     return found[1] if found else None

@@ -13,7 +13,7 @@ from datetime import time, timedelta
 from typing import Any
 
 from mailtriage.core.businessdays import BusinessCalendar
-from mailtriage.core.guards import PERSON, Context, History, all_hits, span
+from mailtriage.core.guards import PERSON, GuardContext, History, all_hits, span
 from mailtriage.core.models import IGNORE, RECORD, REPLY, SKIP, Incoming, Verdict
 from mailtriage.core.windows import deadline
 from mailtriage.decide.match import Decision
@@ -21,7 +21,7 @@ from mailtriage.decide.match import Decision
 __all__ = ["History", "classify", "sender_key"]
 
 
-def classify(msg: Incoming, ctx: Context, decision: Decision, history: History,
+def classify(msg: Incoming, ctx: GuardContext, decision: Decision, history: History,
              calendar: BusinessCalendar, check_times: Sequence[time],
              reacknowledge_after: timedelta = timedelta(days=3)) -> Verdict:
     """The verdict for `msg`: the first objection decides, every objection is kept in `hits`."""

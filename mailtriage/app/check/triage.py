@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from mailtriage.config.model import Rules
-from mailtriage.core.guards import Context, address_objection
+from mailtriage.core.guards import GuardContext, address_objection
 from mailtriage.core.language import pick_language
 from mailtriage.core.models import RECORD, REPLY, SETTLED, SKIP, Incoming, Verdict
 from mailtriage.core.parse import parse
@@ -73,7 +73,8 @@ class Triage:
         self.rules, self.store, self.now, self.calendar, self.backfill = rules, store, now, calendar, backfill
         self.matcher = Matcher(rules)
         self.forms = recipient.FormSenders.from_rules(rules)
-        self.context = Context(own_addresses=rules.identity.all_addresses, require_addressed=rules.require_addressed)
+        self.context = GuardContext(own_addresses=rules.identity.all_addresses,
+                                    require_addressed=rules.require_addressed)
         self._templates: jinja2.Environment | None = None
 
     def fetched(self, folder: str, uidvalidity: int, item: Fetched) -> Triaged:
