@@ -1,4 +1,5 @@
-"""The records that flow through a check: a fetched message, what the guards know of its past, and what was decided.
+"""The records that flow through a check: a fetched message, what the guards know of its past, and
+what was decided about it."""
 
 from __future__ import annotations
 
