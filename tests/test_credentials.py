@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mailtriage.config.credentials import password_source, read_password
-from mailtriage.config.model import Smtp
+from mailtriage.config.servers import Smtp
 from mailtriage.errors import SecretError
 
 

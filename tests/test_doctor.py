@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from mailtriage.app.doctor import EXAMPLE_ADDRESSES, EXAMPLE_HOSTS, database_step, example_values, password_step
-from mailtriage.config.model import Imap
 from mailtriage.config.rulesfile import load
+from mailtriage.config.servers import Imap
 from tests.cli import run_cli
 from tests.conftest import DATA, EXAMPLE, IMAP_PASSWORD, SMTP_PASSWORD, Mailbox
 from tests.servers import PrivateDovecot, SmtpSink, free_port

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from mailtriage.config.model import Imap, Smtp
+from mailtriage.config.servers import Imap, Smtp
 from mailtriage.errors import FetchError, StoreError
 from mailtriage.mail.imap import Mailbox as ImapMailbox
 from mailtriage.mail.imap import tls_context

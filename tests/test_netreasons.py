@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.config.model import Imap
+from mailtriage.config.servers import Imap
 from mailtriage.errors import FetchError
 from mailtriage.mail.imap import Mailbox as ImapMailbox
 from tests.cli import run_check

@@ -10,8 +10,9 @@ import pytest
 
 from mailtriage.app.check import fetch, outbox, preload_holidays, record
 from mailtriage.app.check.triage import Triage
-from mailtriage.config.model import Rules, Smtp
+from mailtriage.config.model import Rules
 from mailtriage.config.rulesfile import load
+from mailtriage.config.servers import Smtp
 from mailtriage.mail.imap import Fetched, FolderState
 from mailtriage.mail.smtp import FAILED, PLANNED, SENT, UNKNOWN, Result
 from mailtriage.store.db import Mark, Store

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 from mailtriage.app.notify import Notifier
 from mailtriage.app.schedule import next_check, skip_reason
 from mailtriage.app.status import describe, remember
-from mailtriage.config.model import Rules, clock_text
+from mailtriage.config.fields import clock_text
+from mailtriage.config.model import Rules
 from mailtriage.config.rulesfile import load
 from mailtriage.core.wording import when
 from mailtriage.errors import ConfigError, MailtriageError, StoreError

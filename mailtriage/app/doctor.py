@@ -12,8 +12,9 @@ from pathlib import Path
 
 from mailtriage.app.steps import FAIL, OK, SKIP, WARN, Step, safe_to_go_live
 from mailtriage.config.credentials import password_source, read_password
-from mailtriage.config.model import Rules, Server
+from mailtriage.config.model import Rules
 from mailtriage.config.readiness import PLACEHOLDER_ADDRESSES, PLACEHOLDER_HOSTS
+from mailtriage.config.servers import Server
 from mailtriage.errors import ConfigError, SecretError, StoreError
 from mailtriage.store.dbfile import DatabaseFault, count_tables, refuse_empty, store_error
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mailtriage.app.steps import FAIL, OK, SKIP, WARN, Step
-from mailtriage.config.model import Imap, Server, Smtp
+from mailtriage.config.servers import Imap, Server, Smtp
 from mailtriage.errors import MailtriageError
 from mailtriage.mail.imap import Mailbox, tls_context
 from mailtriage.mail.netreasons import describe

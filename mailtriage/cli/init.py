@@ -49,7 +49,7 @@ def _need(value: str | None, flag: str, prompt: str, what: str, choices: list[st
 
 
 def _address(value: str) -> str:
-    from mailtriage.config.model import _address as parse
+    from mailtriage.config.fields import check_address as parse
 
     try:
         return parse(value)
@@ -83,7 +83,7 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
       mailtriage init --provider other --address ja@firma.pl --imap-host mail.firma.pl --smtp-host mail.firma.pl
     Then set MAILTRIAGE_IMAP_PASSWORD and MAILTRIAGE_SMTP_PASSWORD and run `mailtriage validate`.
     """
-    from mailtriage.config.model import _zone
+    from mailtriage.config.fields import check_zone
     from mailtriage.config.scaffold import Answers, render, write
 
     if output.exists() and not force:  # before any question: do not ask what cannot be written
@@ -97,7 +97,7 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
              for given, preset, flag, kind in ((imap_host, chosen.imap.host, "--imap-host", "IMAP"),
                                                (smtp_host, chosen.smtp.host, "--smtp-host", "SMTP"))]
     try:
-        _zone(timezone)
+        check_zone(timezone)
     except Exception as exc:  # the same check and words as rules.yaml's timezone:
         raise InitError(f"--timezone: {exc}") from None
     answers = Answers(chosen, mailbox, name, cast(Language, language), timezone, hosts[0], hosts[1],

@@ -25,7 +25,7 @@ def validate(obj: Context, as_json: bool) -> None:
     """
     from mailtriage.app.schedule import next_check
     from mailtriage.config.credentials import password_source
-    from mailtriage.config.model import clock_text
+    from mailtriage.config.fields import clock_text
     from mailtriage.core.wording import when
 
     rules = obj.rules()

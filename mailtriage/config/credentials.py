@@ -8,7 +8,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from mailtriage.config.model import Server
+from mailtriage.config.servers import Server
 from mailtriage.errors import SecretError
 
 

@@ -7,146 +7,40 @@ and turns every error into `file:line: path: message`.
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import shlex
 from datetime import date, time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from mailtriage.core import typed
+from mailtriage.config.fields import (
+    FORMS_HELP,
+    Action,
+    Address,
+    Clock,
+    DefaultLanguage,
+    Domain,
+    Duration,
+    FormSender,
+    Language,
+    Weekday,
+    WindowText,
+    Zone,
+    check_address,
+    error,
+)
+from mailtriage.config.section import Section
+from mailtriage.config.servers import Imap, Smtp
 from mailtriage.core.addresses import normalise
 from mailtriage.core.businessdays import WEEKDAYS, BusinessCalendar
-from mailtriage.core.windows import WINDOW_FORMS, Window, parse_window
-
-
-def _error(kind: str, message: str) -> PydanticCustomError:
-    # A custom error keeps pydantic from prefixing "Value error, " to a message meant for people.
-    return PydanticCustomError(kind, message)
-
-
-def _clock(value: object) -> time:
-    if isinstance(value, time):
-        return value
-    text = str(value).strip()
-    found = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
-    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59 or int(found.group(3) or 0) > 59:
-        raise _error("clock", f"not a time of day: {text!r}; write HH:MM, e.g. \"08:00\" (quoted)")
-    return time(int(found.group(1)), int(found.group(2)), int(found.group(3) or 0))
-
-
-def clock_text(value: time) -> str:
-    """08:00, or 08:00:30 when seconds were given."""
-    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
-
-
-def _window(value: object) -> Window:
-    if isinstance(value, Window):
-        return value
-    try:
-        return parse_window(str(value))
-    except ValueError as exc:
-        raise _error("window", str(exc)) from None
-
-
-def _zone(value: object) -> str:
-    name = str(value)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        import difflib
-
-        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else " (an IANA name such as 'Europe/Warsaw')"
-        raise _error("timezone", f"unknown time zone {name!r}{hint}") from None
-    return name
-
-
-def _address(value: object) -> str:
-    """A bare, lower-cased address; 'Name <a@b>' is accepted and reduced to a@b."""
-    text = str(value).strip()
-    address = parseaddr(text)[1] or text
-    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
-        raise _error("address", f"not an email address: {text!r}")
-    return normalise(address)  # the form senders are compared in (IDN domains as U-labels)
-
-
-def _domain(value: object) -> str:
-    text = str(value).strip().lower().lstrip("@")
-    if not re.fullmatch(r"[\w-]+(\.[\w-]+)+", text) or "_" in text:  # letters of any script: IDN domains too
-        raise _error("domain", f"not a domain: {value!r} (write it like 'acme.pl', without '*' or '@')")
-    return normalise(f"x@{text}").partition("@")[2]  # xn--w-uga1v8h.pl and żółw.pl are one domain
-
-
-def _form_sender(value: object) -> str:
-    """A web-form sender under `forms:`: an address when it has an '@' (past a leading one), else a domain."""
-    if not isinstance(value, str):
-        kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
-        raise _error("form", f"should be a web form's address or domain, not {kind}")
-    text = value.strip()
-    return _address(text) if "@" in text.lstrip("@") else _domain(text)
-
-
-Clock = Annotated[
-    time,
-    BeforeValidator(_clock),
-    PlainSerializer(clock_text, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}(:\d{2})?$", "examples": ["08:00"]}),
-]
-WindowText = Annotated[
-    Window,
-    BeforeValidator(_window),
-    PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "description": f"{WINDOW_FORMS}", "examples": ["1 business day"]}),
-]
-def _duration(value: object) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    try:
-        return typed.duration(str(value))
-    except ValueError as exc:
-        raise _error("duration", str(exc)) from None
-
-
-Zone = Annotated[str, BeforeValidator(_zone)]
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_duration),
-    PlainSerializer(lambda d: f"{int(d.total_seconds() // 3600)} hours", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": typed.DURATION_PATTERN, "examples": ["3 days"]}),
-]
-Address = Annotated[str, BeforeValidator(_address), WithJsonSchema({"type": "string", "format": "email"})]
-Domain = Annotated[str, BeforeValidator(_domain)]
-FormSender = Annotated[str, BeforeValidator(_form_sender), WithJsonSchema(
-    {"type": "string", "description": "an address (noreply@site.example) or a domain (site.example)",
-     "examples": ["noreply@wix.com", "formspree.io"]})]
-FORMS_HELP = ("web-form senders (addresses, or domains with their subdomains) whose mail comes From a "
-              "no-reply address: their Reply-To, the person who filled in the form, gets the holding reply")
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Language = Literal["pl", "en"]
-# 'auto': Polish for a sender in .pl or with Polish letters in the name or subject, else English.
-DefaultLanguage = Literal["pl", "en", "auto"]
-Action = Literal["reply", "record", "ignore"]
-
-
-class Section(BaseModel):
-    """Every section refuses unknown keys, so a typo is an error instead of a silent default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+from mailtriage.core.windows import Window
 
 
 class BusinessHours(Section):
@@ -157,7 +51,7 @@ class BusinessHours(Section):
     @model_validator(mode="after")
     def _ordered(self) -> BusinessHours:
         if self.end <= self.start:
-            raise _error("hours", "end must be later than start (business hours within one day)")
+            raise error("hours", "end must be later than start (business hours within one day)")
         return self
 
 
@@ -174,7 +68,7 @@ class Away(Section):
     @model_validator(mode="after")
     def _ordered(self) -> Away:
         if self.to < self.from_:
-            raise _error("away", f"'to' ({self.to}) is before 'from' ({self.from_})")
+            raise error("away", f"'to' ({self.to}) is before 'from' ({self.from_})")
         return self
 
 
@@ -185,7 +79,7 @@ class Identity(Section):
     @field_validator("from_")
     @classmethod
     def _has_address(cls, value: str) -> str:
-        _address(value)
+        check_address(value)
         return value
 
     @property
@@ -213,82 +107,6 @@ class Identity(Section):
         return frozenset([*self.addresses, normalise(self.address)])
 
 
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses: the only hosts where plain text is allowed."""
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-class Server(Section):
-    host: str
-    port: int | None = Field(default=None, ge=1, le=65535)
-    security: Literal["tls", "starttls", "none"] = "tls"
-    username: str | None = Field(default=None, description="omit for a server that needs no login")
-    password_env: str | None = None
-    password_file: str | None = Field(default=None, description="may use ${CREDENTIALS_DIRECTORY}")
-    password_command: str | None = None
-    tls_ca_file: str | None = Field(default=None, description="CA bundle for a private CA")
-    timeout: float = Field(default=30.0, gt=0, le=600, description="seconds, per connect and command")
-
-    @field_validator("password_command")
-    @classmethod
-    def _parses(cls, value: str | None) -> str | None:
-        """Split as it will be when run (never run here); the message never repeats the command."""
-        if value is None:
-            return value
-        try:
-            words = shlex.split(value)
-        except ValueError as exc:
-            raise _error("password_command", f"cannot be split into words: {str(exc).lower()}; "
-                         "check its quotes (a quote inside a word needs \\' or the other kind of quote)") from None
-        if not words:
-            raise _error("password_command", "is empty: give the command that prints the password")
-        return value
-
-    @model_validator(mode="after")
-    def _safe(self) -> Server:
-        sources = [s for s in ("password_env", "password_file", "password_command") if getattr(self, s)]
-        if self.username is None and sources:
-            raise _error("password", f"{sources[0]} without a username: give the username to log in with")
-        if self.username is not None and len(sources) != 1:
-            raise _error(
-                "password",
-                "give exactly one of password_env, password_file or password_command"
-                + (f" (found {', '.join(sources)})" if sources else ""),
-            )
-        if self.security == "none" and not is_loopback(self.host):
-            raise _error(
-                "security",
-                f"security: none sends the password in clear text; it is allowed only for a loopback "
-                f"host, not {self.host!r}: use tls or starttls",
-            )
-        return self
-
-
-class Imap(Server):
-    username: str
-    folders: list[str] = Field(default=["INBOX"], min_length=1)
-    sent_folder: str | None = Field(default=None, description="when the server has no \\Sent special-use")
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or (993 if self.security == "tls" else 143)
-
-
-class Smtp(Server):
-    envelope_sender: Literal["auto", "null", "identity"] = Field(
-        default="auto", description="MAIL FROM of holding replies: null sender <> (RFC 3834), the identity "
-        "address, or auto: <> and, where the server refuses it, the identity address")
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or {"tls": 465, "starttls": 587, "none": 25}[self.security]
-
-
 class Summary(Section):
     to: Address
     at: Clock = time(7, 30)
@@ -303,7 +121,7 @@ class Match(Section):
     @model_validator(mode="after")
     def _not_empty(self) -> Match:
         if not (self.addresses or self.domains or self.patterns):
-            raise _error("match", "matches nothing: give addresses, domains or patterns")
+            raise error("match", "matches nothing: give addresses, domains or patterns")
         return self
 
 

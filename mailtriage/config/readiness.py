@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from mailtriage.config.model import Rules, Server
+from mailtriage.config.model import Rules
+from mailtriage.config.servers import Server
 
 # Values of the example rules.yaml shipped with mailtriage: left in place, they mean "not filled in yet".
 # Other `.example` names are not placeholders (tests and demos use them on purpose).

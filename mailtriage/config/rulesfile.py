@@ -21,7 +21,8 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from mailtriage.config.model import Rules, Server
+from mailtriage.config.model import Rules
+from mailtriage.config.servers import Server
 from mailtriage.core.windows import NEXT_CHECK, promised_check_times
 from mailtriage.errors import ConfigError, Problem
 

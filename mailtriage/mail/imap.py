@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from mailtriage.config.model import Imap, Server, is_loopback
+from mailtriage.config.servers import Imap, Server, is_loopback
 from mailtriage.errors import FetchError
 from mailtriage.mail.netreasons import describe, midway
 

@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from types import TracebackType
 
-from mailtriage.config.model import Smtp
+from mailtriage.config.servers import Smtp
 from mailtriage.core.models import ReplyState
 from mailtriage.errors import SendError
 from mailtriage.mail.imap import tls_context
