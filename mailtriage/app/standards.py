@@ -169,7 +169,8 @@ class _Words:
                      "poczty przychodzi krótkie automatyczne potwierdzenie z terminem, do którego odpowiem.",
                      "Nie potwierdzam automatycznie odpowiedzi automatycznych, newsletterów ani list mailingowych."]
             if limit is not None:
-                lines.append(f"Jeden nadawca dostaje najwyżej {plural(limit.replies, ('potwierdzenie', 'potwierdzenia', 'potwierdzeń'))} "
+                most = plural(limit.replies, ("potwierdzenie", "potwierdzenia", "potwierdzeń"))
+                lines.append(f"Jeden nadawca dostaje najwyżej {most} "
                              f"w ciągu {plural(limit.hours, ('godziny', 'godzin', 'godzin'))}; kolejne wiadomości "
                              "mają swoje terminy, ale bez ponownego potwierdzenia.")
             return Section("Co dzieje się z wiadomością", lines)

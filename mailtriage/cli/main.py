@@ -41,7 +41,7 @@ COMMANDS = (
     mailbox.check, mailbox.run, mailbox.status, mailbox.demo, doctor.doctor,
     threads.threads, threads.done, threads.snooze, threads.stats, threads.summary,
     explain.explain, explain.preview,
-    documents.standards,
+    documents.standards, documents.report, documents.calendar,
 )
 for command in COMMANDS:
     cli.add_command(command)

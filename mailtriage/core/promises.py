@@ -55,8 +55,9 @@ def window_words(window: Window, calendar: BusinessCalendar, check_times: Sequen
         if pl:
             days = "1 dnia roboczego" if n == 1 else f"{n} dni roboczych"
             which = "następnego dnia roboczego" if n == 1 else f"{_ordinal(n, language)} dnia roboczego"
-            return (f"w ciągu {days}: do {end} {which} po dniu, w którym wiadomość przyszła; wiadomość, która "
-                    f"przyjdzie o {end} lub później albo w dzień wolny, liczy się jak otrzymana najbliższego dnia roboczego")
+            return (f"w ciągu {days}: do {end} {which} po dniu, w którym wiadomość przyszła; wiadomość, "
+                    f"która przyjdzie o {end} lub później albo w dzień wolny, liczy się jak otrzymana "
+                    "najbliższego dnia roboczego")
         days = "1 business day" if n == 1 else f"{n} business days"
         which = "the next business day" if n == 1 else f"the {_ordinal(n, language)} business day"
         return (f"within {days}: by {end} on {which} after the day the message arrives; a message that arrives "

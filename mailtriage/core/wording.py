@@ -139,3 +139,12 @@ def weekdays_text(days: Sequence[int], language: str) -> str:
             return f"od {_PL_WEEKDAYS_GENITIVE[ordered[0]]} do {_PL_WEEKDAYS_GENITIVE[ordered[-1]]}"
         return f"{_EN_WEEKDAYS[ordered[0]]} to {_EN_WEEKDAYS[ordered[-1]]}"
     return join([(_PL_WEEKDAYS if language == "pl" else _EN_WEEKDAYS)[d] for d in ordered], language)
+
+
+_PL_MONTHS = ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lipiec", "sierpień", "wrzesień",
+              "październik", "listopad", "grudzień")
+
+
+def month_text(year: int, month: int, language: str) -> str:
+    """'listopad 2026' / 'November 2026': a month as the title of a report."""
+    return f"{(_PL_MONTHS if language == 'pl' else _EN_MONTHS)[month - 1]} {year}"
