@@ -62,7 +62,7 @@ def test_the_standards_document_in_polish_says_when_how_fast_days_off_and_confid
     assert re.search(r"  - (poniedziałek|wtorek|środa|czwartek|piątek) 25 grudnia( 2026)? — Boże Narodzenie", out) \
         or "25 grudnia" not in out  # past Christmas when the test runs in late December
     assert "poniedziałek 4 stycznia 2027 — dzień wolny" in text
-    assert "Planowana nieobecność: z poniedziałku 2 sierpnia 2027 do piątku 13 sierpnia 2027." in text
+    assert "Planowana nieobecność: od poniedziałku 2 sierpnia 2027 do piątku 13 sierpnia 2027." in text
     assert "Jeden nadawca dostaje najwyżej 1 potwierdzenie w ciągu 24 godzin" in text
     assert "wyłącznie nagłówki wiadomości" in text and "(mailtriage.db)" in text
     assert "Sunday" not in out and "niedziela 27" not in out  # only holidays on working days are listed

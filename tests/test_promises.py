@@ -54,10 +54,11 @@ def closing(day: date) -> datetime:
      "message arrives; a message that arrives at 16:00 or later, or on a day off, counts as received on the next "
      "business day"),
     ("1 business hour", "pl", "w ciągu 1 godziny roboczej; liczą się tylko godziny pracy, od 8:00 do 16:00 w dni "
-     "robocze, więc wiadomość, która przyjdzie po 16:00 lub w dzień wolny, liczy się od 8:00 najbliższego dnia "
-     "roboczego"),
+     "robocze, więc dla wiadomości, która przyjdzie po 16:00 lub w dzień wolny, czas liczy się od 8:00 "
+     "najbliższego dnia roboczego"),
     ("4 business hours", "en", "within 4 business hours; only working hours count, 08:00 to 16:00 on business "
-     "days, so a message that arrives after 16:00 or on a day off counts from 08:00 on the next business day"),
+     "days, so for a message that arrives after 16:00 or on a day off the time counts from 08:00 on the next "
+     "business day"),
     ("next check", "pl", "przy najbliższym przeglądzie poczty po nadejściu wiadomości (w dni robocze o 8:00, "
      "12:00 i 16:00)"),
     ("next check", "en", "at the next mail check after the message arrives (on business days at 08:00, 12:00 "

@@ -149,25 +149,29 @@ class _Words:
             paragraphs.append("On these days I do not work; deadlines move to the next business day."
                               if items else "There are no further days off in the next twelve months.")
         for a in away:
-            since = day_text(a.from_, lang, today=today, role="from")
-            until = day_text(a.to, lang, today=today, role="until")
-            paragraphs.append(f"Planowana nieobecność: {since} {until}. Poczta jest w tym czasie nadal przeglądana, "
-                              "a potwierdzenie podaje termin liczony od mojego powrotu." if self.pl else
-                              f"Planned absence: {since} {until}. Mail is still checked meanwhile, and the "
+            since = day_text(a.from_, lang, today=today, role="from", bare=True)
+            until = day_text(a.to, lang, today=today, role="until", bare=True)
+            paragraphs.append(f"Planowana nieobecność: od {since} do {until}. Poczta jest w tym czasie nadal "
+                              "przeglądana, a potwierdzenie podaje termin liczony od mojego powrotu." if self.pl else
+                              f"Planned absence: from {since} to {until}. Mail is still checked meanwhile, and the "
                               "acknowledgement states a deadline counted from my return.")
         return Section("Dni wolne" if self.pl else "Days off", paragraphs, items)
 
     def handling(self, client: Client | None) -> Section:
         action = (client.action if client else None) or self.rules.defaults.action
         limit = self.rules.sender_limit
-        if action != "reply":
-            return Section("Co dzieje się z wiadomością" if self.pl else "What happens to a message", [
+        title = "Co dzieje się z wiadomością" if self.pl else "What happens to a message"
+        if action == "ignore":
+            return Section(title, ["Te wiadomości nie są objęte terminami ani potwierdzeniami." if self.pl else
+                                   "These messages have no deadline and no acknowledgement."])
+        if action == "record":
+            return Section(title, [
                 "Każda wiadomość jest odnotowana z terminem odpowiedzi; nie wysyłam automatycznych potwierdzeń."
                 if self.pl else "Every message is recorded with its deadline; no automatic acknowledgement is sent."])
         if self.pl:
             lines = ["Na każdą wiadomość, która wymaga odpowiedzi, w ciągu kilku minut od najbliższego przeglądu "
                      "poczty przychodzi krótkie automatyczne potwierdzenie z terminem, do którego odpowiem.",
-                     "Nie potwierdzam automatycznie odpowiedzi automatycznych, newsletterów ani list mailingowych."]
+                     "Automatycznych odpowiedzi, newsletterów ani wiadomości z list mailingowych nie potwierdzam."]
             if limit is not None:
                 most = plural(limit.replies, ("potwierdzenie", "potwierdzenia", "potwierdzeń"))
                 lines.append(f"Jeden nadawca dostaje najwyżej {most} "
@@ -176,7 +180,7 @@ class _Words:
             return Section("Co dzieje się z wiadomością", lines)
         lines = ["Every message that needs an answer gets a short automatic acknowledgement within minutes of the "
                  "next mail check, stating the time by which I will answer.",
-                 "Automatic replies, newsletters and mailing lists are not acknowledged."]
+                 "Automatic replies, newsletters and mailing-list messages are not acknowledged."]
         if limit is not None:
             lines.append(f"One sender gets at most {plural(limit.replies, ('acknowledgement', 'acknowledgements'))} "
                          f"within {plural(limit.hours, ('hour', 'hours'))}; later messages keep their deadlines "

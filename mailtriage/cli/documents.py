@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mailtriage.cli.common import Context, open_store, pass_ctx, utc_now
 from mailtriage.errors import ConfigError, Problem
 
+if TYPE_CHECKING:
+    from mailtriage.config.model import Client, Rules
+
 LANGUAGES = click.Choice(["pl", "en"])
 
 
-def _client(obj: Context, name: str | None) -> tuple[object, object]:
+def _client(obj: Context, name: str | None) -> tuple[Rules, Client | None]:
+    """The rules and the client named by --client (None without one); a usage error names the known ones."""
     from mailtriage.app.standards import find_client
 
     rules = obj.rules()
@@ -42,10 +47,8 @@ def standards(obj: Context, client_name: str | None, language: str | None, form:
       mailtriage -c rules.yaml standards --client Acme --format html > standardy.html
     """
     from mailtriage.app import standards as doc
-    from mailtriage.config.model import Client, Rules
 
     rules, client = _client(obj, client_name)
-    assert isinstance(rules, Rules) and (client is None or isinstance(client, Client))
     document = doc.build(rules, client, doc.language_of(rules, client, language), utc_now())
     if as_json:
         click.echo(json.dumps(document.as_dict(), ensure_ascii=False))
@@ -75,10 +78,9 @@ def report(obj: Context, client_name: str, month: str | None, language: str | No
 
     from mailtriage.app import monthly
     from mailtriage.app.standards import language_of
-    from mailtriage.config.model import Client, Rules
 
     rules, client = _client(obj, client_name)
-    assert isinstance(rules, Rules) and isinstance(client, Client)
+    assert client is not None  # --client is required
     now = utc_now()
     if month is None:
         month = monthly.previous_month(now.astimezone(rules.tz).date())

@@ -39,11 +39,12 @@ def window_words(window: Window, calendar: BusinessCalendar, check_times: Sequen
         if pl:
             unit = plural_form(n, ("godziny roboczej", "godzin roboczych", "godzin roboczych"))
             return (f"w ciągu {n} {unit}; liczą się tylko godziny pracy, od {start} do {end} w dni robocze, "
-                    f"więc wiadomość, która przyjdzie po {end} lub w dzień wolny, liczy się od {start} "
+                    f"więc dla wiadomości, która przyjdzie po {end} lub w dzień wolny, czas liczy się od {start} "
                     "najbliższego dnia roboczego")
         unit = "business hour" if n == 1 else "business hours"
-        return (f"within {n} {unit}; only working hours count, {start} to {end} on business days, so a message "
-                f"that arrives after {end} or on a day off counts from {start} on the next business day")
+        return (f"within {n} {unit}; only working hours count, {start} to {end} on business days, so for a "
+                f"message that arrives after {end} or on a day off the time counts from {start} on the next "
+                "business day")
     if window.kind == DAYS and window.count == 0:
         if pl:
             return (f"tego samego dnia roboczego do {end}, jeśli wiadomość przyjdzie w dzień roboczy przed {end}; "
