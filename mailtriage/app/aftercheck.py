@@ -4,12 +4,15 @@ failure is returned as one line: the check itself has succeeded and stays so."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from mailtriage.config.model import Rules
 from mailtriage.errors import MailtriageError
 from mailtriage.store.db import Store
 from mailtriage.store.dbfile import DatabaseFault
+
+log = logging.getLogger("mailtriage")
 
 
 def after_check(store: Store, rules: Rules, now: datetime, *, reports: bool) -> list[str]:
@@ -26,7 +29,8 @@ def after_check(store: Store, rules: Rules, now: datetime, *, reports: bool) -> 
         from mailtriage.app.monthly import send_due
 
         try:
-            send_due(store, rules, now)
+            for client in send_due(store, rules, now):
+                log.info("monthly report sent to %s", client)
         except (MailtriageError, DatabaseFault) as exc:
             problems.append(f"monthly report: {exc}")
     return problems

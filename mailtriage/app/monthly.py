@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from mailtriage.app.standards import language_of
 from mailtriage.config.model import Client, Rules
 from mailtriage.core.wording import decimal, month_text, moved_text, when
 from mailtriage.errors import MailtriageError, SendError
@@ -182,7 +183,7 @@ def send_due(store: Store, rules: Rules, now: datetime) -> list[str]:
         key = SENT_KEY.format(client=client.name, month=month)
         if not client.report_to or not store.claim_meta(key, f"sending {now.isoformat()}"):
             continue
-        language = client.language or rules.language
+        language = language_of(rules, client, None)
         try:
             deliver(store, rules, client, gather(store, rules, client, month, language, now), now)
         except SendError:
