@@ -289,3 +289,24 @@ def test_after_a_check_a_refused_report_is_one_line_and_is_tried_again(
     finally:
         store.close()
     assert [m.rcpt_tos for m in smtp.messages] == [["biuro@acme.pl"]]
+
+
+def test_the_daemons_check_writes_the_calendar_and_sends_last_months_report_once(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from mailtriage.app.daemon import Daemon
+
+    box = ready(capsys, mailbox, "check_on_days_off: true\nreports: monthly\ncalendar: {file: deadlines.ics}\n")
+    text = box.rules.read_text().replace("language: en}", "language: en, report_to: biuro@acme.pl}", 1)
+    box.rules.write_text(text)
+    rules = load(box.rules)
+    today = datetime.now(rules.tz).date()
+    if today < monthly.first_business_day(rules, today):
+        pytest.skip("before the first business day of this month no monthly report is due")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    daemon = Daemon(box.rules, rules)
+    daemon.run_check()
+    reports = [m for m in smtp.messages if m.rcpt_tos == ["biuro@acme.pl"]]
+    assert len(reports) == 1 and b"Subject: Report: Acme, " in reports[0].data
+    assert (box.rules.parent / "deadlines.ics").read_bytes().count(b"BEGIN:VEVENT") == 1
+    daemon.run_check()
+    assert len([m for m in smtp.messages if m.rcpt_tos == ["biuro@acme.pl"]]) == 1
