@@ -51,14 +51,14 @@ def test_the_standards_document_in_polish_says_when_how_fast_days_off_and_confid
         capsys: pytest.CaptureFixture[str], rules_file: Path) -> None:
     code, out, err = run_cli(capsys, "-c", rules_file, "standards", "--client", "acme")
     assert code == 0, err
-    assert out.startswith("STANDARDY PRACY Z POCZTĄ\nKasia Nowak · dla Acme · ")
+    assert out.startswith("STANDARDY PRACY Z POCZTĄ\nKasia Nowak · klient: Acme · ")
     text = " ".join(out.split())
     assert ("Dni robocze: od poniedziałku do piątku, w godzinach 8:00–16:00. Poczta jest przeglądana w dni "
             "robocze o 8:00, 12:00 i 16:00.") in text
     assert "strefie czasowej Europe/Warsaw" in text
-    assert ("Odpowiedź na wiadomość od Acme przychodzi tego samego dnia roboczego do 16:00, jeśli wiadomość "
+    assert ("Na wiadomości od klienta Acme odpowiadam tego samego dnia roboczego do 16:00, jeśli wiadomość "
             "przyjdzie w dzień roboczy przed 16:00;") in text
-    assert "Standardowo odpowiedź przychodzi w ciągu 1 dnia roboczego: do 16:00 następnego dnia roboczego" in text
+    assert "Standardowo odpowiadam w ciągu 1 dnia roboczego: do 16:00 następnego dnia roboczego" in text
     assert re.search(r"  - (poniedziałek|wtorek|środa|czwartek|piątek) 25 grudnia( 2026)? — Boże Narodzenie", out) \
         or "25 grudnia" not in out  # past Christmas when the test runs in late December
     assert "poniedziałek 4 stycznia 2027 — dzień wolny" in text
@@ -74,7 +74,7 @@ def test_the_standards_document_in_english_html_prints_on_a4_with_nothing_extern
     assert code == 0, err
     assert out.startswith('<!DOCTYPE html>\n<html lang="en">')
     assert "@page { size: A4;" in out and "<h1>Working standards for email</h1>" in out
-    assert "<p>A message from Piekarnia is answered within 4 business hours; only working hours count" in out
+    assert "<p>I answer messages from Piekarnia within 4 business hours; only working hours count" in out
     assert "<li>Monday 4 January 2027 — day off</li>" in out
     assert not re.search(r"(https?:)?//|@import|<script|<link|<img|url\(", out)
 
@@ -83,7 +83,7 @@ def test_the_standards_document_as_markdown_and_json_and_for_no_client(
         capsys: pytest.CaptureFixture[str], rules_file: Path) -> None:
     code, out, _ = run_cli(capsys, "-c", rules_file, "standards", "--format", "markdown", "--language", "pl")
     assert code == 0 and out.startswith("# Standardy pracy z pocztą\n\n_Kasia Nowak · ")
-    assert "\n## Jak szybko odpowiadam\n\nStandardowo odpowiedź przychodzi w ciągu 1 dnia roboczego" in out
+    assert "\n## Jak szybko odpowiadam\n\nStandardowo odpowiadam w ciągu 1 dnia roboczego" in out
     assert "\n- poniedziałek 4 stycznia 2027 — dzień wolny\n" in out
     code, out, _ = run_cli(capsys, "-c", rules_file, "standards", "--json")
     data = __import__("json").loads(out)
@@ -92,6 +92,22 @@ def test_the_standards_document_as_markdown_and_json_and_for_no_client(
         "Confidentiality"]
     code, out, err = run_cli(capsys, "-c", rules_file, "standards", "--client", "Nobody")
     assert code == 2 and "no client 'Nobody' (known: Acme, Piekarnia)" in err
+
+
+def test_the_examples_are_what_windows_deadline_computes(rules_file: Path) -> None:
+    from mailtriage.app import standards
+
+    rules = load(rules_file)
+    sunday = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    section = standards.build(rules, standards.find_client(rules, "Piekarnia"), "pl", sunday).sections[1]
+    assert section.paragraphs[-1] == "Przykłady:"
+    assert section.items == [
+        "wiadomość otrzymana w poniedziałek 30 listopada, godz. 10:00 — odpowiedź do poniedziałku 30 listopada, "
+        "godz. 14:00",
+        "wiadomość otrzymana w poniedziałek 30 listopada, godz. 15:30 — odpowiedź do wtorku 1 grudnia, godz. 11:30",
+        "wiadomość otrzymana w sobotę 5 grudnia, godz. 11:00 — odpowiedź do poniedziałku 7 grudnia, godz. 12:00"]
+    acme = standards.build(rules, standards.find_client(rules, "Acme"), "en", sunday).sections[1]
+    assert acme.items[1] == "a message received on Monday 30 November, 15:30 — answered by Monday 30 November, 16:00"
 
 
 # --- the monthly report --------------------------------------------------------------------------

@@ -7,12 +7,13 @@ the templates (standards.{txt,md,html}.j2) only lay them out, the same in every 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from mailtriage.config.model import Client, Rules
 from mailtriage.core.businessdays import WEEKDAYS, BusinessCalendar
 from mailtriage.core.promises import window_words
-from mailtriage.core.wording import clock, day_text, join, plural, weekdays_text
+from mailtriage.core.windows import Window, deadline
+from mailtriage.core.wording import clock, day_text, deadline_text, join, moment_text, plural, weekdays_text
 
 FORMATS = ("text", "markdown", "html")
 _SUFFIX = {"text": "txt", "markdown": "md", "html": "html"}
@@ -80,7 +81,7 @@ def build(rules: Rules, client: Client | None, language: str, now: datetime) -> 
     pl = language == "pl"
     name = rules.identity.name
     title = "Standardy pracy z pocztą" if pl else "Working standards for email"
-    subtitle = (f"{name} · {'dla' if pl else 'for'} {client.name}" if client else name) + \
+    subtitle = (f"{name} · {'klient:' if pl else 'for'} {client.name}" if client else name) + \
         f" · {day_text(today, language, today=date.min)}"
     return Document(language, title, subtitle, [
         words.reading(), words.answers(client), words.days_off(), words.handling(client), words.confidentiality()])
@@ -121,17 +122,41 @@ class _Words:
         default = window_words(rules.defaults.respond_within, self.calendar, rules.check_times, lang)
         own = client.respond_within if client else None
         lines = []
-        if client is not None and client.action == "ignore":
-            lines.append(f"Wiadomości od {client.name} nie są objęte terminami odpowiedzi." if self.pl else
-                         f"Messages from {client.name} are not covered by response times.")
-        elif client is not None:
-            words = window_words(own or rules.defaults.respond_within, self.calendar, rules.check_times, lang)
-            lines.append(f"Odpowiedź na wiadomość od {client.name} przychodzi {words}." if self.pl else
-                         f"A message from {client.name} is answered {words}.")
         if client is None or own is not None:
-            lines.append(f"Standardowo odpowiedź przychodzi {default}." if self.pl else
-                         f"As a rule, a message is answered {default}.")
-        return Section("Jak szybko odpowiadam" if self.pl else "How fast you get an answer", lines)
+            lines.append(f"Standardowo odpowiadam {default}." if self.pl else f"As a rule, I answer {default}.")
+        if client is not None and client.action == "ignore":
+            lines.append(f"Wiadomości od klienta {client.name} nie są objęte terminami odpowiedzi." if self.pl else
+                         f"Messages from {client.name} are not covered by response times.")
+            return Section("Jak szybko odpowiadam" if self.pl else "How fast you get an answer", lines)
+        window = own or rules.defaults.respond_within
+        if client is not None:
+            words = window_words(window, self.calendar, rules.check_times, lang)
+            lines.append(f"Na wiadomości od klienta {client.name} odpowiadam {words}." if self.pl else
+                         f"I answer messages from {client.name} {words}.")
+        lines.append("Przykłady:" if self.pl else "Examples:")
+        return Section("Jak szybko odpowiadam" if self.pl else "How fast you get an answer", lines,
+                       self.examples(window))
+
+    def examples(self, window: Window) -> list[str]:
+        """Worked examples computed by windows.deadline itself: a morning and a late arrival on the next
+        business day, and one on the next day off (if there is one within two weeks)."""
+        calendar, tz, lang = self.calendar, self.rules.tz, self.language
+        day = calendar.next_business_day(self.today)
+        opening, closing = calendar.opening(day), calendar.closing(day)
+        quarter = (closing - opening) / 4
+        arrivals = [opening + quarter, closing - min(timedelta(minutes=30), quarter)]
+        off = next((self.today + timedelta(days=n) for n in range(1, 15)
+                    if not calendar.is_business_day(self.today + timedelta(days=n))), None)
+        if off is not None:
+            arrivals.append(calendar.at(off, time(11, 0)))
+        found = []
+        for arrival in sorted(a.replace(second=0, microsecond=0) for a in arrivals):
+            due = deadline(window, arrival, calendar, self.rules.check_times)
+            received = moment_text(arrival.astimezone(tz), lang, today=self.today, role="on")
+            answered = deadline_text(due, lang, today=self.today)
+            found.append(f"wiadomość otrzymana {received} — odpowiedź {answered}" if self.pl else
+                         f"a message received {received} — answered {answered}")
+        return found
 
     def days_off(self) -> Section:
         lang, today = self.language, self.today
