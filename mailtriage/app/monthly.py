@@ -48,6 +48,7 @@ class Report:
     language: str
     month: str  # YYYY-MM
     title: str
+    author: str  # who kept the mail: the display name of identity.from
     messages: int = 0
     threads: int = 0
     judged: int = 0
@@ -101,7 +102,7 @@ def gather(store: Store, rules: Rules, client: Client, month: str, language: str
     periods = reports.client_periods(store, client.name, start, end, now)
     year, number = (int(part) for part in month.split("-"))
     title = f"{'Raport' if language == 'pl' else 'Report'}: {client.name}, {month_text(year, number, language)}"
-    report = Report(client.name, language, month, title)
+    report = Report(client.name, language, month, title, rules.identity.name)
     report.messages = reports.client_message_count(store, client.name, start, end)
     report.threads = len({p.number for p in periods})
     report.judged = sum(1 for p in periods if p.within_window is not None)
