@@ -169,7 +169,8 @@ def test_the_monthly_report_counts_the_window_and_lists_every_thread(
     assert data["lines"][3]["told"] is None  # no deadline-move notice is recorded in this version
     code, out, _ = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10",
                            "--language", "en", "--format", "html")
-    assert '<h1>Report: Acme, October 2026</h1>\n<p class="subtitle">Kasia Nowak</p>' in out and '<span class="no">✘</span>' in out
+    assert '<h1>Report: Acme, October 2026</h1>\n<p class="subtitle">Kasia Nowak</p>' in out
+    assert '<span class="no">✘</span>' in out
     assert "deadline moved from Thursday 8 October, 16:00 to Friday 9 October, 16:00" in out
     assert not re.search(r"(https?:)?//|<script|<link|<img|url\(", out)
     code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-13")
