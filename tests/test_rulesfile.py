@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,12 @@ def test_every_problem_is_reported_not_just_the_first(write_rules: Write) -> Non
         ("holidays: {country: XX}\n", 0, "holidays.country: unknown country 'XX'"),
         ("holidays: {country: DE, subdivision: QQ}\n", 0, "holidays.subdivision: unknown subdivision 'QQ' of DE"),
         ("imap: foo\n", 0, "imap: should be a mapping of keys"),
+        ("clients:\n  - {name: A, match: {domains: [a.pl]}, report_to: nobody}\n", 1,
+         "clients[0].report_to: not an email address"),
+        ("reports: weekly\n", 0, "reports: input should be 'monthly' or 'off'"),
+        ("calendar: {alarm: 1 hour}\n", 0, "calendar: missing required key 'file'"),
+        ("calendar: {file: d.ics, alarm: soon}\n", 0, "calendar.alarm: "),
+        ("calendar: {file: d.ics, every: 1 hour}\n", 0, "calendar: unknown key 'every'"),
     ],
 )
 def test_each_kind_of_mistake_names_line_key_and_problem(write_rules: Write, extra: str, offset: int,
@@ -281,3 +288,20 @@ def test_the_identity_is_parsed_once_into_address_name_and_domain(write_rules: W
     assert identity.all_addresses == {"kasia@example.com"}
     bare = load(write_rules(MINIMAL.replace('"Kasia Nowak <kasia@example.com>"', "kasia@example.com")))
     assert (bare.identity.display_name, bare.identity.name) == ("", "kasia@example.com")
+
+
+def test_a_report_needs_smtp_and_the_calendar_file_is_relative_to_the_rules(write_rules: Write,
+                                                                             tmp_path: Path) -> None:
+    no_smtp = "".join(line for line in MINIMAL.splitlines(keepends=True) if not line.startswith("smtp:"))
+    path = write_rules(no_smtp + "defaults: {action: record}\nclients:\n"
+                       "  - {name: A, match: {domains: [a.pl]}, report_to: biuro@a.pl}\n")
+    assert problems_of(path) == [f"{path}:8: clients[0].report_to: a report is mailed over SMTP: add an smtp section"]
+    rules = load(write_rules(MINIMAL + "calendar: {file: cal/deadlines.ics}\nreports: monthly\n"))
+    assert rules.deadline_calendar is not None and rules.deadline_calendar.file == tmp_path / "cal" / "deadlines.ics"
+    assert rules.deadline_calendar.alarm == timedelta(hours=1) and rules.reports == "monthly"
+
+
+def test_the_schema_describes_reports_calendar_and_report_to() -> None:
+    schema = Rules.model_json_schema(by_alias=True, mode="validation")
+    assert "calendar" in schema["properties"] and "reports" in schema["properties"]
+    assert "report_to" in schema["$defs"]["Client"]["properties"]

@@ -118,6 +118,7 @@ class Daemon:
                     remember(store, now, True, status)
                     log.info("check done: %s", status)
                     self.notifier.status(status)
+                    self.after_check(store, rules, now)
                     return
                 except DatabaseFault as exc:  # from a commit deep in the check: one line, no retry
                     problem = store_error(exc, rules.database)
@@ -141,6 +142,15 @@ class Daemon:
                     delay *= 2
                     continue
                 return
+
+    @staticmethod
+    def after_check(store: Store, rules: Rules, now: datetime) -> None:
+        """What follows a good check: the deadline calendar rewritten, the monthly client reports sent.
+        Either may fail on its own (a full disk, a refused recipient) without failing the check."""
+        from mailtriage.app.aftercheck import after_check
+
+        for problem in after_check(store, rules, now, reports=True):
+            log.error("%s", problem)
 
     def run_summary(self) -> None:
         from mailtriage.app.summary import deliver

@@ -72,6 +72,9 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
             raise
         if not dry_run:
             remember(store, now, not report.send_error, describe(report, now, rules.tz))
+            from mailtriage.app.aftercheck import after_check
+
+            report.notes.extend(after_check(store, rules, now, reports=False))
     finally:
         store.close()
     for note in report.notes:

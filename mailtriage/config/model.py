@@ -150,6 +150,13 @@ class Client(Section):
     language: Language | None = Field(default=None, description="default: defaults.language, then language")
     forms: list[FormSender] = Field(default=[], description=FORMS_HELP + "; added to the top-level forms, and a "
                                     "relay from one of these belongs to this client")
+    report_to: Address | None = Field(default=None, description="where `mailtriage report --send` (and, with "
+                                      "reports: monthly, the daemon) mails this client's monthly report")
+
+
+class DeadlineCalendar(Section):
+    file: Path = Field(description="an iCalendar file of open deadlines, rewritten after every check")
+    alarm: Duration = Field(default=timedelta(hours=1), description="each event's reminder, this long before")
 
 
 class Rules(Section):
@@ -182,6 +189,9 @@ class Rules(Section):
     defaults: Defaults = Defaults()
     forms: list[FormSender] = Field(default=[], description=FORMS_HELP)
     clients: list[Client] = []
+    reports: Literal["monthly", "off"] = Field(default="off", description="monthly: the daemon mails each client "
+                                               "with report_to last month's report on the month's first business day")
+    deadline_calendar: DeadlineCalendar | None = Field(default=None, alias="calendar")
 
     @property
     def tz(self) -> ZoneInfo:

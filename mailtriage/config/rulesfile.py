@@ -56,6 +56,9 @@ def load(path: str | Path) -> Rules:
     update: dict[str, object] = {"database": (path.parent / database).resolve()}
     if rules.templates is not None:
         update["templates"] = (path.parent / rules.templates).resolve()
+    if rules.deadline_calendar is not None:
+        ics = rules.deadline_calendar
+        update["deadline_calendar"] = ics.model_copy(update={"file": (path.parent / ics.file).resolve()})
     return rules.model_copy(update=update)
 
 
@@ -196,6 +199,9 @@ def cross_check(rules: Rules) -> Iterator[tuple[Loc, str]]:
         yield (), "missing required key 'smtp': holding replies (action: reply) are sent over SMTP"
     if rules.summary and rules.summary.deliver == "smtp" and rules.smtp is None:
         yield ("summary", "deliver"), "deliver: smtp needs an smtp section (or use deliver: imap)"
+    for i, client in enumerate(rules.clients):
+        if client.report_to and rules.smtp is None:
+            yield ("clients", i, "report_to"), "a report is mailed over SMTP: add an smtp section"
 
 
 def _check_holidays(rules: Rules) -> Iterator[tuple[Loc, str]]:

@@ -126,3 +126,25 @@ def duration_text(seconds: float, language: str) -> str:
 def hours_text(value: float | None, language: str) -> str:
     """'1,5 h' / '1.5 h'; '–' when there is nothing to measure."""
     return "–" if value is None else f"{decimal(value, 1, language)} h"
+
+
+def weekdays_text(days: Sequence[int], language: str) -> str:
+    """Working days (Monday is 0) in words: 'od poniedziałku do piątku' / 'Monday to Friday' for a run of
+    three or more, else a list: 'poniedziałek, środa i piątek' / 'Monday, Wednesday and Friday'."""
+    ordered = sorted(set(days))
+    if len(ordered) == 7:
+        return "codziennie" if language == "pl" else "every day"
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        if language == "pl":
+            return f"od {_PL_WEEKDAYS_GENITIVE[ordered[0]]} do {_PL_WEEKDAYS_GENITIVE[ordered[-1]]}"
+        return f"{_EN_WEEKDAYS[ordered[0]]} to {_EN_WEEKDAYS[ordered[-1]]}"
+    return join([(_PL_WEEKDAYS if language == "pl" else _EN_WEEKDAYS)[d] for d in ordered], language)
+
+
+_PL_MONTHS = ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lipiec", "sierpień", "wrzesień",
+              "październik", "listopad", "grudzień")
+
+
+def month_text(year: int, month: int, language: str) -> str:
+    """'listopad 2026' / 'November 2026': a month as the title of a report."""
+    return f"{(_PL_MONTHS if language == 'pl' else _EN_MONTHS)[month - 1]} {year}"

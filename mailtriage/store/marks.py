@@ -70,3 +70,12 @@ class Marks(Database):
         return found
 
 
+
+    def claim_meta(self, key: str, value: str) -> bool:
+        """Set `key` only when it is not set yet; True when this call set it (at most once, across processes)."""
+        with self.transaction():
+            return self.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", [key, value]).rowcount == 1
+
+    def drop_meta(self, key: str) -> None:
+        with self.transaction():
+            self.execute("DELETE FROM meta WHERE key = ?", [key])

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from mailtriage.core.models import ReplyState, ThreadState
 from mailtriage.store.base import Database
-from mailtriage.store.rows import SqlValue, Thread, iso
+from mailtriage.store.rows import SqlValue, Thread, from_iso, iso
 
 OPEN, OVERDUE, IGNORED = (f"'{state}'" for state in (ThreadState.OPEN, ThreadState.OVERDUE, ThreadState.IGNORED))
 LATE = f"(state = {OVERDUE} OR (state = {OPEN} AND deadline < :now))"
@@ -169,3 +169,53 @@ def reply_counts(db: Database) -> dict[ReplyState, int]:
     """How many holding replies are in each state."""
     return {ReplyState(row["state"]): row["n"]
             for row in db.rows("SELECT state, count(*) AS n FROM replies GROUP BY state")}
+
+
+@dataclass(frozen=True)
+class Period:
+    """One period of a client's thread for the monthly report: answered (from `answers`) or still waiting."""
+
+    number: int
+    thread_id: str
+    sender: str
+    subject: str | None
+    opened_at: datetime
+    deadline: datetime | None
+    answered_at: datetime | None
+    business_seconds: float | None
+    within_window: bool | None  # None: not answered, and its deadline has not passed
+    moved_from: datetime | None  # the deadline first promised, when it was moved (snoozed)
+
+
+def client_periods(db: Database, client: str, start: datetime, end: datetime, now: datetime) -> list[Period]:
+    """The periods of `client`'s threads opened in [start, end): every answered one, and the current one
+    of each thread still open or overdue, by the time they opened."""
+    params: dict[str, SqlValue] = {"client": client, "start": iso(start), "end": iso(end), "now": iso(now)}
+    answered = db.rows(
+        "SELECT t.number, t.id, t.sender, t.subject, a.opened_at, a.deadline, a.answered_at, a.business_seconds,"
+        " a.within_window, CASE WHEN t.opened_at = a.opened_at THEN t.snoozed_from END AS moved_from"
+        " FROM answers a JOIN threads t ON t.id = a.thread_id"
+        " WHERE a.client = :client AND a.opened_at >= :start AND a.opened_at < :end", params)
+    waiting = db.rows(
+        "SELECT number, id, sender, subject, opened_at, deadline, NULL AS answered_at, NULL AS business_seconds,"
+        " CASE WHEN deadline < :now THEN 0 END AS within_window, snoozed_from AS moved_from FROM threads"
+        f" WHERE client = :client AND state IN ({OPEN}, {OVERDUE}) AND opened_at >= :start AND opened_at < :end",
+        params)
+    periods = [Period(
+        number=r["number"], thread_id=r["id"], sender=r["sender"], subject=r["subject"],
+        opened_at=datetime.fromisoformat(r["opened_at"]), deadline=from_iso(r["deadline"]),
+        answered_at=from_iso(r["answered_at"]), business_seconds=r["business_seconds"],
+        within_window=None if r["within_window"] is None else bool(r["within_window"]),
+        moved_from=from_iso(r["moved_from"])) for r in [*answered, *waiting]]
+    return sorted(periods, key=lambda p: (p.opened_at, p.number))
+
+
+def client_message_count(db: Database, client: str, start: datetime, end: datetime) -> int:
+    """Messages of `client` recorded in a thread that arrived in [start, end)."""
+    return db.count("SELECT count(*) FROM messages WHERE client = ? AND thread_id IS NOT NULL"
+                    " AND received_at >= ? AND received_at < ?", [client, iso(start), iso(end)])
+
+
+def unanswered(db: Database) -> list[Thread]:
+    """Open and overdue threads that have a deadline, the earliest first: the deadline calendar."""
+    return _threads(db, f"state IN ({OPEN}, {OVERDUE}) AND deadline IS NOT NULL", {})
