@@ -36,6 +36,7 @@ from mailtriage.config.fields import (
     check_address,
     error,
 )
+from mailtriage.config.oauth2 import OAuth2
 from mailtriage.config.section import Section
 from mailtriage.config.servers import Imap, Smtp
 from mailtriage.core.addresses import normalise
@@ -182,6 +183,8 @@ class Rules(Section):
     defaults: Defaults = Defaults()
     forms: list[FormSender] = Field(default=[], description=FORMS_HELP)
     clients: list[Client] = []
+    oauth2: OAuth2 | None = Field(default=None, description="OAuth2 sign-in for imap/smtp with auth: oauth2; "
+                                  "run `mailtriage login` once")
 
     @property
     def tz(self) -> ZoneInfo:
