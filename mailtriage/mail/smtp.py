@@ -62,13 +62,12 @@ class SmtpSession:
 
         try:
             self.runner.run(self.client.connect())
-            secret = self.password
-            if self.config.username and (secret is None or isinstance(secret, str)):
-                self.runner.run(self.client.login(self.config.username, secret or ""))
-            elif self.config.username and secret is not None:
-                user, client = self.config.username, self.client
+            secret, user, client = self.password, self.config.username, self.client
+            if user and (secret is None or isinstance(secret, str)):
+                self.runner.run(client.login(user, secret or ""))
+            elif user and secret is not None and not isinstance(secret, str):
                 secret.call(lambda token: self.runner.run(client.auth_xoauth2(user, token)),
-                                   aiosmtplib.SMTPAuthenticationError)
+                            aiosmtplib.SMTPAuthenticationError)
         except OAuthError:
             self._close()
             raise
