@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from mailtriage import __version__
-from mailtriage.cli import doctor, explain, init, mailbox, rules, threads
+from mailtriage.cli import doctor, explain, init, login, mailbox, rules, threads
 from mailtriage.cli.common import Context
 from mailtriage.errors import MailtriageError
 from mailtriage.store.dbfile import DatabaseFault, store_error
@@ -41,6 +41,7 @@ COMMANDS = (
     mailbox.check, mailbox.run, mailbox.status, mailbox.demo, doctor.doctor,
     threads.threads, threads.done, threads.snooze, threads.stats, threads.summary,
     explain.explain, explain.preview,
+    login.login,
 )
 for command in COMMANDS:
     cli.add_command(command)
