@@ -236,3 +236,17 @@ def test_token_command_gives_the_token(capsys: pytest.CaptureFixture[str], world
     assert code == 0 and "oauth2" not in err, err
     assert check(capsys, world)[0] == 0
     assert os.path.exists(world.token_file)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file away")
+def test_root_writing_the_token_file_gives_it_to_the_folder_owner(tmp_path: Path) -> None:
+    """`sudo mailtriage login` for a DynamicUser= service: the token file and its lock stay the service's."""
+    from mailtriage.mail.oauth2 import Tokens, save_tokens
+
+    folder = tmp_path / "state"
+    folder.mkdir()
+    os.chown(folder, 5000, 5000)
+    now = datetime.now(UTC)
+    save_tokens(folder / "oauth2-tokens.json", Tokens("at", "rt", now, "", "", now))
+    found = (folder / "oauth2-tokens.json").stat()
+    assert (found.st_uid, found.st_gid, stat.S_IMODE(found.st_mode)) == (5000, 5000, 0o600)

@@ -16,6 +16,7 @@ from mailtriage.config.section import Section
 
 CUSTOM_URLS = ("device_authorization_url", "token_url", "authorization_url")
 TOKEN_FILE = "oauth2-tokens.json"  # default: beside the database
+CLIENT_ID_PLACEHOLDER = "paste-the-client-id-of-your-own-app-registration"  # what `init` writes without one
 
 
 def _safe_url(value: str) -> bool:

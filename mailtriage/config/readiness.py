@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 
 from mailtriage.config.model import Rules
+from mailtriage.config.oauth2 import CLIENT_ID_PLACEHOLDER
 from mailtriage.config.servers import Server
 
 # Values of the example rules.yaml shipped with mailtriage: left in place, they mean "not filled in yet".
@@ -64,6 +65,9 @@ def _oauth2(rules: Rules, env: Mapping[str, str]) -> list[str]:
     if not users:
         return ["oauth2: no server uses it: set imap.auth / smtp.auth: oauth2, or remove the oauth2 block"]
     found: list[str] = []
+    if block.client_id == CLIENT_ID_PLACEHOLDER:
+        found.append("oauth2.client_id: still the placeholder `mailtriage init` wrote: register your own app and "
+                     "put its client id there (README: Microsoft 365 / Outlook.com, Gmail / Google Workspace)")
     if block.token_file is not None and not block.token_file.exists():
         found.append(f"oauth2: `mailtriage login` has not been run yet ({block.token_file} does not exist): "
                      "run it once to sign in")
