@@ -234,7 +234,8 @@ def test_gmail_keeps_the_app_password_unless_auth_oauth2(tmp_path: Path, monkeyp
     checked = validate(path, env={"MAILTRIAGE_OAUTH2_CLIENT_SECRET": "s3cret"})
     assert checked.exit_code == 0, checked.output
     assert checked.stderr.splitlines() == [f"warning: oauth2: `mailtriage login` has not been run yet "
-                                           f"({tmp_path / 'oauth2-tokens.json'} does not exist): run it once to sign in"]
+                                           f"({tmp_path / 'oauth2-tokens.json'} does not exist): run it once to "
+                                           "sign in"]
     rules = load(path)
     assert rules.oauth2 is not None and rules.oauth2.provider == "google"
     assert rules.oauth2.client_id == "1234-abc.apps.googleusercontent.com"

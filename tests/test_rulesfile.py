@@ -315,19 +315,19 @@ def test_every_oauth2_mistake_has_its_line(write_rules: Write) -> None:
     path = write_rules(imap_oauth2 + OAUTH2_BLOCK.replace("https://login.example.org/token",
                                                           "http://login.example.org/token"))
     assert problems_of(path) == [
-        f"{path}:{block + 4}: oauth2.token_url: 'http://login.example.org/token': only https:// is allowed (http:// only "
-        "to 127.0.0.1, ::1 or localhost): tokens never travel in clear text"]
+        f"{path}:{block + 4}: oauth2.token_url: 'http://login.example.org/token': only https:// is allowed "
+        "(http:// only to 127.0.0.1, ::1 or localhost): tokens never travel in clear text"]
     path = write_rules(imap_oauth2 + OAUTH2_BLOCK + "  client_secret: hunter2-secret\n")
     found = problems_of(path)
-    assert found == [f"{path}:{block + 5}: oauth2: an inline client secret is refused: rules.yaml gets copied, shared and "
-                     "backed up; use client_secret_env or client_secret_file"]
+    assert found == [f"{path}:{block + 5}: oauth2: an inline client secret is refused: rules.yaml gets copied, "
+                     "shared and backed up; use client_secret_env or client_secret_file"]
     path = write_rules(imap_oauth2 + "oauth2: {provider: microsoft, client_id: x, scopes: offline_access}\n")
     assert problems_of(path)[0].startswith(f"{path}:{block}: oauth2.scopes: input should be a valid list")
     path = write_rules(imap_oauth2 + "oauth2: {provider: google, client_id: x, token_url: https://a.example/t}\n")
     assert problems_of(path) == [f"{path}:{block}: oauth2: token_url is only for provider: custom (google has its own)"]
     path = write_rules(imap_oauth2 + "oauth2: {provider: custom, client_id: x, token_url: https://a.example/t}\n")
-    assert problems_of(path) == [f"{path}:{block}: oauth2: provider custom needs token_url and device_authorization_url "
-                                 "or authorization_url"]
+    assert problems_of(path) == [f"{path}:{block}: oauth2: provider custom needs token_url and "
+                                 "device_authorization_url or authorization_url"]
     path = write_rules(imap_oauth2 + "oauth2: {provider: microsft, client_id: x}\n")
     assert problems_of(path)[0].startswith(f"{path}:{block}: oauth2.provider: input should be 'microsoft', 'google' or")
     path = write_rules(imap_oauth2 + "oauth2: {provider: microsoft, client_id: x, client_secret_env: A, "
