@@ -250,3 +250,57 @@ def test_root_writing_the_token_file_gives_it_to_the_folder_owner(tmp_path: Path
     save_tokens(folder / "oauth2-tokens.json", Tokens("at", "rt", now, "", "", now))
     found = (folder / "oauth2-tokens.json").stat()
     assert (found.st_uid, found.st_gid, stat.S_IMODE(found.st_mode)) == (5000, 5000, 0o600)
+
+
+def test_login_with_the_browser_prints_the_address_and_waits_without_a_terminal(
+        auth: AuthServer, tmp_path: Path) -> None:
+    """Code + PKCE (Google's way): `login` in a process of its own, stdin closed, prints the address; the test
+    plays the browser (the server approves and redirects to the loopback address login listens on)."""
+    import urllib.request
+
+    from tests.cli import start_process
+
+    auth.user = "kasia.browser@example.org"
+    auth.refresh_lifetime = 7 * 24 * 3600  # a Google project in 'Testing' says so
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(loopback_rules(1143, 1025, user=auth.user, imap_password="auth: oauth2", settings="")
+                     + f"oauth2: {{provider: custom, client_id: {auth.client_id}, token_url: {auth.url}/token, "
+                     f"authorization_url: {auth.url}/authorize, scopes: [openid, offline_access, mail]}}\n")
+    process = start_process("-c", rules, "login")
+    try:
+        assert process.stderr is not None and process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("To sign in, open this address in a browser")
+        address = process.stdout.readline().strip()
+        assert address.startswith(f"{auth.url}/authorize?") and "code_challenge_method=S256" in address
+        with urllib.request.urlopen(address, timeout=10) as page:  # noqa: S310 - loopback
+            assert b"Signed in" in page.read()
+        out, err = process.communicate(timeout=15)
+    finally:
+        auth.refresh_lifetime = None
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    until = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+    assert f"signed in as {auth.user} (custom)" in out and f"expected to last until {until}" in out
+    assert "at-" not in out + err and "rt-" not in out + err
+    path = tmp_path / "state" / "oauth2-tokens.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and json.loads(path.read_text())["who"] == auth.user
+
+
+def test_oauthbearer_when_the_server_offers_only_that(capsys: pytest.CaptureFixture[str], world: World) -> None:
+    only = PrivateDovecot(password=IMAP_PASSWORD, oauth2_url=world.auth.url, oauth2_mechanisms="oauthbearer").start()
+    try:
+        world.rules.write_text(world.rules.read_text().replace(f"port: {world.dovecot.port}", f"port: {only.port}"))
+        login(capsys, world)
+        from imapclient import IMAPClient
+
+        imap = IMAPClient("127.0.0.1", port=only.port, ssl=False, timeout=10)
+        capabilities = imap.capabilities()  # before login: what it offers to sign in with
+        imap.logout()
+        assert b"AUTH=OAUTHBEARER" in capabilities and b"AUTH=XOAUTH2" not in capabilities
+        code, _, err = check(capsys, world)
+        assert code == 0, err
+    finally:
+        only.cleanup()

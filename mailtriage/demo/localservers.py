@@ -84,7 +84,7 @@ namespace inbox {{
 OAUTH2 = """\
 passdb {{
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = {mechanisms}
   args = {root}/dovecot-oauth2.conf.ext
 }}
 auth_failure_delay = 0
@@ -132,6 +132,7 @@ class PrivateDovecot:
     process: subprocess.Popen[bytes] | None = None
     detach: bool = False  # its own session: it outlives the process that started it (`demo --keep`)
     oauth2_url: str | None = None  # an OAuth2 authorization server with /introspect: tokens are accepted too
+    oauth2_mechanisms: str = "xoauth2 oauthbearer"  # what it offers for them
 
     def start(self) -> Self:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -158,7 +159,8 @@ class PrivateDovecot:
         oauth2, mechanisms, anvil = "", "", ""
         if self.oauth2_url:
             (self.root / "dovecot-oauth2.conf.ext").write_text(OAUTH2_EXT.format(url=self.oauth2_url))
-            oauth2, mechanisms, anvil = OAUTH2.format(root=self.root), " xoauth2 oauthbearer", NO_PENALTY
+            oauth2 = OAUTH2.format(root=self.root, mechanisms=self.oauth2_mechanisms)
+            mechanisms, anvil = " " + self.oauth2_mechanisms, NO_PENALTY
         config.write_text(CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port,
                                         password=self.password, login_users=login_users, chroot=chroot,
                                         oauth2=oauth2, mechanisms=mechanisms, anvil=anvil))
