@@ -304,3 +304,15 @@ def test_oauthbearer_when_the_server_offers_only_that(capsys: pytest.CaptureFixt
         assert code == 0, err
     finally:
         only.cleanup()
+
+
+def test_a_token_the_server_refuses_twice_is_one_line_without_the_token(
+        capsys: pytest.CaptureFixture[str], world: World) -> None:
+    login(capsys, world)
+    text = world.rules.read_text()
+    world.rules.write_text(text.replace(f"username: {world.user}, auth: oauth2", "username: mallory@example.org, "
+                                        "auth: oauth2", 1))  # the imap line comes first
+    code, out, err = check(capsys, world)  # a valid token, but not mallory's: refused, refreshed, refused again
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("imap 127.0.0.1:") and "login refused" in err
+    assert world.auth.grants("/token").count("refresh_token") == 1
