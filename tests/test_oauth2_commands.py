@@ -189,7 +189,7 @@ def test_the_daemon_says_sign_in_again_once_and_recovers_after_login(
     assert check(capsys, world)[0] == 0  # the baseline
     world.auth.revoke_all()
     text = world.rules.read_text().replace('check_times: ["08:00", "12:00", "16:00"]',
-                                           f"check_times: {soon(2, 4, 9)}")
+                                           f"check_times: {soon(3, 6, 10, 14, 18)}")
     world.rules.write_text(text)
     path = str(tmp_path / "notify.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -168,6 +168,8 @@ def _how(password: object) -> str:
 
 def _login_failed(name: str, detail: str, config: Server) -> Step:
     kind = name.split()[0]
+    if config.auth == "oauth2" and "mailtriage login" in detail:  # no token to be had: the sign-in is the fix
+        return Step(name, FAIL, detail, "run: mailtriage login")
     if config.auth == "oauth2":
         return Step(name, FAIL, detail, f"the token was refused: is {config.username} the account that signed in "
                     "(`mailtriage login`), and do the scopes include this protocol? Some servers need IMAP / "
