@@ -74,6 +74,7 @@ class World:
 def world(auth: AuthServer, dovecot: PrivateDovecot, tmp_path: Path) -> Iterator[World]:
     auth.user = f"kasia{next(_users)}@example.org"  # a mailbox of this test's own
     auth.offset = 0.0
+    auth.log.clear()
     smtp = SmtpSink(introspect_url=f"{auth.url}/introspect").start()
     rules = tmp_path / "rules.yaml"
     rules.write_text(loopback_rules(
