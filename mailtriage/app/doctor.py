@@ -87,18 +87,19 @@ def oauth2_steps(rules: Rules) -> list[Step]:
                                 for s in (rules.imap, rules.smtp)):
         return []
     from mailtriage.mail.oauth2 import load_tokens
-    from mailtriage.mail.signin import token_source
+    from mailtriage.mail.signin import token_file, token_source
 
     login = "sign in with: mailtriage login"
     try:
-        tokens = load_tokens(block.token_file) if block.token_file else None
+        tokens = load_tokens(token_file(block))
     except MailtriageError as exc:
         return [Step("oauth2 token", FAIL, str(exc), login), _skip("oauth2 refresh", "no token file")]
-    assert tokens is not None
     steps = [Step("oauth2 token", OK, f"{block.token_file} (signed in {tokens.obtained_at:%Y-%m-%d} as "
                   f"{tokens.who or tokens.account or 'the account of rules.yaml'})")]
     try:
         token_source(block).force_refresh()
+    except SecretError as exc:  # the client secret's variable or file: not a matter of signing in again
+        return [*steps, Step("oauth2 refresh", FAIL, str(exc), "set client_secret_env / client_secret_file")]
     except MailtriageError as exc:
         return [*steps, Step("oauth2 refresh", FAIL, str(exc), login)]
     return [*steps, Step("oauth2 refresh", OK, f"the refresh token works ({block.provider}); the new tokens "
