@@ -44,8 +44,10 @@ class SmtpSink(localservers.SmtpSink):
     """
 
     def __init__(self, password: str | None = None, refuse_null_sender: bool = False, smtputf8: bool = True,
-                 spool: Path | None = None, port: int = 0) -> None:
+                 spool: Path | None = None, port: int = 0, introspect_url: str | None = None) -> None:
         super().__init__(spool=spool, port=port)
+        self.introspect_url = introspect_url  # then AUTH XOAUTH2 only, each token checked there (RFC 7662)
+        self.oauth2_logins: list[tuple[str, bool]] = []  # (user, accepted) of each AUTH XOAUTH2
         self.rcpt_answers: dict[str, list[str]] = {}
         self.connections = 0
         self.password = password
@@ -84,7 +86,56 @@ class SmtpSink(localservers.SmtpSink):
         options: dict[str, Any] = {"decode_data": False, "enable_SMTPUTF8": self.smtputf8}
         if self.password is not None:
             options.update(authenticator=authenticate, auth_require_tls=False)
+        if self.introspect_url is not None:
+            options.update(authenticator=authenticate, auth_require_tls=False,
+                           auth_exclude_mechanism=["PLAIN", "LOGIN"])
+            return CountingController(_OAuth2Handler(self), hostname="127.0.0.1", port=self.port, **options)
         return CountingController(localservers._Handler(self), hostname="127.0.0.1", port=self.port, **options)
+
+    def introspect(self, user: str, token: str) -> bool:
+        """Ask the authorization server whether TOKEN is a live token of USER, as Dovecot does."""
+        import json
+        import urllib.parse
+        import urllib.request
+
+        assert self.introspect_url is not None
+        body = urllib.parse.urlencode({"token": token}).encode()
+        with urllib.request.urlopen(self.introspect_url, body, timeout=5) as answer:  # noqa: S310 - loopback
+            found = json.loads(answer.read())
+        return bool(found.get("active")) and found.get("username") == user
+
+
+class _OAuth2Handler(localservers._Handler):
+    """The sink's handler plus AUTH XOAUTH2 (aiosmtpd takes `auth_<MECHANISM>` methods of the handler)."""
+
+    sink: SmtpSink
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          options: list[str]) -> str:
+        if not session.authenticated:  # aiosmtpd's auth_required warns without TLS: refused here instead
+            return "530 5.7.0 Authentication required"
+        return await super().handle_MAIL(server, session, envelope, address, options)
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802 - aiosmtpd's naming
+        import asyncio
+        import base64
+        import binascii
+
+        from aiosmtpd.smtp import AuthResult
+
+        if len(args) != 2:
+            return AuthResult(success=False, handled=False, message="501 5.5.2 initial response expected")
+        try:
+            fields = base64.b64decode(args[1], validate=True).decode().split("\x01")
+        except (binascii.Error, UnicodeDecodeError):
+            return AuthResult(success=False, handled=False, message="501 5.5.2 cannot decode base64")
+        found = dict(f.split("=", 1) for f in fields if "=" in f)
+        user, token = found.get("user", ""), found.get("auth", "").removeprefix("Bearer ")
+        ok = await asyncio.to_thread(self.sink.introspect, user, token)
+        self.sink.oauth2_logins.append((user, ok))
+        if not ok:
+            return AuthResult(success=False, handled=False, message="535 5.7.8 Username and token not accepted")
+        return AuthResult(success=True, auth_data=user)
 
 
 class CountingRelay:

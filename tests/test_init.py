@@ -43,7 +43,8 @@ def test_every_providers_file_passes_validate(tmp_path: Path, key: str, monkeypa
     checked = validate(path, env=dict(PASSWORDS))
     assert checked.exit_code == 0, checked.output
     assert checked.stdout.startswith(f"{path}: OK")
-    expected = ["imap.host: outlook.office365.com accepts only OAuth2", "smtp.host: smtp.office365.com accepts only"]
+    # Microsoft 365 signs in with OAuth2: valid as written, with what is left to do (own client id, login).
+    expected = ["oauth2.client_id: still the placeholder", "`mailtriage login` has not been run yet"]
     lines = checked.stderr.splitlines()
     assert len(lines) == (2 if key == "microsoft365" else 0), checked.stderr
     assert all(any(e in line for e in expected) for line in lines)
@@ -52,8 +53,15 @@ def test_every_providers_file_passes_validate(tmp_path: Path, key: str, monkeypa
     assert rules.imap.host == (preset.imap.host or "mail.firma.example")
     assert (rules.imap.effective_port, rules.imap.security) == (preset.imap.port, preset.imap.security)
     assert rules.smtp is not None and rules.smtp.port == preset.smtp.port
-    assert rules.imap.password_env == "MAILTRIAGE_IMAP_PASSWORD"
-    assert rules.smtp.password_env == "MAILTRIAGE_SMTP_PASSWORD"
+    if key == "microsoft365":
+        assert rules.imap.auth == rules.smtp.auth == "oauth2" and rules.imap.password_env is None
+        assert rules.oauth2 is not None and rules.oauth2.provider == "microsoft"
+        assert rules.oauth2.token_file == tmp_path / "oauth2-tokens.json"
+        assert "must not be borrowed" in path.read_text() or "Do not borrow" in path.read_text()
+    else:
+        assert rules.imap.password_env == "MAILTRIAGE_IMAP_PASSWORD"
+        assert rules.smtp.password_env == "MAILTRIAGE_SMTP_PASSWORD"
+        assert rules.oauth2 is None
     assert [c.strftime("%H:%M") for c in rules.check_times] == ["08:00", "12:00", "16:00"]
     assert rules.holidays.country == "PL" and rules.timezone == "Europe/Warsaw"
     assert rules.summary is not None and rules.summary.to == "kasia@firma.example"
@@ -213,3 +221,29 @@ def test_readme_providers_table_is_the_data() -> None:
     from mailtriage.config.providers import markdown_table
 
     assert markdown_table() in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_gmail_keeps_the_app_password_unless_auth_oauth2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
+    result, path = init(tmp_path, "--provider", "gmail", "--address", "kasia@gmail.com", "--auth", "oauth2",
+                        "--client-id", "1234-abc.apps.googleusercontent.com")
+    assert result.exit_code == 0, result.output
+    assert "mailtriage -c" in result.stdout and "login" in result.stdout
+    text = path.read_text()
+    assert "Do not borrow the public client id" in text and "Desktop app" in text and "'In production'" in text
+    checked = validate(path, env={"MAILTRIAGE_OAUTH2_CLIENT_SECRET": "s3cret"})
+    assert checked.exit_code == 0, checked.output
+    assert checked.stderr.splitlines() == [f"warning: oauth2: `mailtriage login` has not been run yet "
+                                           f"({tmp_path / 'oauth2-tokens.json'} does not exist): run it once to "
+                                           "sign in"]
+    rules = load(path)
+    assert rules.oauth2 is not None and rules.oauth2.provider == "google"
+    assert rules.oauth2.client_id == "1234-abc.apps.googleusercontent.com"
+    assert rules.oauth2.client_secret_env == "MAILTRIAGE_OAUTH2_CLIENT_SECRET"
+    assert rules.imap.auth == "oauth2" and rules.smtp is not None and rules.smtp.auth == "oauth2"
+
+
+def test_auth_oauth2_only_where_init_knows_the_provider(tmp_path: Path) -> None:
+    result, path = init(tmp_path, "--provider", "icloud", "--address", "k@icloud.com", "--auth", "oauth2")
+    assert result.exit_code == 2 and "microsoft365 and gmail only" in result.stderr
+    assert not path.exists()

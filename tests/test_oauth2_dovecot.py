@@ -1,8 +1,8 @@
 """OAuth2 against a real Dovecot that checks every token at our authorization server (RFC 7662 introspection).
 
 Dovecot 2.3's `passdb { driver = oauth2 }` POSTs token=... to introspection_url and accepts the login when
-the answer has active=true and username equal to the IMAP user. The config is our own, on loopback and
-a free port, like tests/conftest.py's private Dovecot (copied here, not shared: that module is moving).
+the answer has active=true and username equal to the IMAP user. The config is the private Dovecot's
+(mailtriage/demo/localservers.py, with `oauth2_url`), on loopback and a free port.
 Dovecot's auth penalty (each failed login from an IP delays the next one 2, 4, 8 s) is switched off: the
 tests fail logins on purpose, and "refused once, refreshed, retried" would otherwise wait 4 s.
 """
@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,65 +23,11 @@ from mailtriage.mail.oauth2 import Client, TokenSource, save_tokens
 from mailtriage.mail.oauth2_flows import device_sign_in
 from mailtriage.mail.oauth2_wire import SignInRequired, provider
 from tests.oauth_server import AuthServer
+from tests.servers import PrivateDovecot
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 pytestmark = pytest.mark.skipif(not Path(DOVECOT).exists() or os.geteuid() != 0,
                                 reason="needs the dovecot binary and root (mail_uid 5000)")
-
-# The whole of what Dovecot 2.3.19 needs to check OAuth2 tokens at an RFC 7662 endpoint.
-OAUTH2_EXT = """\
-introspection_mode = post
-introspection_url = {url}/introspect
-username_attribute = username
-active_attribute = active
-active_value = true
-force_introspection = yes
-"""
-CONFIG = """\
-protocols = imap
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/log/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = xoauth2 oauthbearer
-auth_failure_delay = 0
-mail_location = maildir:{root}/mail/%u
-mail_uid = 5000
-mail_gid = 5000
-first_valid_uid = 1
-first_valid_gid = 1
-passdb {{
-  driver = oauth2
-  mechanisms = xoauth2 oauthbearer
-  args = {root}/dovecot-oauth2.conf.ext
-}}
-userdb {{
-  driver = static
-  args = uid=5000 gid=5000 home={root}/mail/%u
-}}
-service anvil {{
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -97,33 +39,10 @@ def auth() -> Iterator[AuthServer]:
 
 @pytest.fixture
 def dovecot(auth: AuthServer) -> Iterator[int]:
-    root = Path(tempfile.mkdtemp(prefix="mailtriage-oauth-dovecot-"))
-    root.chmod(0o755)
-    for name in ("run", "state", "log", "mail"):
-        (root / name).mkdir()
-    os.chown(root / "mail", 5000, 5000)
-    port = free_port()
-    (root / "dovecot-oauth2.conf.ext").write_text(OAUTH2_EXT.format(url=auth.url))
-    (root / "dovecot.conf").write_text(CONFIG.format(root=root, port=port))
-    with open(root / "log" / "stderr.log", "ab") as stderr:
-        process = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=stderr)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    log = (root / "log" / "stderr.log").read_text()
-                    raise RuntimeError(f"dovecot did not start: {log}") from None
-                time.sleep(0.05)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        shutil.rmtree(root, ignore_errors=True)
+    """The demo's private Dovecot with its oauth2 passdb (mailtriage/demo/localservers.py: OAUTH2)."""
+    server = PrivateDovecot(oauth2_url=auth.url).start()
+    yield server.port
+    server.cleanup()
 
 
 def imap_login(port: int, user: str, mechanism: str = "XOAUTH2") -> object:

@@ -305,3 +305,64 @@ def test_the_schema_describes_reports_calendar_and_report_to() -> None:
     schema = Rules.model_json_schema(by_alias=True, mode="validation")
     assert "calendar" in schema["properties"] and "reports" in schema["properties"]
     assert "report_to" in schema["$defs"]["Client"]["properties"]
+OAUTH2_BLOCK = ("oauth2:\n  provider: custom\n  client_id: mailtriage\n"
+                "  device_authorization_url: https://login.example.org/device\n"
+                "  token_url: https://login.example.org/token\n")
+
+
+def test_oauth2_needs_no_password_and_its_token_file_defaults_beside_the_database(
+        write_rules: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (MINIMAL.replace("password_env: MT_TEST_IMAP", "auth: oauth2")
+            .replace("password_env: MT_TEST_SMTP", "auth: oauth2") + "database: state/m.db\n" + OAUTH2_BLOCK)
+    rules = load(write_rules(text))
+    assert rules.imap.auth == "oauth2" and rules.oauth2 is not None
+    assert rules.oauth2.token_file == (tmp_path / "state" / "oauth2-tokens.json").resolve()
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "svc"))
+    rules = load(write_rules(text + "  token_file: ${STATE_DIRECTORY}/t.json\n"))
+    assert rules.oauth2 is not None and rules.oauth2.token_file == (tmp_path / "svc" / "t.json").resolve()
+    rules = load(write_rules(text + "  token_file: tokens/t.json\n"))
+    assert rules.oauth2 is not None and rules.oauth2.token_file == (tmp_path / "tokens" / "t.json").resolve()
+
+
+def test_every_oauth2_mistake_has_its_line(write_rules: Write) -> None:
+    imap_oauth2 = MINIMAL.replace("password_env: MT_TEST_IMAP", "auth: oauth2")
+    block = imap_oauth2.count("\n") + 1  # the line of `oauth2:`
+    path = write_rules(imap_oauth2)
+    assert problems_of(path) == [f"{path}:5: imap.auth: auth: oauth2 needs an oauth2 block (provider, client_id; "
+                                 "see README) or token_command"]
+    path = write_rules(MINIMAL.replace("password_env: MT_TEST_IMAP", "auth: oauth2, password_env: X"))
+    assert problems_of(path) == [f"{path}:5: imap: auth: oauth2 needs no password: remove password_env"]
+    path = write_rules(MINIMAL.replace("password_env: MT_TEST_IMAP", "token_command: oama access me"))
+    assert problems_of(path) == [f"{path}:5: imap: token_command needs auth: oauth2"]
+    path = write_rules(imap_oauth2 + OAUTH2_BLOCK.replace("https://login.example.org/token",
+                                                          "http://login.example.org/token"))
+    assert problems_of(path) == [
+        f"{path}:{block + 4}: oauth2.token_url: 'http://login.example.org/token': only https:// is allowed "
+        "(http:// only to 127.0.0.1, ::1 or localhost): tokens never travel in clear text"]
+    path = write_rules(imap_oauth2 + OAUTH2_BLOCK + "  client_secret: hunter2-secret\n")
+    found = problems_of(path)
+    assert found == [f"{path}:{block + 5}: oauth2: an inline client secret is refused: rules.yaml gets copied, "
+                     "shared and backed up; use client_secret_env or client_secret_file"]
+    path = write_rules(imap_oauth2 + "oauth2: {provider: microsoft, client_id: x, scopes: offline_access}\n")
+    assert problems_of(path)[0].startswith(f"{path}:{block}: oauth2.scopes: input should be a valid list")
+    path = write_rules(imap_oauth2 + "oauth2: {provider: google, client_id: x, token_url: https://a.example/t}\n")
+    assert problems_of(path) == [f"{path}:{block}: oauth2: token_url is only for provider: custom (google has its own)"]
+    path = write_rules(imap_oauth2 + "oauth2: {provider: custom, client_id: x, token_url: https://a.example/t}\n")
+    assert problems_of(path) == [f"{path}:{block}: oauth2: provider custom needs token_url and "
+                                 "device_authorization_url or authorization_url"]
+    path = write_rules(imap_oauth2 + "oauth2: {provider: microsft, client_id: x}\n")
+    assert problems_of(path)[0].startswith(f"{path}:{block}: oauth2.provider: input should be 'microsoft', 'google' or")
+    path = write_rules(imap_oauth2 + "oauth2: {provider: microsoft, client_id: x, client_secret_env: A, "
+                       "client_secret_file: /b}\n")
+    assert problems_of(path) == [f"{path}:{block}: oauth2: give at most one of client_secret_env or client_secret_file"]
+
+
+def test_validate_before_the_first_login_passes_and_warns(write_rules: Write, tmp_path: Path) -> None:
+    from mailtriage.config.readiness import warnings
+
+    text = (MINIMAL.replace("password_env: MT_TEST_IMAP", "auth: oauth2")
+            .replace("password_env: MT_TEST_SMTP", "auth: oauth2") + OAUTH2_BLOCK)
+    rules = load(write_rules(text))
+    assert [w for w in warnings(rules, {}) if "oauth2" in w] == [
+        f"oauth2: `mailtriage login` has not been run yet ({tmp_path / 'oauth2-tokens.json'}"
+        " does not exist): run it once to sign in"]

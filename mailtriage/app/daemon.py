@@ -87,6 +87,7 @@ class Daemon:
         self.reload_requested = threading.Event()
         self.scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone=rules.tz)
         self.running = threading.Lock()  # belt and braces: a check and a summary never run together
+        self.sign_in_logged: str | None = None  # "sign in again" is logged once, not at every check
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -116,6 +117,9 @@ class Daemon:
                     report = check.run()
                     status = describe(report, now, rules.tz)
                     remember(store, now, True, status)
+                    if self.sign_in_logged:
+                        log.info("signed in again: checks work again")
+                        self.sign_in_logged = None
                     log.info("check done: %s", status)
                     self.notifier.status(status)
                     self.after_check(store, rules, now)
@@ -131,6 +135,12 @@ class Daemon:
                         remember(store, now, False, status)
                     except DatabaseFault as also:
                         log.error("cannot record the failure: %s", store_error(also, rules.database))
+                    if sign_in_required(exc):  # only `mailtriage login` helps: no retries; the schedule goes on
+                        if self.sign_in_logged != str(exc):
+                            log.error("check failed: %s", exc)
+                            self.sign_in_logged = str(exc)
+                        self.notifier.status(status)
+                        return
                     log.error("check failed (attempt %d of %d): %s", attempt, rules.retry.attempts, exc)
                     self.notifier.status(status)
                 except Exception:  # noqa: BLE001 - a bug must not kill the daemon; the next check runs
@@ -231,6 +241,17 @@ class Daemon:
         self.scheduler.shutdown(wait=True)
         log.info("stopped")
         return 0
+
+
+def sign_in_required(exc: BaseException) -> bool:
+    """The OAuth2 sign-in was refused or never done: retrying cannot help, a new `mailtriage login` does."""
+    from mailtriage.errors import OAuthError
+
+    if not isinstance(exc, OAuthError):
+        return False
+    from mailtriage.mail.oauth2_wire import SignInRequired
+
+    return isinstance(exc, SignInRequired)
 
 
 def setup_logging() -> None:

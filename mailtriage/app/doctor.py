@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailtriage.app.steps import FAIL, OK, SKIP, WARN, Step, safe_to_go_live
 from mailtriage.config.credentials import password_source, read_password
 from mailtriage.config.model import Rules
 from mailtriage.config.readiness import PLACEHOLDER_ADDRESSES, PLACEHOLDER_HOSTS
 from mailtriage.config.servers import Server
-from mailtriage.errors import ConfigError, SecretError, StoreError
+from mailtriage.errors import ConfigError, MailtriageError, SecretError, StoreError
 from mailtriage.store.dbfile import DatabaseFault, count_tables, refuse_empty, store_error
+
+if TYPE_CHECKING:
+    from mailtriage.mail.oauth2 import RetryOnce
 
 __all__ = ["FAIL", "OK", "SKIP", "WARN", "Step", "diagnose", "safe_to_go_live"]
 
@@ -42,11 +46,12 @@ def diagnose(path: Path) -> list[Step]:
                       "put in your own server names and addresses") if leftovers
                  else Step("example values", OK, "none of the example's host names or addresses left"))
     steps.append(database_step(rules.database))
-    imap_step, imap_password = password_step("imap", rules.imap)
+    steps += oauth2_steps(rules)
+    imap_step, imap_password = password_step("imap", rules.imap, rules)
     steps.append(imap_step)
     smtp_password = None
     if rules.smtp is not None:
-        smtp_step, smtp_password = password_step("smtp", rules.smtp)
+        smtp_step, smtp_password = password_step("smtp", rules.smtp, rules)
         steps.append(smtp_step)
     steps += imap_steps(rules.imap, imap_password, placeholder=rules.imap.host in EXAMPLE_HOSTS)
     if rules.smtp is None:
@@ -74,10 +79,44 @@ def example_values(rules: Rules) -> list[str]:
     return found
 
 
-def password_step(name: str, server: Server) -> tuple[Step, str | None]:
+def oauth2_steps(rules: Rules) -> list[Step]:
+    """The sign-in of the oauth2 block: the token file there, and its refresh token alive (refreshed
+    now, the rotated one saved: the one change doctor makes, and the one a check would make anyway)."""
+    block = rules.oauth2
+    if block is None or not any(s is not None and s.auth == "oauth2" and not s.token_command
+                                for s in (rules.imap, rules.smtp)):
+        return []
+    from mailtriage.mail.oauth2 import load_tokens
+    from mailtriage.mail.signin import token_file, token_source
+
+    login = "sign in with: mailtriage login"
+    try:
+        tokens = load_tokens(token_file(block))
+    except MailtriageError as exc:
+        return [Step("oauth2 token", FAIL, str(exc), login), _skip("oauth2 refresh", "no token file")]
+    steps = [Step("oauth2 token", OK, f"{block.token_file} (signed in {tokens.obtained_at:%Y-%m-%d} as "
+                  f"{tokens.who or tokens.account or 'the account of rules.yaml'})")]
+    try:
+        token_source(block).force_refresh()
+    except SecretError as exc:  # the client secret's variable or file: not a matter of signing in again
+        return [*steps, Step("oauth2 refresh", FAIL, str(exc), "set client_secret_env / client_secret_file")]
+    except MailtriageError as exc:
+        return [*steps, Step("oauth2 refresh", FAIL, str(exc), login)]
+    return [*steps, Step("oauth2 refresh", OK, f"the refresh token works ({block.provider}); the new tokens "
+                         "are saved")]
+
+
+def _skip(step: str, because: str) -> Step:
+    return Step(step, SKIP, f"not checked ({because})")
+
+
+def password_step(name: str, server: Server, rules: Rules | None = None) -> tuple[Step, str | RetryOnce | None]:
     """Whether the password can be read (never showing it), and the password for the later steps:
-    where `validate` only warns of an unset variable (readiness.py), doctor reads the secret."""
+    where `validate` only warns of an unset variable (readiness.py), doctor reads the secret.
+    With auth: oauth2, the token source instead (the oauth2 block's, or token_command's)."""
     step = f"{name} password"
+    if server.auth == "oauth2" and rules is not None:
+        return _token_step(name, server, rules)
     if not server.username:
         return Step(step, OK, "no login configured"), None
     try:
@@ -88,6 +127,24 @@ def password_step(name: str, server: Server) -> tuple[Step, str | None]:
         return Step(step, FAIL, f"the {password_source(server)} gives an empty password",
                     _secret_fix(name, server)), None
     return Step(step, OK, f"read from the {password_source(server)}"), password
+
+
+def _token_step(name: str, server: Server, rules: Rules) -> tuple[Step, RetryOnce | None]:
+    from mailtriage.mail.signin import credential
+
+    step = f"{name} sign-in"
+    try:
+        source = credential(rules, server)
+        assert source is not None and not isinstance(source, str)
+        if server.token_command:
+            source.access_token()
+    except MailtriageError as exc:
+        fix = ("run the command yourself until it prints an access token, then correct token_command"
+               if server.token_command else "run: mailtriage login")
+        return Step(step, FAIL, str(exc), fix), None
+    from mailtriage.config.credentials import password_source
+
+    return Step(step, OK, password_source(server)), source
 
 
 def _secret_fix(name: str, server: Server) -> str:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailtriage.app.steps import FAIL, OK, SKIP, WARN, Step
 from mailtriage.config.servers import Imap, Server, Smtp
 from mailtriage.errors import MailtriageError
 from mailtriage.mail.imap import Mailbox, tls_context
 from mailtriage.mail.netreasons import describe
+
+if TYPE_CHECKING:
+    from mailtriage.mail.oauth2 import RetryOnce
 
 USUAL_PORTS = {"imap": {"tls": 993, "starttls": 143, "none": 143}, "smtp": {"tls": 465, "starttls": 587, "none": 25}}
 APP_PASSWORDS = ("with two-step verification, Gmail, iCloud and Yahoo need an app password, not the account "
@@ -31,7 +34,7 @@ NOT_NEEDED = ("IDLE", "UIDPLUS")
 AGAIN = "run doctor again; if it repeats, look at the server's log"
 
 
-def imap_steps(config: Imap, password: str | None, *, placeholder: bool = False) -> list[Step]:
+def imap_steps(config: Imap, password: str | RetryOnce | None, *, placeholder: bool = False) -> list[Step]:
     steps = reach("imap", config, placeholder, _imap_hello)
     if steps[-1].status != OK:  # reach ends with its own "skipped" line when it stops
         return steps
@@ -43,7 +46,7 @@ def imap_steps(config: Imap, password: str | None, *, placeholder: bool = False)
         return [*steps, _login_failed("imap login", str(exc), config),
                 _skipped("imap", "folders, Sent folder, capabilities", "no login")]
     with mailbox:
-        steps.append(Step("imap login", OK, f"logged in as {config.username}"))
+        steps.append(Step("imap login", OK, f"logged in as {config.username}{_how(password)}"))
         for check in (_folder_steps, _sent_step, _capability_steps):
             try:
                 steps += check(mailbox)
@@ -52,7 +55,8 @@ def imap_steps(config: Imap, password: str | None, *, placeholder: bool = False)
     return steps
 
 
-def smtp_steps(config: Smtp, password: str | None, identity: str, *, placeholder: bool = False) -> list[Step]:
+def smtp_steps(config: Smtp, password: str | RetryOnce | None, identity: str, *,
+               placeholder: bool = False) -> list[Step]:
     from mailtriage.mail.smtp import SmtpSession
 
     steps = reach("smtp", config, placeholder, _smtp_hello)
@@ -63,7 +67,7 @@ def smtp_steps(config: Smtp, password: str | None, identity: str, *, placeholder
     stage = "smtp login"
     try:
         with SmtpSession(config, password, identity) as session:
-            steps.append(Step(stage, OK, f"logged in as {config.username}" if config.username
+            steps.append(Step(stage, OK, f"logged in as {config.username}{_how(password)}" if config.username
                               else "no login configured"))
             stage = "smtp"
             steps.append(_sender_step(config, identity, session.probe_sender))
@@ -158,10 +162,20 @@ def _smtp_hello(config: Smtp) -> None:
         pass
 
 
+def _how(password: object) -> str:
+    return "" if password is None or isinstance(password, str) else " with an OAuth2 access token"
+
+
 def _login_failed(name: str, detail: str, config: Server) -> Step:
+    kind = name.split()[0]
+    if config.auth == "oauth2" and "mailtriage login" in detail:  # no token to be had: the sign-in is the fix
+        return Step(name, FAIL, detail, "run: mailtriage login")
+    if config.auth == "oauth2":
+        return Step(name, FAIL, detail, f"the token was refused: is {config.username} the account that signed in "
+                    "(`mailtriage login`), and do the scopes include this protocol? Some servers need IMAP / "
+                    "SMTP AUTH switched on for the mailbox")
     if "login refused" not in detail:
         return Step(name, FAIL, detail)
-    kind = name.split()[0]
     return Step(name, FAIL, detail, f"check {kind}.username ({config.username}) and the password; {APP_PASSWORDS}")
 
 

@@ -171,7 +171,7 @@ def build(summary: Summary, rules: Rules, now: datetime) -> EmailMessage:
 
 def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
     """Send (or append) the summary and remember when, for "answered since the last summary"."""
-    from mailtriage.config.credentials import read_password
+    from mailtriage.mail.signin import credential, imap_credential
 
     assert rules.summary is not None
     store.newly_overdue(now)  # the explicit step: the summary's counts are those `threads` shows
@@ -180,14 +180,14 @@ def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
     if rules.summary.deliver == "imap":
         from mailtriage.mail.imap import Mailbox
 
-        with Mailbox(rules.imap, read_password(rules.imap)) as mailbox:
+        with Mailbox(rules.imap, imap_credential(rules)) as mailbox:
             mailbox.append("INBOX", data)
     else:
         from mailtriage.mail.smtp import SENT, send_message
 
         assert rules.smtp is not None
         identity = rules.identity.address
-        password = read_password(rules.smtp) if rules.smtp.username else None
+        password = credential(rules, rules.smtp)
         result = send_message(rules.smtp, password, identity, rules.summary.to, data, envelope=identity)
         if result.state != SENT:
             from mailtriage.errors import SendError

@@ -16,8 +16,9 @@ from mailtriage.cli.common import Context, pass_ctx
 def doctor(obj: Context, as_json: bool) -> None:
     """Check the whole setup, step by step, without sending mail or changing anything.
 
-    Rules, passwords, the database, then for IMAP and SMTP: DNS, TCP, TLS, login, folders,
-    the Sent folder, capabilities, the envelope sender, SMTPUTF8. Exit 0 only if no step
+    Rules, passwords, the database, the OAuth2 token (present and refreshable: the one thing
+    doctor may write is the refreshed token file), then for IMAP and SMTP: DNS, TCP, TLS, login,
+    folders, the Sent folder, capabilities, the envelope sender, SMTPUTF8. Exit 0 only if no step
     failed (warnings allowed): safe to go live.
 
     \b

@@ -13,6 +13,7 @@ from mailtriage.errors import MailtriageError
 
 Language = Literal["pl", "en"]
 Passwords = Literal["env", "systemd"]
+Auth = Literal["password", "oauth2"]
 PROVIDER_HELP = "Your mail provider: " + ", ".join(PROVIDERS) + " (other: give --imap-host and --smtp-host)."
 
 
@@ -69,11 +70,17 @@ def _address(value: str) -> str:
 @click.option("--smtp-host", metavar="HOST", help="SMTP server (needed for other and homepl).")
 @click.option("--passwords", type=click.Choice(["env", "systemd"]), default="env", show_default=True,
               help="env: MAILTRIAGE_IMAP_PASSWORD / MAILTRIAGE_SMTP_PASSWORD; systemd: credentials files.")
+@click.option("--auth", type=click.Choice(["password", "oauth2"]), default=None,
+              help="How to sign in; default: oauth2 for microsoft365, password (an app password) for the others. "
+              "oauth2 works for microsoft365 and gmail.")
+@click.option("--client-id", metavar="ID", help="With oauth2: the client id of your own app registration "
+              "(README); without it rules.yaml gets a placeholder to replace.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="rules.yaml",
               show_default=True, help="Where to write the file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(provider: str | None, address: str | None, name: str | None, language: str, timezone: str,
-         imap_host: str | None, smtp_host: str | None, passwords: str, output: Path, force: bool) -> None:
+         imap_host: str | None, smtp_host: str | None, passwords: str, auth: str | None, client_id: str | None,
+         output: Path, force: bool) -> None:
     """Write a first, commented rules.yaml for your provider (asks for what is missing in a terminal).
 
     \b
@@ -81,10 +88,12 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
       mailtriage init --provider gmail --address kasia@gmail.com --name "Kasia Nowak"
       mailtriage init --provider ovh --address biuro@firma.pl --language en -o /etc/mailtriage/rules.yaml
       mailtriage init --provider other --address ja@firma.pl --imap-host mail.firma.pl --smtp-host mail.firma.pl
-    Then set MAILTRIAGE_IMAP_PASSWORD and MAILTRIAGE_SMTP_PASSWORD and run `mailtriage validate`.
+      mailtriage init --provider microsoft365 --address biuro@firma.pl --client-id 1a2b3c4d-...
+    Then set MAILTRIAGE_IMAP_PASSWORD and MAILTRIAGE_SMTP_PASSWORD (with OAuth2: run `mailtriage login`)
+    and run `mailtriage validate`.
     """
     from mailtriage.config.fields import check_zone
-    from mailtriage.config.scaffold import Answers, render, write
+    from mailtriage.config.scaffold import CLIENT_SECRET_ENV, Answers, render, write
 
     if output.exists() and not force:  # before any question: do not ask what cannot be written
         raise InitRefused(f"{output} already exists; give --force to overwrite it, or --output for another file")
@@ -96,18 +105,27 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
     hosts = [_need(given or preset, flag, f"{kind} server", f"give your {kind} server for {chosen.key}")
              for given, preset, flag, kind in ((imap_host, chosen.imap.host, "--imap-host", "IMAP"),
                                                (smtp_host, chosen.smtp.host, "--smtp-host", "SMTP"))]
+    if auth == "oauth2" and chosen.oauth2 is None:
+        raise InitError(f"--auth oauth2: init knows the OAuth2 sign-in of microsoft365 and gmail only; for "
+                        f"{chosen.key}, write the oauth2 block by hand (provider: custom; README)")
     try:
         check_zone(timezone)
     except Exception as exc:  # the same check and words as rules.yaml's timezone:
         raise InitError(f"--timezone: {exc}") from None
     answers = Answers(chosen, mailbox, name, cast(Language, language), timezone, hosts[0], hosts[1],
-                      cast(Passwords, passwords))
+                      cast(Passwords, passwords), cast(Auth | None, auth), client_id)
     try:
         write(output, render(answers), force)
     except MailtriageError as exc:
         raise InitRefused(str(exc)) from None
-    click.echo(f"wrote {output} for {chosen.name}; next: set {_next(passwords)}, then "
-               f"mailtriage -c {output} validate")
+    if answers.oauth2:
+        first = "" if client_id else "put your app registration's client id into rules.yaml (README), "
+        secret = f"set {CLIENT_SECRET_ENV}, " if chosen.oauth2 == "google" else ""
+        click.echo(f"wrote {output} for {chosen.name}; next: {first}{secret}mailtriage -c {output} login, then "
+                   f"mailtriage -c {output} validate")
+    else:
+        click.echo(f"wrote {output} for {chosen.name}; next: set {_next(passwords)}, then "
+                   f"mailtriage -c {output} validate")
     if not chosen.verified:
         click.echo(f"note: {chosen.name}'s settings are not confirmed by a published source; check them", err=True)
 

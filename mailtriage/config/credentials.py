@@ -14,11 +14,32 @@ from mailtriage.errors import SecretError
 
 def password_source(server: Server) -> str:
     """Where the password comes from, in words safe to print."""
+    if server.auth == "oauth2":
+        return (f"OAuth2 access token from the command {server.token_command!r}" if server.token_command
+                else "OAuth2 sign-in (`mailtriage login`), no password")
     if server.password_env:
         return f"environment variable {server.password_env}"
     if server.password_file:
         return f"file {os.path.expandvars(server.password_file)}"
     return f"command {server.password_command!r}"
+
+
+def read_client_secret(env: str | None, file: str | None) -> str | None:
+    """The OAuth2 client secret from client_secret_env or client_secret_file; None when neither is given."""
+    if env:
+        value = os.environ.get(env)
+        if not value:
+            raise SecretError(f"the environment variable {env} (oauth2.client_secret_env) is not set")
+        return value
+    if file:
+        path = Path(os.path.expandvars(file))
+        if "$" in str(path):
+            raise SecretError(f"client_secret_file {file}: a variable in it is not set")
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SecretError(f"cannot read client_secret_file {path}: {exc.strerror}") from None
+    return None
 
 
 def read_password(server: Server) -> str:

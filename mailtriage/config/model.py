@@ -36,6 +36,7 @@ from mailtriage.config.fields import (
     check_address,
     error,
 )
+from mailtriage.config.oauth2 import OAuth2
 from mailtriage.config.section import Section
 from mailtriage.config.servers import Imap, Smtp
 from mailtriage.core.addresses import normalise
@@ -192,6 +193,8 @@ class Rules(Section):
     reports: Literal["monthly", "off"] = Field(default="off", description="monthly: the daemon mails each client "
                                                "with report_to last month's report on the month's first business day")
     deadline_calendar: DeadlineCalendar | None = Field(default=None, alias="calendar")
+    oauth2: OAuth2 | None = Field(default=None, description="OAuth2 sign-in for imap/smtp with auth: oauth2; "
+                                  "run `mailtriage login` once")
 
     @property
     def tz(self) -> ZoneInfo:

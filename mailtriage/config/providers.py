@@ -34,6 +34,8 @@ class Provider:
     verified: bool = True
     username: Literal["address", "localpart"] = "address"  # what the login name is
     sent_folder: str | None = None  # None: found by the server's \Sent mark (RFC 6154)
+    oauth2: Literal["microsoft", "google"] | None = None  # its OAuth2 sign-in, for `init --auth oauth2`
+    auth: Literal["password", "oauth2"] = "password"  # what `init` writes by default
 
 
 GOOGLE = "https://developers.google.com/gmail/imap/imap-smtp"
@@ -43,6 +45,9 @@ MICROSOFT_SMTP = ("https://learn.microsoft.com/en-us/exchange/mail-flow-best-pra
                   "multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365")
 MICROSOFT_BASIC = ("https://techcommunity.microsoft.com/blog/exchange/"
                    "exchange-online-to-retire-basic-auth-for-client-submission-smtp-auth/4114750")
+MICROSOFT_OAUTH2 = ("https://learn.microsoft.com/en-us/exchange/client-developer/legacy-protocols/"
+                    "how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth")
+GOOGLE_XOAUTH2 = "https://developers.google.com/gmail/imap/xoauth2-protocol"
 APPLE = "https://support.apple.com/en-us/102525"
 FASTMAIL = "https://www.fastmail.com/help/technical/servernamesandports.html"
 ZOHO = "https://www.zoho.com/mail/help/imap-access.html"
@@ -56,15 +61,18 @@ UNVERIFIED = ("NOT verified: no page of the provider's own confirmed these value
 PROVIDERS: dict[str, Provider] = {p.key: p for p in (
     Provider("gmail", "Gmail / Google Workspace",
              Endpoint("imap.gmail.com", 993, "tls"), Endpoint("smtp.gmail.com", 465, "tls"),
-             "Use an app password (Google account > Security > App passwords; it needs 2-Step Verification). "
-             "In Google Workspace the administrator may have to allow IMAP.",
-             (GOOGLE,)),
+             "Use an app password (Google account > Security > App passwords; it needs 2-Step Verification), "
+             "or OAuth2 sign-in with `init --auth oauth2` (README: Gmail / Google Workspace), which works even "
+             "where a Workspace administrator forbids app passwords. In Google Workspace the administrator may "
+             "have to allow IMAP.",
+             (GOOGLE, GOOGLE_XOAUTH2), oauth2="google"),
     Provider("microsoft365", "Microsoft 365 / Exchange Online",
              Endpoint("outlook.office365.com", 993, "tls"), Endpoint("smtp.office365.com", 587, "starttls"),
-             "Microsoft 365 accepts only OAuth2 sign-in for IMAP, and is retiring passwords for SMTP too. "
-             "mailtriage signs in with a password; OAuth2 support is coming. What works today: forward the "
-             "mailbox to one mailtriage can read (any other provider here) and point rules.yaml at that one.",
-             (MICROSOFT_IMAP, MICROSOFT_SMTP, MICROSOFT_BASIC)),
+             "Microsoft 365 and Outlook.com accept only OAuth2 sign-in for IMAP, and are retiring passwords for "
+             "SMTP too: mailtriage signs in with OAuth2 (register your own app, then `mailtriage login`; README: "
+             "Microsoft 365 / Outlook.com). SMTP AUTH may have to be switched on for the mailbox.",
+             (MICROSOFT_IMAP, MICROSOFT_SMTP, MICROSOFT_BASIC, MICROSOFT_OAUTH2), oauth2="microsoft",
+             auth="oauth2"),
     Provider("icloud", "iCloud Mail",
              Endpoint("imap.mail.me.com", 993, "tls"), Endpoint("smtp.mail.me.com", 587, "starttls"),
              "Use an app-specific password (account.apple.com > Sign-In and Security; needs two-factor "

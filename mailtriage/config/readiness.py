@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 
 from mailtriage.config.model import Rules
+from mailtriage.config.oauth2 import CLIENT_ID_PLACEHOLDER
 from mailtriage.config.servers import Server
 
 # Values of the example rules.yaml shipped with mailtriage: left in place, they mean "not filled in yet".
@@ -16,7 +17,7 @@ from mailtriage.config.servers import Server
 PLACEHOLDER_HOSTS = frozenset({"imap.example.com", "smtp.example.com"})
 PLACEHOLDER_ADDRESSES = frozenset({"kasia@example.com"})
 
-# Hosts that accept only OAuth2 sign-in, which mailtriage does not speak yet.
+# Hosts that accept only OAuth2 sign-in: with auth: password they cannot work.
 OAUTH_ONLY_HOSTS = frozenset({"outlook.office365.com", "smtp.office365.com"})
 
 
@@ -27,6 +28,7 @@ def warnings(rules: Rules, environ: Mapping[str, str] | None = None) -> list[str
     for name, server in (("imap", rules.imap), ("smtp", rules.smtp)):
         if server is not None:
             found += _server(name, server, env)
+    found += _oauth2(rules, env)
     for key, address in _addresses(rules):
         if address.lower() in PLACEHOLDER_ADDRESSES:
             found.append(f"{key}: {address} is the example's placeholder address; put your own address there")
@@ -39,9 +41,9 @@ def _server(name: str, server: Server, env: Mapping[str, str]) -> list[str]:
     if host in PLACEHOLDER_HOSTS:
         found.append(f"{name}.host: {server.host} is the example's placeholder; put your provider's {name.upper()} "
                      "server there (`mailtriage init --help` lists providers)")
-    elif host in OAUTH_ONLY_HOSTS:
-        found.append(f"{name}.host: {server.host} accepts only OAuth2 sign-in, which mailtriage does not support "
-                     "yet; see README, Providers, for what works today")
+    elif host in OAUTH_ONLY_HOSTS and server.auth == "password":
+        found.append(f"{name}.host: {server.host} accepts only OAuth2 sign-in: set {name}.auth: oauth2 and add "
+                     "an oauth2 block (README, \"Microsoft 365 / Outlook.com\")")
     if server.password_env and not env.get(server.password_env):
         found.append(f"{name} password: the environment variable {server.password_env} is not set; set it where "
                      "mailtriage runs, or switch to password_file (systemd credentials, see README)")
@@ -50,6 +52,30 @@ def _server(name: str, server: Server, env: Mapping[str, str]) -> list[str]:
         if not os.path.isfile(path):
             found.append(f"{name} password: password_file {path} does not exist; create it (readable by "
                          "mailtriage only) or change password_file")
+    return found
+
+
+def _oauth2(rules: Rules, env: Mapping[str, str]) -> list[str]:
+    """The sign-in not done yet, a client secret not set, a block nobody uses."""
+    block = rules.oauth2
+    servers = [s for s in (rules.imap, rules.smtp) if s is not None]
+    users = [s for s in servers if s.auth == "oauth2" and not s.token_command]
+    if block is None:
+        return []
+    if not users:
+        return ["oauth2: no server uses it: set imap.auth / smtp.auth: oauth2, or remove the oauth2 block"]
+    found: list[str] = []
+    if block.client_id == CLIENT_ID_PLACEHOLDER:
+        found.append("oauth2.client_id: still the placeholder `mailtriage init` wrote: register your own app and "
+                     "put its client id there (README: Microsoft 365 / Outlook.com, Gmail / Google Workspace)")
+    if block.token_file is not None and not block.token_file.exists():
+        found.append(f"oauth2: `mailtriage login` has not been run yet ({block.token_file} does not exist): "
+                     "run it once to sign in")
+    if block.client_secret_env and not env.get(block.client_secret_env):
+        found.append(f"oauth2: the environment variable {block.client_secret_env} (client_secret_env) is not set")
+    if block.client_secret_file and "$" not in os.path.expandvars(block.client_secret_file):
+        if not os.path.isfile(os.path.expandvars(block.client_secret_file)):
+            found.append(f"oauth2: client_secret_file {os.path.expandvars(block.client_secret_file)} does not exist")
     return found
 
 

@@ -22,6 +22,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from mailtriage.config.model import Rules
+from mailtriage.config.oauth2 import TOKEN_FILE, OAuth2
 from mailtriage.config.servers import Server
 from mailtriage.core.windows import NEXT_CHECK, promised_check_times
 from mailtriage.errors import ConfigError, Problem
@@ -34,6 +35,8 @@ EXPLAINED_KEYS = {
     "use password_env, password_file (systemd credentials: ${CREDENTIALS_DIRECTORY}/imap) "
     "or password_command",
 }
+CLIENT_SECRET = ("an inline client secret is refused: rules.yaml gets copied, shared and backed up; use "
+                 "client_secret_env or client_secret_file")
 
 
 def load(path: str | Path) -> Rules:
@@ -59,7 +62,22 @@ def load(path: str | Path) -> Rules:
     if rules.deadline_calendar is not None:
         ics = rules.deadline_calendar
         update["deadline_calendar"] = ics.model_copy(update={"file": (path.parent / ics.file).resolve()})
+    if rules.oauth2 is not None:
+        update["oauth2"] = _token_file(rules.oauth2, path, data, update["database"])
     return rules.model_copy(update=update)
+
+
+def _token_file(oauth2: OAuth2, path: Path, data: CommentedMap, database: object) -> OAuth2:
+    """The oauth2 block with its token_file absolute: given (relative to rules.yaml, like database), or
+    beside the database."""
+    if oauth2.token_file is None:
+        assert isinstance(database, Path)
+        return oauth2.model_copy(update={"token_file": database.parent / TOKEN_FILE})
+    given = os.path.expandvars(str(oauth2.token_file).replace("${STATE_DIRECTORY}", state_directory()))
+    if "$" in given:
+        raise ConfigError([Problem(str(path), line_of(data, ("oauth2", "token_file")), "oauth2.token_file",
+                                   f"{oauth2.token_file}: a variable in it is not set")])
+    return oauth2.model_copy(update={"token_file": (path.parent / given).resolve()})
 
 
 def state_directory() -> str:
@@ -154,6 +172,8 @@ def _unknown_key(parent: Loc, key: str) -> str:
     model = _model_at(parent)
     if model is not None and issubclass(model, Server) and key in EXPLAINED_KEYS:
         return EXPLAINED_KEYS[key]
+    if model is OAuth2 and key == "client_secret":
+        return CLIENT_SECRET
     known = [f.alias or name for name, f in model.model_fields.items()] if model else []
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else (f"; known keys: {', '.join(known)}" if known else "")
@@ -202,6 +222,15 @@ def cross_check(rules: Rules) -> Iterator[tuple[Loc, str]]:
     for i, client in enumerate(rules.clients):
         if client.report_to and rules.smtp is None:
             yield ("clients", i, "report_to"), "a report is mailed over SMTP: add an smtp section"
+    yield from _check_oauth2(rules)
+
+
+def _check_oauth2(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """auth: oauth2 needs somewhere to get tokens from: the oauth2 block or token_command."""
+    for name, server in (("imap", rules.imap), ("smtp", rules.smtp)):
+        if server is not None and server.auth == "oauth2" and not server.token_command and rules.oauth2 is None:
+            yield (name, "auth"), ("auth: oauth2 needs an oauth2 block (provider, client_id; see README) or "
+                                   "token_command")
 
 
 def _check_holidays(rules: Rules) -> Iterator[tuple[Loc, str]]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from mailtriage.config.oauth2 import CLIENT_ID_PLACEHOLDER
 from mailtriage.config.providers import Provider, login_name
 from mailtriage.errors import MailtriageError
 
@@ -33,6 +34,12 @@ class Answers:
     imap_host: str | None = None  # overrides the preset (needed where it has none)
     smtp_host: str | None = None
     passwords: Literal["env", "systemd"] = "env"
+    auth: Literal["password", "oauth2"] | None = None  # None: the provider's default
+    client_id: str | None = None  # of the user's own app registration; None: a placeholder to replace
+
+    @property
+    def oauth2(self) -> bool:
+        return (self.auth or self.provider.auth) == "oauth2" and self.provider.oauth2 is not None
 
 
 def _q(text: str) -> str:
@@ -53,6 +60,53 @@ def _password(server: str, passwords: str) -> str:
     if passwords == "systemd":
         return f"password_file: {_q('${CREDENTIALS_DIRECTORY}/' + server)}"
     return f"password_env: {PASSWORD_ENV[server]}"
+
+
+CLIENT_SECRET_ENV = "MAILTRIAGE_OAUTH2_CLIENT_SECRET"
+BORROWING = ("Do not borrow the public client id of another application (Thunderbird, Outlook, a script "
+             "found online): it belongs to them, using it breaks their terms and it can be blocked at any time.")
+HOW_TO_CLIENT_ID = {
+    "microsoft": [
+        "# The client id comes from an app registration of your own (free, a few minutes; README: Microsoft",
+        "# 365 / Outlook.com): entra.microsoft.com > App registrations > New registration (personal",
+        "# Outlook.com accounts: 'Accounts in any organizational directory and personal Microsoft accounts');",
+        "# Authentication > Allow public client flows: Yes; API permissions > Microsoft Graph > Delegated:",
+        "# IMAP.AccessAsUser.All, SMTP.Send, offline_access. Copy its Application (client) ID here.",
+        "# tenant: common, or your directory's id / domain to allow only your organisation.",
+    ],
+    "google": [
+        "# The client id comes from a Google Cloud project of your own (README: Gmail / Google Workspace):",
+        "# console.cloud.google.com > new project > OAuth consent screen (add the scope",
+        "# https://mail.google.com/, then publish it 'In production': in 'Testing' every sign-in ends after",
+        "# 7 days) > Credentials > Create OAuth client ID > Desktop app. Copy the client id here; its",
+        f"# client secret goes into the environment variable {CLIENT_SECRET_ENV} (or client_secret_file).",
+    ],
+}
+
+
+def _oauth2_block(a: Answers) -> list[str]:
+    """The oauth2 block with how to get a client id; the token file lives beside the database."""
+    kind = a.provider.oauth2
+    assert kind is not None
+    lines = [
+        "# OAuth2 sign-in (imap.auth / smtp.auth: oauth2). Run `mailtriage login` once: it prints an address",
+        "# to open, waits for you to sign in, and saves the tokens (0600) beside the database; every check",
+        "# refreshes them by itself. The service must be able to write that folder (README: systemd).",
+        *HOW_TO_CLIENT_ID[kind],
+        *[_wrap("# " + BORROWING, 108)],
+        "oauth2:",
+        f"  provider: {kind}",
+        f"  client_id: {_q(a.client_id or CLIENT_ID_PLACEHOLDER)}",
+    ]
+    if kind == "microsoft":
+        lines.append("  tenant: common")
+    else:
+        lines.append(f"  client_secret_env: {CLIENT_SECRET_ENV}")
+    return [*lines, ""]
+
+
+def _login(server: str, a: Answers) -> str:
+    return "auth: oauth2" if a.oauth2 else _password(server, a.passwords)
 
 
 def _header(a: Answers) -> list[str]:
@@ -123,12 +177,13 @@ def render(a: Answers) -> str:
         "# systemd credentials). The Sent folder is found by the server's \\Sent mark; if it has none,",
         '# add sent_folder: "Sent" (its name in your web mail).',
         f"imap: {{host: {_q(imap_host)}, port: {p.imap.port}, security: {p.imap.security}, username: {user},",
-        f"       {_password('imap', a.passwords)}, {sent}folders: [INBOX]}}",
+        f"       {_login('imap', a)}, {sent}folders: [INBOX]}}",
         "",
         "# Where holding replies and the summary are sent from.",
         f"smtp: {{host: {_q(smtp_host)}, port: {p.smtp.port}, security: {p.smtp.security}, username: {user},",
-        f"       {_password('smtp', a.passwords)}}}",
+        f"       {_login('smtp', a)}}}",
         "",
+        *(_oauth2_block(a) if a.oauth2 else []),
         "# The SQLite file that records every thread. ${STATE_DIRECTORY} is the service's state folder",
         "# (~/.local/state/mailtriage when you run mailtriage yourself); a relative path is next to this file.",
         'database: "${STATE_DIRECTORY}/mailtriage.db"',

@@ -33,7 +33,7 @@ log_path = {root}/log/dovecot.log
 info_log_path = {root}/log/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{mechanisms}
 mail_location = maildir:{root}/mail/%u
 mail_uid = {uid}
 mail_gid = {gid}
@@ -44,7 +44,7 @@ passdb {{
   driver = static
   args = password={password}
 }}
-userdb {{
+{oauth2}userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/mail/%u
 }}
@@ -60,7 +60,7 @@ service imap-login {{
 }}
 service anvil {{
   {chroot}
-}}
+{anvil}}}
 protocol imap {{
   mail_max_userip_connections = 100
   imap_capability = +SPECIAL-USE
@@ -77,6 +77,30 @@ namespace inbox {{
     auto = subscribe
   }}
 }}
+"""
+
+# With `oauth2_url`: XOAUTH2 and OAUTHBEARER too, each token checked at that server's RFC 7662 /introspect
+# (the password still works, for putting mail in). No auth penalty: tests fail logins on purpose.
+OAUTH2 = """\
+passdb {{
+  driver = oauth2
+  mechanisms = {mechanisms}
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+auth_failure_delay = 0
+"""
+NO_PENALTY = """\
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+"""
+OAUTH2_EXT = """\
+introspection_mode = post
+introspection_url = {url}/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
 """
 
 
@@ -107,6 +131,8 @@ class PrivateDovecot:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     detach: bool = False  # its own session: it outlives the process that started it (`demo --keep`)
+    oauth2_url: str | None = None  # an OAuth2 authorization server with /introspect: tokens are accepted too
+    oauth2_mechanisms: str = "xoauth2 oauthbearer"  # what it offers for them
 
     def start(self) -> Self:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -130,8 +156,14 @@ class PrivateDovecot:
             chroot = "chroot ="  # only root may chroot
         self.port = self.port or free_port()
         config = self.root / "dovecot.conf"
+        oauth2, mechanisms, anvil = "", "", ""
+        if self.oauth2_url:
+            (self.root / "dovecot-oauth2.conf.ext").write_text(OAUTH2_EXT.format(url=self.oauth2_url))
+            oauth2 = OAUTH2.format(root=self.root, mechanisms=self.oauth2_mechanisms)
+            mechanisms, anvil = " " + self.oauth2_mechanisms, NO_PENALTY
         config.write_text(CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port,
-                                        password=self.password, login_users=login_users, chroot=chroot))
+                                        password=self.password, login_users=login_users, chroot=chroot,
+                                        oauth2=oauth2, mechanisms=mechanisms, anvil=anvil))
         # Its stderr goes to a file, never a pipe: a pipe nobody reads can fill up, and one held by a
         # kept server would keep whoever reads our output waiting for an end that never comes.
         with open(self.root / "log" / "stderr.log", "ab") as stderr:

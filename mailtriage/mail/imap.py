@@ -10,11 +10,14 @@ import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from mailtriage.config.servers import Imap, Server, is_loopback
-from mailtriage.errors import FetchError
+from mailtriage.errors import FetchError, OAuthError
 from mailtriage.mail.netreasons import describe, midway
+
+if TYPE_CHECKING:
+    from mailtriage.mail.oauth2 import RetryOnce
 
 HEADER_ITEMS = [b"BODY.PEEK[HEADER]", b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"]
 # A header block with no header in it (the message starts with a blank line) is re-read from the
@@ -59,7 +62,9 @@ def tls_context(server: Server) -> ssl.SSLContext:
 class Mailbox:
     """One IMAP connection for one check; use as a context manager."""
 
-    def __init__(self, config: Imap, password: str) -> None:
+    def __init__(self, config: Imap, password: str | RetryOnce) -> None:
+        """PASSWORD is the password, or a token source: then OAuth2 (XOAUTH2, or OAUTHBEARER when the
+        server offers only that), refreshed and retried once when the server refuses the token."""
         from imapclient import IMAPClient
         from imapclient.imapclient import SocketTimeout
 
@@ -75,7 +80,10 @@ class Mailbox:
         try:
             if config.security == "starttls":
                 self.client.starttls(context)
-            self.client.login(config.username, password)
+            if isinstance(password, str):
+                self.client.login(config.username, password)
+            else:  # imported only by who signs in with OAuth2: a password check loads no HTTP client
+                self._oauth2_login(password)
             # CONDSTORE (RFC 7162) lets a check ask "which flags changed since last time?"
             self.condstore = self.client.has_capability("CONDSTORE") and bool(self.client.enable("CONDSTORE"))
         except Exception as exc:  # noqa: BLE001
@@ -83,7 +91,18 @@ class Mailbox:
                 self.client.shutdown()
             except OSError:  # a failed TLS handshake already closed the socket: keep the real reason
                 pass
+            if isinstance(exc, OAuthError):  # no token to be had: its own line (sign in again ...)
+                raise
             raise self._failed(exc) from None
+
+    def _oauth2_login(self, tokens: RetryOnce) -> None:
+        from imapclient.exceptions import LoginError
+
+        user = self.config.username
+        if self.client.has_capability("AUTH=XOAUTH2") or not self.client.has_capability("AUTH=OAUTHBEARER"):
+            tokens.call(lambda token: self.client.oauth2_login(user, token), LoginError)
+        else:
+            tokens.call(lambda token: self.client.oauthbearer_login(user, token), LoginError)
 
     def _failed(self, exc: BaseException) -> FetchError:
         config = self.config

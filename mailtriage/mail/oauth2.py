@@ -125,6 +125,7 @@ def save_tokens(path: Path, tokens: Tokens) -> None:
             json.dump(data, out, indent=2)
             out.flush()
             os.fsync(out.fileno())
+        follow_folder_owner(temporary)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -136,6 +137,16 @@ def save_tokens(path: Path, tokens: Tokens) -> None:
             os.fsync(folder)
         finally:
             os.close(folder)
+
+
+def follow_folder_owner(path: Path | str) -> None:
+    """Root writing into a service's folder (`sudo mailtriage login` for a DynamicUser= service): the file
+    becomes the folder owner's, or the service could no longer read or replace it."""
+    if os.geteuid() != 0:
+        return
+    folder = os.stat(os.path.dirname(os.path.abspath(path)))
+    if folder.st_uid != 0:
+        os.chown(path, folder.st_uid, folder.st_gid)
 
 
 def load_tokens(path: Path) -> Tokens:
@@ -256,6 +267,7 @@ class TokenSource(RetryOnce):
     def _file_lock(self) -> Iterator[None]:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            follow_folder_owner(lock.name)
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield

@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from mailtriage.config.servers import Smtp
 from mailtriage.core.models import ReplyState
-from mailtriage.errors import SendError
+from mailtriage.errors import OAuthError, SendError
 from mailtriage.mail.imap import tls_context
 from mailtriage.mail.netreasons import describe
+
+if TYPE_CHECKING:
+    from mailtriage.mail.oauth2 import RetryOnce
 
 SENT, PLANNED, FAILED, UNKNOWN = ReplyState.SENT, ReplyState.PLANNED, ReplyState.FAILED, ReplyState.UNKNOWN
 
@@ -36,8 +40,10 @@ class Result:
 class SmtpSession:
     """One SMTP connection; use as a context manager and call `send` for each message."""
 
-    def __init__(self, config: Smtp, password: str | None, identity: str, envelope: str | None = None) -> None:
-        """`envelope` overrides the configured envelope sender (the summary is no auto-reply)."""
+    def __init__(self, config: Smtp, password: str | RetryOnce | None, identity: str,
+                 envelope: str | None = None) -> None:
+        """`envelope` overrides the configured envelope sender (the summary is no auto-reply); PASSWORD may be
+        a token source: then AUTH XOAUTH2, the token refreshed and the AUTH retried once when refused."""
         import aiosmtplib
 
         self.config, self.password, self.identity = config, password, identity
@@ -56,8 +62,15 @@ class SmtpSession:
 
         try:
             self.runner.run(self.client.connect())
-            if self.config.username:
-                self.runner.run(self.client.login(self.config.username, self.password or ""))
+            secret, user, client = self.password, self.config.username, self.client
+            if user and (secret is None or isinstance(secret, str)):
+                self.runner.run(client.login(user, secret or ""))
+            elif user and secret is not None and not isinstance(secret, str):
+                secret.call(lambda token: self.runner.run(client.auth_xoauth2(user, token)),
+                            aiosmtplib.SMTPAuthenticationError)
+        except OAuthError:
+            self._close()
+            raise
         except (TimeoutError, aiosmtplib.SMTPException, OSError, ValueError) as exc:
             self._close()
             reason = describe(exc, self.config.host, self.config.effective_port, self.config.security)
@@ -158,7 +171,7 @@ class SmtpSession:
             pass
 
 
-def send_message(config: Smtp, password: str | None, identity: str, recipient: str, data: bytes,
+def send_message(config: Smtp, password: str | RetryOnce | None, identity: str, recipient: str, data: bytes,
                  envelope: str | None = None) -> Result:
     """Send one message on a connection of its own (the morning summary)."""
     with SmtpSession(config, password, identity, envelope) as session:

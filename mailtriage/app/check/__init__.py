@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 from mailtriage.app.check import fetch, followup, outbox, record
 from mailtriage.app.check.report import Line, Report, line_dict
-from mailtriage.config.credentials import read_password
 from mailtriage.config.model import Rules
 from mailtriage.core.wording import plural
 from mailtriage.mail.imap import Mailbox
+from mailtriage.mail.signin import imap_credential
 from mailtriage.store.db import Store
 from mailtriage.store.lock import one_check
 
@@ -69,7 +69,7 @@ class Check:
                     f"{plural(lost, ('holding reply was', 'holding replies were'))} being sent when a check was "
                     "interrupted: their fate is unknown, so they are not sent again")
             try:
-                with Mailbox(self.rules.imap, read_password(self.rules.imap)) as mailbox:
+                with Mailbox(self.rules.imap, imap_credential(self.rules)) as mailbox:
                     for folder in self.rules.imap.folders:
                         if self.should_stop():
                             break

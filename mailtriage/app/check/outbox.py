@@ -13,10 +13,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mailtriage.config.credentials import read_password
 from mailtriage.config.model import Rules
 from mailtriage.core.models import ReplyState
 from mailtriage.errors import SendError
+from mailtriage.mail.signin import credential
 from mailtriage.mail.smtp import FAILED, SENT, UNKNOWN, SmtpSession
 from mailtriage.store.db import Store
 
@@ -52,7 +52,7 @@ def send(store: Store, rules: Rules, now: datetime) -> Sending | None:
     from mailtriage.core.addresses import NeedsSmtpUtf8, envelope_recipient
 
     outcome = Sending()
-    password = read_password(rules.smtp) if rules.smtp.username else None
+    password = credential(rules, rules.smtp)
     try:
         with SmtpSession(rules.smtp, password, rules.identity.address) as session:
             reply = store.claim_next() if session.alive else None  # committed `sending` before its send
