@@ -171,27 +171,33 @@ def build(summary: Summary, rules: Rules, now: datetime) -> EmailMessage:
 
 def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
     """Send (or append) the summary and remember when, for "answered since the last summary"."""
-    from mailtriage.config.credentials import read_password
-
     assert rules.summary is not None
     store.newly_overdue(now)  # the explicit step: the summary's counts are those `threads` shows
     summary = gather(store, rules, now)
     data = build(summary, rules, now).as_bytes(policy=SMTP)
+    post(rules, data, "the summary")
+    store.set_meta(LAST_SUMMARY, iso(now))
+    return summary
+
+
+def post(rules: Rules, data: bytes, what: str) -> None:
+    """A message for the user (the summary, a reminder) to summary.to, or appended to the INBOX."""
+    from mailtriage.config.credentials import read_password
+
+    assert rules.summary is not None
     if rules.summary.deliver == "imap":
         from mailtriage.mail.imap import Mailbox
 
         with Mailbox(rules.imap, read_password(rules.imap)) as mailbox:
             mailbox.append("INBOX", data)
-    else:
-        from mailtriage.mail.smtp import SENT, send_message
+        return
+    from mailtriage.mail.smtp import SENT, send_message
 
-        assert rules.smtp is not None
-        identity = rules.identity.address
-        password = read_password(rules.smtp) if rules.smtp.username else None
-        result = send_message(rules.smtp, password, identity, rules.summary.to, data, envelope=identity)
-        if result.state != SENT:
-            from mailtriage.errors import SendError
+    assert rules.smtp is not None
+    identity = rules.identity.address
+    password = read_password(rules.smtp) if rules.smtp.username else None
+    result = send_message(rules.smtp, password, identity, rules.summary.to, data, envelope=identity)
+    if result.state != SENT:
+        from mailtriage.errors import SendError
 
-            raise SendError(f"the summary was not sent: {result.response}")
-    store.set_meta(LAST_SUMMARY, iso(now))
-    return summary
+        raise SendError(f"{what} was not sent: {result.response}")

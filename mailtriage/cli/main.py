@@ -40,7 +40,7 @@ COMMANDS = (
     init.init, rules.validate, rules.schema, rules.match, rules.deadline,
     mailbox.check, mailbox.run, mailbox.status, mailbox.demo, doctor.doctor,
     threads.threads, threads.done, threads.snooze, threads.stats, threads.summary,
-    explain.explain, explain.preview,
+    explain.explain, explain.preview, threads.wait,
 )
 for command in COMMANDS:
     cli.add_command(command)

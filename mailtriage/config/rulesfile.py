@@ -196,6 +196,10 @@ def cross_check(rules: Rules) -> Iterator[tuple[Loc, str]]:
         yield (), "missing required key 'smtp': holding replies (action: reply) are sent over SMTP"
     if rules.summary and rules.summary.deliver == "smtp" and rules.smtp is None:
         yield ("summary", "deliver"), "deliver: smtp needs an smtp section (or use deliver: imap)"
+    if rules.reminders and rules.summary is None:
+        yield ("reminders",), "reminders go to summary.to: add a summary section (summary: {to: ...})"
+    if rules.overdue_notice and rules.smtp is None:
+        yield ("overdue_notice",), "overdue_notice needs an smtp section: the notice is sent over SMTP"
 
 
 def _check_holidays(rules: Rules) -> Iterator[tuple[Loc, str]]:

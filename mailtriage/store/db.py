@@ -19,6 +19,7 @@ from mailtriage.store.dbfile import make_folder, refuse_empty, store_error
 from mailtriage.store.marks import Marks
 from mailtriage.store.messages import Messages
 from mailtriage.store.migrations import SCHEMA_VERSION
+from mailtriage.store.reminders import Reminders
 from mailtriage.store.replies import Replies
 from mailtriage.store.rows import Mark, Reply, from_iso, iso
 from mailtriage.store.threads import Threads
@@ -52,7 +53,7 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
-class Store(Marks, Threads, Messages, Replies):
+class Store(Marks, Threads, Messages, Replies, Reminders):
     """The database of one mailtriage instance."""
 
     def __init__(self, path: Path | str | None, *, create: bool = True) -> None:
