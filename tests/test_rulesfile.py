@@ -69,6 +69,10 @@ def test_every_problem_is_reported_not_just_the_first(write_rules: Write) -> Non
         ("holidays: {country: XX}\n", 0, "holidays.country: unknown country 'XX'"),
         ("holidays: {country: DE, subdivision: QQ}\n", 0, "holidays.subdivision: unknown subdivision 'QQ' of DE"),
         ("imap: foo\n", 0, "imap: should be a mapping of keys"),
+        ("reminders: {before: 2 business days}\n", 0, "reminders.before: write it as 'N business hours'"),
+        ("reminders: {bfore: 2 business hours}\n", 0, "reminders: unknown key 'bfore' (did you mean 'before'?)"),
+        ("reminders: {before: 2 business hours}\n", 0, "reminders: reminders go to summary.to"),
+        ("overdue_notice: maybe\n", 0, "overdue_notice: input should be a valid boolean"),
     ],
 )
 def test_each_kind_of_mistake_names_line_key_and_problem(write_rules: Write, extra: str, offset: int,

@@ -92,7 +92,7 @@ def test_notices_sent_since_the_last_summary_are_reported(store: Store) -> None:
     with store.transaction():
         store.plan_notice(reply(thread, 1, ReplyKind.RENEWED, iso(NOW + 24 * HOUR)))
         store.plan_reply(reply(thread, 2))
-    for n in (1, 2):
+    for _ in (1, 2):
         claimed = store.claim_next()
         assert claimed is not None
         store.finish_reply(claimed.id, ReplyState.SENT, "kasia@example.com", "250 ok")
