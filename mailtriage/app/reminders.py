@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from mailtriage.config.model import Rules
 from mailtriage.core.businessdays import BusinessCalendar
@@ -21,6 +19,9 @@ from mailtriage.core.wording import NO_CLIENT, clock, plural, when
 from mailtriage.errors import MailtriageError
 from mailtriage.store.db import Store
 from mailtriage.store.rows import Thread
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ def render(reminder: Reminder, rules: Rules) -> tuple[str, str]:
 
 
 def build(reminder: Reminder, rules: Rules, now: datetime) -> EmailMessage:
+    """A multipart/alternative message to summary.to, marked as automatic (no responder answers it)."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
     from mailtriage.mail.reply import new_message_id
 
     assert rules.summary is not None
@@ -106,6 +111,8 @@ def remind(store: Store, rules: Rules, now: datetime, calendar: BusinessCalendar
     threads = due(store, rules, now, calendar)
     if not threads:
         return None
+    from email.policy import SMTP
+
     reminder = gather(threads, rules, now)
     data = build(reminder, rules, now).as_bytes(policy=SMTP)
     with store.transaction():
