@@ -298,13 +298,13 @@ def test_a_thread_waiting_for_the_client_is_never_overdue_and_the_client_reopens
     code, out, err = cli(capsys, box, "wait", "1", "--until", "2026-11-24", "--json")
     assert code == 0, err
     view = json.loads(out)
-    assert (view["state"], view["waiting_until"]) == ("waiting", "2026-11-24T00:00:00+01:00")
+    assert (view["state"], view["waiting_until"]) == ("waiting", "2026-11-24T08:00:00+01:00")
     assert run_check(capsys, box)[0] == 0 and thread(box)["state"] == "waiting"  # no deadline runs
     code, out, _ = cli(capsys, box, "threads", "--state", "waiting")
     assert code == 0 and out.startswith("#1     waiting") and "Invoice for November" in out
     code, out, _ = cli(capsys, box, "summary", "--print")
     assert "NO ANSWER FROM THE CLIENT (1)\n  #1  Acme: \"Invoice for November\" from jan@acme.pl: waiting since" in out
-    assert "(chase from Tue 24 Nov 00:00)" in out and "Subject: mailtriage: nothing open" in out
+    assert "(chase from Tue 24 Nov 08:00)" in out and "Subject: mailtriage: nothing open" in out
     # The assistant's question went out by hand (Sent); the client answers four days later.
     box.deliver(crlf(QUESTION), folder="Sent", when=MONDAY_NOON + timedelta(hours=1))
     run_check(capsys, box)

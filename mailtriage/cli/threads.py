@@ -120,7 +120,7 @@ def snooze(obj: Context, thread: str, until: str, notify: bool, as_json: bool) -
 @click.command()
 @click.argument("thread")
 @click.option("--until", help="Chase it from then: a thread still waiting shows in the summary under \"no answer "
-              "from the client\" (a date alone: from the start of that day).")
+              "from the client\" (a date alone: from opening time that day).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: the thread.")
 @pass_ctx
 def wait(obj: Context, thread: str, until: str | None, as_json: bool) -> None:
@@ -151,7 +151,7 @@ def wait(obj: Context, thread: str, until: str | None, as_json: bool) -> None:
 
 def _moment(rules: Rules, text: str, hint: str, *, closing: bool) -> datetime:
     """A date or time typed on the command line; a date alone is closing time that day (`closing`),
-    else the start of it."""
+    else opening time."""
     from mailtriage.core.typed import moment
 
     try:
@@ -161,9 +161,9 @@ def _moment(rules: Rules, text: str, hint: str, *, closing: bool) -> datetime:
                                  param_hint=hint) from None
     if has_time:
         return given
-    if closing:
-        return rules.calendar().closing(given.date()).astimezone(rules.tz)
-    return given.replace(hour=0, minute=0, second=0, microsecond=0)
+    calendar = rules.calendar()
+    return (calendar.closing(given.date()) if closing else calendar.at(given.date(), rules.business_hours.start)
+            ).astimezone(rules.tz)
 
 
 @click.command()
