@@ -136,6 +136,9 @@ def test_overdue_notice_renews_the_deadline_and_tells_the_client_once_in_polish(
     assert "the client is told" not in err and len(smtp.messages) == 2
     code, out, _ = cli(capsys, box, "summary", "--print")
     assert "(automatically, when the deadline passed)" in out
+    assert cli(capsys, box, "summary", "--send")[0] == 0
+    html = body(parsed(smtp.messages[-1].data), "html")
+    assert "Clients told of a new deadline (1)</h2>" in html and "automatically, when the deadline passed" in html
 
 
 def test_the_notice_reads_well_before_the_promised_time_in_both_languages(
@@ -305,6 +308,14 @@ def test_a_thread_waiting_for_the_client_is_never_overdue_and_the_client_reopens
     code, out, _ = cli(capsys, box, "summary", "--print")
     assert "NO ANSWER FROM THE CLIENT (1)\n  #1  Acme: \"Invoice for November\" from jan@acme.pl: waiting since" in out
     assert "(chase from Tue 24 Nov 08:00)" in out and "Subject: mailtriage: nothing open" in out
+    box.rules.write_text(box.rules.read_text().replace("language: en", "language: pl"))
+    assert cli(capsys, box, "summary", "--send")[0] == 0
+    sent = parsed(smtp.messages[-1].data)
+    assert "BRAK ODPOWIEDZI OD KLIENTA (1)\n  #1  Acme: „Invoice for November” od jan@acme.pl: czeka na odpowiedź od" \
+        in body(sent)
+    assert "Brak odpowiedzi od klienta (1)</h2>" in body(sent, "html") and "ponaglić od wt. 24 lis 08:00" in body(
+        sent, "html")
+    box.rules.write_text(box.rules.read_text().replace("language: pl", "language: en"))
     # The assistant's question went out by hand (Sent); the client answers four days later.
     box.deliver(crlf(QUESTION), folder="Sent", when=MONDAY_NOON + timedelta(hours=1))
     run_check(capsys, box)
