@@ -356,3 +356,17 @@ def test_the_reply_kind_is_recorded_for_every_holding_reply(
     box.deliver_file("client_acme.eml", when=MONDAY_NOON)
     run_check(capsys, box)
     assert [tuple(r) for r in db(box).execute("SELECT kind, about FROM replies")] == [(ReplyKind.HOLDING, "")]
+
+
+def test_a_broken_notice_template_moves_nothing_and_never_stops_a_check(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, "overdue_notice: true\nflag_overdue: false\ntemplates: own\n")
+    (box.rules.parent / "own").mkdir()
+    (box.rules.parent / "own" / "deadline_moved.en.txt.j2").write_text("{{ no_such_value }}\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    code, _, err = run_check(capsys, box)  # overdue at once: the notice cannot be rendered
+    assert code == 0 and thread(box)["state"] == "overdue" and len(smtp.messages) == 1
+    assert "was due Mon 23 Nov 16:00\n" in err
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-07", "--notify")
+    assert code == 1 and err.startswith("the template deadline_moved.en.txt.j2 cannot be used: ")
+    assert thread(box)["deadline"] == "2026-11-23T15:00:00+00:00" and len(smtp.messages) == 1

@@ -17,7 +17,7 @@ from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.core.models import SKIP, Incoming, ReplyKind
 from mailtriage.core.windows import deadline, parse_window
 from mailtriage.core.wording import deadline_text, moment_text
-from mailtriage.errors import MailtriageError
+from mailtriage.errors import MailtriageError, TemplateUnusable
 from mailtriage.store.db import Store
 from mailtriage.store.rows import Message, Reply, Thread, iso
 
@@ -91,7 +91,7 @@ def addressee(store: Store, rules: Rules, thread: Thread, last: Message) -> Addr
 def render(rules: Rules, thread: Thread, new: datetime, now: datetime, language: str) -> str:
     """The text of the notice (templates deadline_moved.{pl,en}.txt.j2)."""
     from mailtriage.mail.reply import one_line, reply_subject
-    from mailtriage.mail.templates import environment
+    from mailtriage.mail.templates import TemplateError, environment
 
     tz = rules.tz
     today = now.astimezone(tz).date()
@@ -106,7 +106,11 @@ def render(rules: Rules, thread: Thread, new: datetime, now: datetime, language:
         "late": old <= now,  # the promised time has passed already
         "identity_name": rules.identity.name,
     }
-    return environment(rules, language).get_template(f"deadline_moved.{language}.txt.j2").render(values)
+    name = f"deadline_moved.{language}.txt.j2"
+    try:
+        return environment(rules, language).get_template(name).render(values)
+    except TemplateError as exc:
+        raise TemplateUnusable(f"the template {name} cannot be used: {exc}") from None
 
 
 def renewed_deadline(rules: Rules, thread: Thread, now: datetime, calendar: BusinessCalendar) -> datetime:
@@ -129,7 +133,7 @@ def renew(store: Store, rules: Rules, late: list[Thread], now: datetime, calenda
                     plan(store, rules, thread, new, now, ReplyKind.RENEWED)
                     store.snooze_thread(thread.id, new, now)
                 renewed = store.thread(thread.id) or thread
-            except NoOneToTell as exc:
-                log.warning("overdue notice: %s", exc)
+            except (NoOneToTell, TemplateUnusable) as exc:  # the thread stays overdue, the check goes on
+                log.warning("overdue notice for #%d not sent: %s", thread.number, exc)
         result.append(renewed)
     return result
