@@ -1,6 +1,6 @@
 """The database file: opening and creating it (owner-only, WAL), and `Store`, the one object callers hold.
 
-`Store` is the repositories together (marks, threads, messages, replies) over one connection;
+`Store` is the repositories together (marks, threads, messages, replies, reminders) over one connection;
 the reports are functions in `store.reports`. What makes a check crash-safe lives in the store:
 - a batch of messages, their threads, their planned replies and the folder's new high-water mark
   are written in one transaction, so the mark never runs ahead of the records;
