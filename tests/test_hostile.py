@@ -285,6 +285,9 @@ def test_an_older_database_is_migrated_in_place(tmp_path: object) -> None:
     conn = sqlite3.connect(path)  # make it a version-1 database, as the first release wrote it
     conn.execute("ALTER TABLE messages DROP COLUMN hits")
     conn.execute("ALTER TABLE messages DROP COLUMN window")
+    conn.execute("ALTER TABLE threads DROP COLUMN waiting_since")  # schema 5's
+    conn.execute("ALTER TABLE threads DROP COLUMN waiting_until")
+    conn.execute("DROP TABLE reminders")
     conn.execute("DROP TABLE replies")
     conn.execute("CREATE TABLE replies (id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL"
                  " UNIQUE, message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL,"
@@ -300,7 +303,7 @@ def test_an_older_database_is_migrated_in_place(tmp_path: object) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "hits" in [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
     columns = {row[1] for row in conn.execute("PRAGMA table_info(replies)")}
-    assert {"attempts", "reply_via", "recipient_reason"} <= columns
+    assert {"attempts", "reply_via", "recipient_reason", "kind", "about"} <= columns
     assert "window" in [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
     assert conn.execute("SELECT recipient, state, attempts FROM replies").fetchall() == [("a@b", "sent", 0)]
 

@@ -76,6 +76,10 @@ def test_every_problem_is_reported_not_just_the_first(write_rules: Write) -> Non
         ("calendar: {alarm: 1 hour}\n", 0, "calendar: missing required key 'file'"),
         ("calendar: {file: d.ics, alarm: soon}\n", 0, "calendar.alarm: "),
         ("calendar: {file: d.ics, every: 1 hour}\n", 0, "calendar: unknown key 'every'"),
+        ("reminders: {before: 2 business days}\n", 0, "reminders.before: write it as 'N business hours'"),
+        ("reminders: {bfore: 2 business hours}\n", 0, "reminders: unknown key 'bfore' (did you mean 'before'?)"),
+        ("reminders: {before: 2 business hours}\n", 0, "reminders: reminders go to summary.to"),
+        ("overdue_notice: maybe\n", 0, "overdue_notice: input should be a valid boolean"),
     ],
 )
 def test_each_kind_of_mistake_names_line_key_and_problem(write_rules: Write, extra: str, offset: int,

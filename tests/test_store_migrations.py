@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtriage.core.models import FolderKind, ReplyState, ThreadState
+from mailtriage.core.models import FolderKind, ReplyKind, ReplyState, ThreadState
 from mailtriage.errors import MailtriageError
 from mailtriage.store import migrations
 from mailtriage.store.db import SCHEMA_VERSION, Store
@@ -50,7 +50,7 @@ def test_a_version_3_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> 
     version_3(path)
     store = Store(path)
     try:
-        assert migrations.version(store.conn) == SCHEMA_VERSION == 4
+        assert migrations.version(store.conn) == SCHEMA_VERSION == 5
         assert store.mark("INBOX") == Mark(7, 120) and store.modseq("INBOX") == 55
         assert store.mark("Sent", FolderKind.SENT) == Mark(3, 40)  # no longer under a "sent:" name
         assert store.mark("sent:Sent") is None and store.mark("Sent") is None
@@ -60,6 +60,9 @@ def test_a_version_3_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> 
         assert [m.window for m in store.messages_of_thread(thread.number)] == ["6 hours"]
         reply = store.reply_by_id("<mt-1@example.com>")
         assert reply is not None and reply.state is ReplyState.SENT and reply.attempts == 1
+        assert (reply.kind, reply.about) == (ReplyKind.HOLDING, "")  # schema 5: every older reply is a holding one
+        assert store.reply_for("<t1@acme.pl>", "<t1@acme.pl>") == reply
+        assert thread.waiting_since is None and thread.waiting_until is None
         assert store.get_meta("last_check") == "{}"
         with store.transaction():  # and it is written as a new database is
             store.set_mark("Sent", Mark(3, 41), datetime(2026, 11, 24, tzinfo=UTC), kind=FolderKind.SENT)

@@ -9,6 +9,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from mailtriage.config.model import Rules
+from mailtriage.core.businessdays import BusinessCalendar
+from mailtriage.core.models import ThreadState
 from mailtriage.core.wording import NO_CLIENT, when
 from mailtriage.mail.imap import Mailbox
 from mailtriage.store.db import Store
@@ -17,9 +19,15 @@ from mailtriage.store.rows import Thread
 log = logging.getLogger("mailtriage")
 
 
-def enforce(mailbox: Mailbox, store: Store, rules: Rules, now: datetime) -> list[Thread]:
-    """Mark overdue threads, and flag them; return those that became overdue at this check."""
+def enforce(mailbox: Mailbox, store: Store, rules: Rules, now: datetime,
+            calendar: BusinessCalendar | None = None) -> list[Thread]:
+    """Mark overdue threads (with overdue_notice, renew their deadline and tell the client), and
+    flag them; return those that became overdue at this check, as they are now."""
     late = store.newly_overdue(now)
+    if rules.overdue_notice and late:
+        from mailtriage.app.notices import renew
+
+        late = renew(store, rules, late, now, calendar or rules.calendar())
     if rules.flag_overdue:
         for folder in rules.imap.folders:
             sync_flags(mailbox, store, folder)
@@ -28,6 +36,10 @@ def enforce(mailbox: Mailbox, store: Store, rules: Rules, now: datetime) -> list
 
 def overdue_note(thread: Thread, tz: ZoneInfo, now: datetime) -> str:
     """The line a check prints for a thread that became overdue."""
+    if thread.state == ThreadState.OPEN and thread.snoozed_from and thread.deadline:  # renewed: overdue_notice
+        return (f"overdue: #{thread.number} {thread.client or NO_CLIENT['en']} {thread.subject!r} "
+                f"from {thread.sender}, was due {when(thread.snoozed_from, tz, now)}; the client is told: "
+                f"now due {when(thread.deadline, tz, now)}")
     was = when(thread.deadline, tz, now) if thread.deadline else "?"
     return (f"overdue: #{thread.number} {thread.client or NO_CLIENT['en']} {thread.subject!r} "
             f"from {thread.sender}, was due {was}")

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 
 from mailtriage.app.stats import ClientStats, client_stats
 from mailtriage.config.model import Rules
-from mailtriage.core.models import ReplyState
+from mailtriage.core.models import ReplyKind, ReplyState
 from mailtriage.core.wording import (
     NO_CLIENT,
     OTHER_SENDERS,
@@ -68,6 +68,30 @@ class Answered:
     business_text: str
 
 
+@dataclass(frozen=True)
+class Told:
+    """A client told that a deadline moved, since the last summary."""
+
+    number: int
+    client: str
+    subject: str | None
+    recipient: str
+    automatic: bool  # overdue_notice, not snooze --notify
+    deadline_text: str
+
+
+@dataclass(frozen=True)
+class Chase:
+    """A thread still waiting for the client past its `wait --until`."""
+
+    number: int
+    client: str
+    sender: str
+    subject: str | None
+    since_text: str
+    until_text: str
+
+
 @dataclass
 class Summary:
     language: str
@@ -82,6 +106,8 @@ class Summary:
     due_today_total: int = 0
     moved: list[Due] = field(default_factory=list)  # deadlines moved on purpose (snoozed)
     undelivered: list[Undelivered] = field(default_factory=list)  # holding replies that did not go out
+    told: list[Told] = field(default_factory=list)  # clients told that a deadline moved
+    chase: list[Chase] = field(default_factory=list)  # no answer from the client (wait --until passed)
 
     @property
     def nothing_open(self) -> bool:
@@ -133,6 +159,15 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
                  response_text=duration_text(a.response_seconds, language),
                  business_text=duration_text(a.business_seconds, language))
         for a in reports.answered_since(store, since, LIST_LIMIT)]
+    summary.told = [
+        Told(n.number, n.client or no_client, n.subject, n.recipient, n.kind == ReplyKind.RENEWED,
+             deadline_text=when(n.deadline, tz, now, language))
+        for n in reports.notices_sent(store, since, LIST_LIMIT)]
+    summary.chase = [
+        Chase(t.number, t.client or no_client, t.sender, t.subject,
+              since_text=when(t.waiting_since, tz, now, language) if t.waiting_since else "",
+              until_text=when(t.waiting_until, tz, now, language) if t.waiting_until else "")
+        for t in reports.to_chase(store, end_of_day, LIST_LIMIT)]
     summary.week = client_stats(store, now, 7)
     summary.month = client_stats(store, now, 30)
     return summary
@@ -171,27 +206,33 @@ def build(summary: Summary, rules: Rules, now: datetime) -> EmailMessage:
 
 def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
     """Send (or append) the summary and remember when, for "answered since the last summary"."""
-    from mailtriage.mail.signin import credential, imap_credential
-
     assert rules.summary is not None
     store.newly_overdue(now)  # the explicit step: the summary's counts are those `threads` shows
     summary = gather(store, rules, now)
     data = build(summary, rules, now).as_bytes(policy=SMTP)
+    post(rules, data, "the summary")
+    store.set_meta(LAST_SUMMARY, iso(now))
+    return summary
+
+
+def post(rules: Rules, data: bytes, what: str) -> None:
+    """A message for the user (the summary, a reminder) to summary.to, or appended to the INBOX."""
+    from mailtriage.mail.signin import credential, imap_credential
+
+    assert rules.summary is not None
     if rules.summary.deliver == "imap":
         from mailtriage.mail.imap import Mailbox
 
         with Mailbox(rules.imap, imap_credential(rules)) as mailbox:
             mailbox.append("INBOX", data)
-    else:
-        from mailtriage.mail.smtp import SENT, send_message
+        return
+    from mailtriage.mail.smtp import SENT, send_message
 
-        assert rules.smtp is not None
-        identity = rules.identity.address
-        password = credential(rules, rules.smtp)
-        result = send_message(rules.smtp, password, identity, rules.summary.to, data, envelope=identity)
-        if result.state != SENT:
-            from mailtriage.errors import SendError
+    assert rules.smtp is not None
+    identity = rules.identity.address
+    password = credential(rules, rules.smtp)
+    result = send_message(rules.smtp, password, identity, rules.summary.to, data, envelope=identity)
+    if result.state != SENT:
+        from mailtriage.errors import SendError
 
-            raise SendError(f"the summary was not sent: {result.response}")
-    store.set_meta(LAST_SUMMARY, iso(now))
-    return summary
+        raise SendError(f"{what} was not sent: {result.response}")

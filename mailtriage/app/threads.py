@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mailtriage.app.answered import mark_answered
+from mailtriage.config.model import Rules
 from mailtriage.core.businessdays import BusinessCalendar
-from mailtriage.core.models import AnsweredVia, ThreadState
+from mailtriage.core.models import AnsweredVia, ReplyKind, ReplyState, ThreadState
 from mailtriage.core.wording import NO_CLIENT
 from mailtriage.errors import MailtriageError
 from mailtriage.store import reports
 from mailtriage.store.db import Store
-from mailtriage.store.rows import Thread
+from mailtriage.store.rows import Reply, Thread
 
 JsonValue = str | int | float | None
 
@@ -40,7 +41,8 @@ class ThreadView:
                 "deadline": _local(t.deadline, tz), "snoozed_from": _local(t.snoozed_from, tz),
                 "answered_at": _local(t.answered_at, tz), "answered_via": t.answered_via,
                 "response_seconds": t.response_seconds, "response_business_seconds": t.response_business_seconds,
-                "closed_at": _local(t.closed_at, tz)}
+                "closed_at": _local(t.closed_at, tz), "waiting_since": _local(t.waiting_since, tz),
+                "waiting_until": _local(t.waiting_until, tz)}
 
 
 def list_threads(store: Store, tz: ZoneInfo, now: datetime, *, state: str | None = None,
@@ -84,12 +86,50 @@ def close(store: Store, ref: str, now: datetime, calendar: BusinessCalendar) -> 
 
 def snooze(store: Store, ref: str, until: datetime, now: datetime) -> Thread:
     """Move a thread's deadline on purpose; the original is kept, and the summary shows the move."""
+    return snooze_and_tell(store, ref, until, now, None).thread
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A moved deadline, and what became of the notice to the client (with --notify)."""
+
+    thread: Thread
+    notice: Reply | None = None  # None: no notice asked for, or this move was announced already
+    state: ReplyState | None = None  # the notice's state after the outbox ran
+    error: str | None = None  # why the outbox could not send (it is tried again at the next check)
+
+
+def snooze_and_tell(store: Store, ref: str, until: datetime, now: datetime, rules: Rules | None) -> Moved:
+    """Move a thread's deadline; with `rules`, also tell the client: the notice is planned in the
+    same transaction as the move, then the outbox sends it."""
     thread = find(store, ref)
     if not thread.waiting:
         raise MailtriageError(f"thread #{thread.number} is {thread.state}: only an open or overdue "
                               "thread has a deadline to move")
+    notice = None
     with store.transaction():
+        if rules is not None:
+            from mailtriage.app.notices import plan
+
+            notice = plan(store, rules, thread, until, now, ReplyKind.MOVED)
         store.snooze_thread(thread.id, until, now)
+    if rules is None or notice is None:
+        return Moved(find(store, thread.id), notice)
+    from mailtriage.app.check.outbox import send
+
+    sending = send(store, rules, now)
+    after = store.reply_by_id(notice.message_id)
+    return Moved(find(store, thread.id), notice, after.state if after else None, sending.error if sending else None)
+
+
+def wait(store: Store, ref: str, now: datetime, until: datetime | None) -> Thread:
+    """The thread waits for the client: no deadline, never overdue, until the client writes again
+    (a new deadline from that message); with `until`, the summary asks to chase it from then."""
+    thread = find(store, ref)
+    if thread.state == ThreadState.IGNORED:
+        raise MailtriageError(f"thread #{thread.number} is ignored: nothing to wait for")
+    with store.transaction():
+        store.wait_for_client(thread.id, now, until)
     return find(store, thread.id)
 
 

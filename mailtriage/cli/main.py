@@ -42,7 +42,7 @@ COMMANDS = (
     threads.threads, threads.done, threads.snooze, threads.stats, threads.summary,
     explain.explain, explain.preview,
     documents.standards, documents.report, documents.calendar,
-    login.login,
+    login.login, threads.wait,
 )
 for command in COMMANDS:
     cli.add_command(command)

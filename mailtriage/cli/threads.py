@@ -1,14 +1,19 @@
-"""The `mailtriage` commands about recorded threads: threads, done, snooze, stats, summary."""
+"""The `mailtriage` commands about recorded threads: threads, done, snooze, wait, stats, summary."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from mailtriage.cli.common import Context, open_store, pass_ctx, utc_now
+from mailtriage.cli.common import Context, emit, open_store, pass_ctx, utc_now
 from mailtriage.core import wording
 from mailtriage.core.models import STATES
+
+if TYPE_CHECKING:
+    from mailtriage.config.model import Rules
 
 
 @click.command()
@@ -73,32 +78,92 @@ def done(obj: Context, thread: str) -> None:
 @click.command()
 @click.argument("thread")
 @click.argument("until")
+@click.option("--notify", is_flag=True, help="Also tell the thread's sender, in their language, that the answer "
+              "comes by UNTIL instead of the promised time (sent at once through the outbox).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: the thread, and the notice if one was sent.")
 @pass_ctx
-def snooze(obj: Context, thread: str, until: str) -> None:
+def snooze(obj: Context, thread: str, until: str, notify: bool, as_json: bool) -> None:
     """Move the deadline of THREAD to UNTIL (2026-12-04, 2026-12-04T12:00 or "4 Dec 12:00", local time).
 
-    A date alone means closing time on that day. The summary shows that the deadline was moved.
+    A date alone means closing time on that day. The summary shows that the deadline was moved;
+    with --notify, the client gets a short apology with the new time (once per move).
 
     \b
-    Example:
+    Examples:
       mailtriage -c rules.yaml snooze 12 2026-12-04
+      mailtriage -c rules.yaml snooze 12 "4 Dec 12:00" --notify
     """
-    from mailtriage.app.threads import snooze as move
-    from mailtriage.core.typed import moment
+    from mailtriage.app.threads import ThreadView, snooze_and_tell
 
     rules = obj.rules()
-    try:
-        given, has_time = moment(until, rules.tz)
-    except ValueError:
-        raise click.BadParameter(f"not a date or time: {until!r} (e.g. 2026-12-04 or 2026-12-04T12:00)",
-                                 param_hint="UNTIL") from None
-    until_time = given if has_time else rules.calendar().closing(given.date()).astimezone(rules.tz)
+    until_time = _moment(rules, until, "UNTIL", closing=True)
     store = open_store(rules)
     try:
-        row = move(store, thread, until_time, utc_now())
+        moved = snooze_and_tell(store, thread, until_time, utc_now(), rules if notify else None)
     finally:
         store.close()
-    click.echo(f"#{row.number} now due {wording.when(until_time, rules.tz, utc_now())} ({row.subject!r})")
+    row, notice = moved.thread, moved.notice
+    told = None
+    if notify and notice is None:
+        told = "the client was told of this move before: not sent again"
+    elif notice is not None:
+        told = (f"{notice.recipient} told" if moved.state == "sent" else
+                f"notice to {notice.recipient} {moved.state}" + (f" ({moved.error})" if moved.error else "")
+                + ": the next check sends what is still planned")
+    data = {**ThreadView(row, rules.tz).as_dict(), "notice": None if notice is None else {
+        "recipient": notice.recipient, "message_id": notice.message_id, "state": moved.state,
+        "error": moved.error}}
+    emit(data, as_json, f"#{row.number} now due {wording.when(until_time, rules.tz, utc_now())} ({row.subject!r})"
+         + (f"; {told}" if told else ""))
+
+
+@click.command()
+@click.argument("thread")
+@click.option("--until", help="Chase it from then: a thread still waiting shows in the summary under \"no answer "
+              "from the client\" (a date alone: from opening time that day).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: the thread.")
+@pass_ctx
+def wait(obj: Context, thread: str, until: str | None, as_json: bool) -> None:
+    """THREAD waits for the client: no deadline runs, it is never overdue.
+
+    The client's next message in the thread opens it again with a new deadline counted from that
+    message; the waiting time does not count against the window in `stats`.
+
+    \b
+    Examples:
+      mailtriage -c rules.yaml wait 12
+      mailtriage -c rules.yaml wait 12 --until 2026-12-07 --json
+    """
+    from mailtriage.app.threads import ThreadView
+    from mailtriage.app.threads import wait as wait_for
+
+    rules = obj.rules()
+    until_time = _moment(rules, until, "--until", closing=False) if until is not None else None
+    store = open_store(rules)
+    try:
+        row = wait_for(store, thread, utc_now(), until_time)
+    finally:
+        store.close()
+    chase = f"; chase from {wording.when(until_time, rules.tz, utc_now())}" if until_time else ""
+    emit(ThreadView(row, rules.tz).as_dict(), as_json,
+         f"#{row.number} waits for the client ({row.subject!r} from {row.sender}){chase}")
+
+
+def _moment(rules: Rules, text: str, hint: str, *, closing: bool) -> datetime:
+    """A date or time typed on the command line; a date alone is closing time that day (`closing`),
+    else opening time."""
+    from mailtriage.core.typed import moment
+
+    try:
+        given, has_time = moment(text, rules.tz)
+    except ValueError:
+        raise click.BadParameter(f"not a date or time: {text!r} (e.g. 2026-12-04 or 2026-12-04T12:00)",
+                                 param_hint=hint) from None
+    if has_time:
+        return given
+    calendar = rules.calendar()
+    return (calendar.closing(given.date()) if closing else calendar.at(given.date(), rules.business_hours.start)
+            ).astimezone(rules.tz)
 
 
 @click.command()

@@ -10,15 +10,17 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
 from mailtriage.config.fields import (
     FORMS_HELP,
@@ -41,7 +43,7 @@ from mailtriage.config.section import Section
 from mailtriage.config.servers import Imap, Smtp
 from mailtriage.core.addresses import normalise
 from mailtriage.core.businessdays import WEEKDAYS, BusinessCalendar
-from mailtriage.core.windows import Window
+from mailtriage.core.windows import HOURS, Window
 
 
 class BusinessHours(Section):
@@ -112,6 +114,18 @@ class Summary(Section):
     to: Address
     at: Clock = time(7, 30)
     deliver: Literal["smtp", "imap"] = "smtp"
+
+
+def _business_hours(value: Window) -> Window:
+    if value.kind != HOURS:
+        raise error("window", f"write it as 'N business hours', e.g. '2 business hours' (got {str(value)!r})")
+    return value
+
+
+class Reminders(Section):
+    before: Annotated[WindowText, AfterValidator(_business_hours), WithJsonSchema(
+        {"type": "string", "pattern": r"^\d+\s+business\s+hours?$", "examples": ["2 business hours"]})] = Field(
+        description="remind of a deadline this much business time before it, e.g. '2 business hours'")
 
 
 class Match(Section):
@@ -195,6 +209,10 @@ class Rules(Section):
     deadline_calendar: DeadlineCalendar | None = Field(default=None, alias="calendar")
     oauth2: OAuth2 | None = Field(default=None, description="OAuth2 sign-in for imap/smtp with auth: oauth2; "
                                   "run `mailtriage login` once")
+    reminders: Reminders | None = Field(default=None, description="one email to summary.to listing the threads "
+                                        "due soon, after each check; absent: no reminders")
+    overdue_notice: bool = Field(default=False, description="when a thread becomes overdue, tell its sender and "
+                                 "count the client's window again from then as the new deadline")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -222,6 +222,10 @@ def cross_check(rules: Rules) -> Iterator[tuple[Loc, str]]:
     for i, client in enumerate(rules.clients):
         if client.report_to and rules.smtp is None:
             yield ("clients", i, "report_to"), "a report is mailed over SMTP: add an smtp section"
+    if rules.reminders and rules.summary is None:
+        yield ("reminders",), "reminders go to summary.to: add a summary section (summary: {to: ...})"
+    if rules.overdue_notice and rules.smtp is None:
+        yield ("overdue_notice",), "overdue_notice needs an smtp section: the notice is sent over SMTP"
     yield from _check_oauth2(rules)
 
 

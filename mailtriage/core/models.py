@@ -35,11 +35,13 @@ class ThreadState(StrEnum):
     OVERDUE = "overdue"
     CLOSED = "closed"
     IGNORED = "ignored"
+    WAITING = "waiting"  # for the client (`mailtriage wait`): the clock stops, no deadline runs
 
 
 STATES = tuple(state.value for state in ThreadState)  # as typed on the command line
 WAITING = (ThreadState.OPEN, ThreadState.OVERDUE)  # a thread that still needs an answer
 SETTLED = (ThreadState.ANSWERED, ThreadState.CLOSED)  # answered once: a new message reopens it
+REOPENS = (*SETTLED, ThreadState.WAITING)  # a new message in these opens a new period, with a new deadline
 
 # Our holding replies' Message-IDs start so: answer detection must not take them for the human's.
 OUR_ID_PREFIX = "<mailtriage."
@@ -54,6 +56,14 @@ class ReplyState(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     UNKNOWN = "unknown"
+
+
+class ReplyKind(StrEnum):
+    """What a message in the outbox is: a holding reply, or a deadline moved and the client told."""
+
+    HOLDING = "holding"
+    MOVED = "deadline_moved"  # `snooze --notify`: moved by hand
+    RENEWED = "overdue_notice"  # `overdue_notice: true`: the window counted again when it passed
 
 
 class AnsweredVia(StrEnum):
@@ -126,11 +136,11 @@ class History:
     thread_state: ThreadState | None = None  # None: it starts a new thread
     thread_acknowledged: bool = False
     sender_limited: str | None = None  # why the per-sender limit forbids another reply, if it does
-    quiet_for: timedelta | None = None  # an answered thread: time since anything last happened in it
+    quiet_for: timedelta | None = None  # an answered or waiting thread: time since anything last happened in it
 
     @property
     def reopened(self) -> bool:
-        return self.thread_state in SETTLED
+        return self.thread_state in REOPENS
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The one jinja2 environment: holding replies and the summary, from the user's folder or the package.
+"""The one jinja2 environment: holding replies, notices of a moved deadline, the summary and reminders,
+from the user's folder or the package.
 
 Imported only where something is rendered, so commands that send nothing never load jinja2.
 """

@@ -1,6 +1,6 @@
 """The database file: opening and creating it (owner-only, WAL), and `Store`, the one object callers hold.
 
-`Store` is the repositories together (marks, threads, messages, replies) over one connection;
+`Store` is the repositories together (marks, threads, messages, replies, reminders) over one connection;
 the reports are functions in `store.reports`. What makes a check crash-safe lives in the store:
 - a batch of messages, their threads, their planned replies and the folder's new high-water mark
   are written in one transaction, so the mark never runs ahead of the records;
@@ -19,6 +19,7 @@ from mailtriage.store.dbfile import make_folder, refuse_empty, store_error
 from mailtriage.store.marks import Marks
 from mailtriage.store.messages import Messages
 from mailtriage.store.migrations import SCHEMA_VERSION
+from mailtriage.store.reminders import Reminders
 from mailtriage.store.replies import Replies
 from mailtriage.store.rows import Mark, Reply, from_iso, iso
 from mailtriage.store.threads import Threads
@@ -52,7 +53,7 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
-class Store(Marks, Threads, Messages, Replies):
+class Store(Marks, Threads, Messages, Replies, Reminders):
     """The database of one mailtriage instance."""
 
     def __init__(self, path: Path | str | None, *, create: bool = True) -> None:

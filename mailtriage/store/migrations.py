@@ -11,7 +11,7 @@ import sqlite3
 
 from mailtriage.errors import MailtriageError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # What each version adds to the one before.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE messages ADD COLUMN hits TEXT",
@@ -44,6 +44,27 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         " uidvalidity, last_uid, baseline_at, checked_at, highestmodseq FROM folders",
         "DROP TABLE folders",
         "ALTER TABLE folders_v4 RENAME TO folders"),
+    # Waiting for the client; the outbox carries notices of a moved deadline besides holding replies
+    # (one per kind and new deadline: `about`); reminders before a deadline, once per deadline.
+    5: ("ALTER TABLE threads ADD COLUMN waiting_since TEXT",
+        "ALTER TABLE threads ADD COLUMN waiting_until TEXT",
+        "CREATE TABLE replies_v5 (id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL,"
+        " message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL, language TEXT,"
+        " state TEXT NOT NULL, planned_at TEXT NOT NULL, attempted_at TEXT, sent_at TEXT, envelope_sender TEXT,"
+        " smtp_response TEXT, error TEXT, data BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, reply_via TEXT,"
+        " recipient_reason TEXT, kind TEXT NOT NULL DEFAULT 'holding', about TEXT NOT NULL DEFAULT '',"
+        " UNIQUE (thread_id, in_reply_to, kind, about))",
+        "INSERT INTO replies_v5 (id, thread_id, in_reply_to, message_id, recipient, sender_key, language, state,"
+        " planned_at, attempted_at, sent_at, envelope_sender, smtp_response, error, data, attempts, reply_via,"
+        " recipient_reason) SELECT id, thread_id, in_reply_to, message_id, recipient, sender_key, language, state,"
+        " planned_at, attempted_at, sent_at, envelope_sender, smtp_response, error, data, attempts, reply_via,"
+        " recipient_reason FROM replies",
+        "DROP TABLE replies",
+        "ALTER TABLE replies_v5 RENAME TO replies",
+        "CREATE INDEX IF NOT EXISTS replies_state ON replies (state)",
+        "CREATE INDEX IF NOT EXISTS replies_sender_key ON replies (sender_key, planned_at)",
+        "CREATE TABLE IF NOT EXISTS reminders (thread_id TEXT NOT NULL, deadline TEXT NOT NULL,"
+        " sent_at TEXT NOT NULL, PRIMARY KEY (thread_id, deadline))"),
 }
 SCHEMA = """
 -- A folder's high-water mark; `kind` tells a triaged folder from the Sent folder read for answers.
@@ -59,7 +80,8 @@ CREATE TABLE IF NOT EXISTS threads (
     sender_name TEXT, subject TEXT, first_received TEXT NOT NULL, last_received TEXT NOT NULL,
     opened_at TEXT NOT NULL, deadline TEXT, window TEXT, state TEXT NOT NULL, reason TEXT, language TEXT,
     acknowledged_at TEXT, answered_at TEXT, answered_via TEXT, response_seconds REAL,
-    response_business_seconds REAL, overdue_at TEXT, snoozed_from TEXT, closed_at TEXT
+    response_business_seconds REAL, overdue_at TEXT, snoozed_from TEXT, closed_at TEXT,
+    waiting_since TEXT, waiting_until TEXT
 );
 CREATE INDEX IF NOT EXISTS threads_state_deadline ON threads (state, deadline);
 CREATE INDEX IF NOT EXISTS threads_first_received ON threads (first_received);
@@ -83,17 +105,24 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_thread ON messages (thread_id);
 CREATE INDEX IF NOT EXISTS messages_message_id ON messages (message_id);
 CREATE TABLE IF NOT EXISTS refs (message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL);
--- One reply per message: a message is its Message-ID within its thread (the same id from two
--- senders is two messages, in two threads).
+-- One holding reply per message: a message is its Message-ID within its thread (the same id from
+-- two senders is two messages, in two threads); a notice of a moved deadline (kind) once per new
+-- deadline (about).
 CREATE TABLE IF NOT EXISTS replies (
     id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL,
     message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL,
     language TEXT, state TEXT NOT NULL, planned_at TEXT NOT NULL, attempted_at TEXT, sent_at TEXT,
     envelope_sender TEXT, smtp_response TEXT, error TEXT, data BLOB NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, reply_via TEXT, recipient_reason TEXT, UNIQUE (thread_id, in_reply_to)
+    attempts INTEGER NOT NULL DEFAULT 0, reply_via TEXT, recipient_reason TEXT,
+    kind TEXT NOT NULL DEFAULT 'holding', about TEXT NOT NULL DEFAULT '',
+    UNIQUE (thread_id, in_reply_to, kind, about)
 );
 CREATE INDEX IF NOT EXISTS replies_state ON replies (state);
 CREATE INDEX IF NOT EXISTS replies_sender_key ON replies (sender_key, planned_at);
+-- A reminder before a deadline went to the user: once per thread and deadline.
+CREATE TABLE IF NOT EXISTS reminders (
+    thread_id TEXT NOT NULL, deadline TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (thread_id, deadline)
+);
 """
 
 

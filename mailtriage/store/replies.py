@@ -1,5 +1,8 @@
 """The outbox of holding replies: planned -> sending -> sent, failed, unknown (or expired).
 
+Notices of a moved deadline (`kind`) go out through the same outbox; they do not acknowledge a
+thread and the per-sender limit does not count them.
+
 A reply is marked `sending` (committed) before its SMTP transaction starts; after a crash a reply
 still `sending` has an unknown fate and becomes `unknown`: it is never sent again.
 """
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mailtriage.core.models import ReplyState, ThreadState
+from mailtriage.core.models import ReplyKind, ReplyState, ThreadState
 from mailtriage.store.base import Database
 from mailtriage.store.rows import Reply, SqlValue, iso
 
@@ -17,16 +20,38 @@ PLANNED, SENDING, SENT = ReplyState.PLANNED, ReplyState.SENDING, ReplyState.SENT
 
 class Replies(Database):
     def plan_reply(self, reply: Reply) -> None:
-        """Write a reply as planned; same transaction as its message. The thread is acknowledged."""
+        """Write a reply as planned; same transaction as its message. A holding reply acknowledges the thread."""
         self.insert("replies", reply.columns())
         self.execute("INSERT OR IGNORE INTO refs (message_id, thread_id) VALUES (?, ?)",
                      [reply.message_id, reply.thread_id])
-        self.execute("UPDATE threads SET acknowledged_at = ? WHERE id = ?", [iso(reply.planned_at), reply.thread_id])
+        if reply.kind == ReplyKind.HOLDING:
+            self.execute("UPDATE threads SET acknowledged_at = ? WHERE id = ?",
+                         [iso(reply.planned_at), reply.thread_id])
+
+    def plan_notice(self, reply: Reply) -> bool:
+        """Plan a notice of a moved deadline, unless one for this move (kind, new deadline) was
+        planned already; True when it was planned now."""
+        if self.one("SELECT 1 AS x FROM replies WHERE thread_id = ? AND kind = ? AND about = ?",
+                    [reply.thread_id, reply.kind, reply.about]) is not None:
+            return False
+        self.plan_reply(reply)
+        return True
+
+    def notices_since(self, thread_id: str, kind: ReplyKind, since: datetime) -> int:
+        """How many notices of this kind were planned for the thread since `since`."""
+        return self.count("SELECT count(*) FROM replies WHERE thread_id = ? AND kind = ? AND planned_at >= ?",
+                          [thread_id, kind, iso(since)])
+
+    def holding_recipient(self, thread_id: str) -> Reply | None:
+        """The thread's latest holding reply: its recipient was chosen by the rules for holding replies."""
+        row = self.one("SELECT * FROM replies WHERE thread_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+                       [thread_id, ReplyKind.HOLDING])
+        return Reply.from_row(row) if row else None
 
     def recent_reply_to(self, sender_key: str, since: datetime, limit: int = 1) -> bool:
         """True when `limit` replies to this sender were planned since `since`."""
-        return self.count("SELECT count(*) FROM replies WHERE sender_key = ? AND planned_at >= ?",
-                          [sender_key, iso(since)]) >= limit
+        return self.count("SELECT count(*) FROM replies WHERE sender_key = ? AND planned_at >= ? AND kind = ?",
+                          [sender_key, iso(since), ReplyKind.HOLDING]) >= limit
 
     def give_up_unknown(self) -> int:
         """Replies left `sending` by a crash may have gone out: never send them again."""
@@ -76,7 +101,8 @@ class Replies(Database):
 
     def reply_for(self, thread_id: str, message_id: str) -> Reply | None:
         """The holding reply planned for this message of this thread, if one was."""
-        row = self.one("SELECT * FROM replies WHERE thread_id = ? AND in_reply_to = ?", [thread_id, message_id])
+        row = self.one("SELECT * FROM replies WHERE thread_id = ? AND in_reply_to = ? AND kind = ?",
+                       [thread_id, message_id, ReplyKind.HOLDING])
         return Reply.from_row(row) if row else None
 
     def reply_by_id(self, message_id: str) -> Reply | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailtriage.core.models import ReplyState, ThreadState
+from mailtriage.core.models import ReplyKind, ReplyState, ThreadState
 from mailtriage.store.base import Database
 from mailtriage.store.rows import SqlValue, Thread, from_iso, iso
 
@@ -100,6 +100,36 @@ def undelivered(db: Database, since: str, limit: int) -> list[Undelivered]:
         [ReplyState.FAILED, ReplyState.UNKNOWN, since, limit])
     return [Undelivered(r["number"], r["client"], r["subject"], r["recipient"], ReplyState(r["state"]), r["error"])
             for r in rows]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A client told that a deadline moved (`snooze --notify`, `overdue_notice`)."""
+
+    number: int
+    client: str | None
+    subject: str | None
+    recipient: str
+    kind: ReplyKind
+    deadline: datetime  # the new one
+    sent_at: datetime
+
+
+def notices_sent(db: Database, since: str, limit: int) -> list[Notice]:
+    """Notices of a moved deadline sent after `since`, in the order they went."""
+    rows = db.rows(
+        "SELECT t.number, t.client, t.subject, r.recipient, r.kind, r.about, r.sent_at FROM replies r"
+        " JOIN threads t ON t.id = r.thread_id WHERE r.kind != ? AND r.state = ? AND r.sent_at > ?"
+        " ORDER BY r.sent_at, r.id LIMIT ?", [ReplyKind.HOLDING, ReplyState.SENT, since, limit])
+    return [Notice(r["number"], r["client"], r["subject"], r["recipient"], ReplyKind(r["kind"]),
+                   datetime.fromisoformat(r["about"]), datetime.fromisoformat(r["sent_at"])) for r in rows]
+
+
+def to_chase(db: Database, end: datetime, limit: int) -> list[Thread]:
+    """Threads still waiting for the client whose `wait --until` falls by `end`, longest waiting first."""
+    return [Thread.from_row(row) for row in db.rows(
+        f"SELECT * FROM threads WHERE state = '{ThreadState.WAITING}' AND waiting_until <= ?"
+        " ORDER BY waiting_since, number LIMIT ?", [iso(end), limit])]
 
 
 def answered_since(db: Database, since: str, limit: int) -> list[Answered]:

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from mailtriage.core.models import AnsweredVia, Decision, FolderKind, ReplyState, ThreadState
+from mailtriage.core.models import AnsweredVia, Decision, FolderKind, ReplyKind, ReplyState, ThreadState
 
 SqlValue = str | int | float | bytes | None
 
@@ -87,6 +87,8 @@ class Thread:
     overdue_at: datetime | None = None
     snoozed_from: datetime | None = None
     closed_at: datetime | None = None
+    waiting_since: datetime | None = None  # waiting for the client since (`mailtriage wait`)
+    waiting_until: datetime | None = None  # ... and to be chased after this, if given
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Thread:
@@ -100,7 +102,8 @@ class Thread:
             answered_via=AnsweredVia(row["answered_via"]) if row["answered_via"] else None,
             response_seconds=row["response_seconds"], response_business_seconds=row["response_business_seconds"],
             overdue_at=from_iso(row["overdue_at"]), snoozed_from=from_iso(row["snoozed_from"]),
-            closed_at=from_iso(row["closed_at"]))
+            closed_at=from_iso(row["closed_at"]), waiting_since=from_iso(row["waiting_since"]),
+            waiting_until=from_iso(row["waiting_until"]))
 
     def columns(self) -> dict[str, SqlValue]:
         """The row to insert (the number is the database's to give)."""
@@ -186,6 +189,8 @@ class Reply:
     error: str | None = None
     reply_via: str | None = None  # from, reply-to or form; None: planned before this was stored
     recipient_reason: str | None = None
+    kind: ReplyKind = ReplyKind.HOLDING
+    about: str = ""  # a notice of a moved deadline: the new deadline (one notice per move)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Reply:
@@ -196,7 +201,7 @@ class Reply:
             attempted_at=from_iso(row["attempted_at"]), sent_at=from_iso(row["sent_at"]),
             attempts=row["attempts"] or 0, envelope_sender=row["envelope_sender"],
             smtp_response=row["smtp_response"], error=row["error"], reply_via=row["reply_via"],
-            recipient_reason=row["recipient_reason"])
+            recipient_reason=row["recipient_reason"], kind=ReplyKind(row["kind"]), about=row["about"])
 
     def columns(self) -> dict[str, SqlValue]:
         """The row a new plan inserts (what happens to it later is written by the outbox)."""
@@ -204,4 +209,5 @@ class Reply:
             "thread_id": self.thread_id, "in_reply_to": self.in_reply_to, "message_id": self.message_id,
             "recipient": self.recipient, "sender_key": self.sender_key, "language": self.language,
             "state": self.state, "planned_at": iso(self.planned_at), "data": self.data,
-            "reply_via": self.reply_via, "recipient_reason": self.recipient_reason}
+            "reply_via": self.reply_via, "recipient_reason": self.recipient_reason, "kind": self.kind,
+            "about": self.about}

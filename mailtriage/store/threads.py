@@ -67,7 +67,7 @@ class Threads(Database):
         self.execute(
             "UPDATE threads SET state = ?, opened_at = ?, deadline = ?, window = ?, answered_at = NULL,"
             " answered_via = NULL, response_seconds = NULL, response_business_seconds = NULL, overdue_at = NULL,"
-            " snoozed_from = NULL, closed_at = NULL WHERE id = ?",
+            " snoozed_from = NULL, closed_at = NULL, waiting_since = NULL, waiting_until = NULL WHERE id = ?",
             [OPEN, iso(received), iso(deadline) if deadline else None, window, thread_id])
 
     def close_thread(self, thread_id: str, now: datetime) -> None:
@@ -80,6 +80,13 @@ class Threads(Database):
             "UPDATE threads SET deadline = ?, snoozed_from = coalesce(snoozed_from, deadline),"
             " state = CASE WHEN ? > ? THEN ? ELSE state END, overdue_at = NULL WHERE id = ?",
             [iso(until), iso(until), iso(now), OPEN, thread_id])
+
+    def wait_for_client(self, thread_id: str, now: datetime, until: datetime | None) -> None:
+        """The ball is in the client's court: no deadline runs until the client writes again."""
+        self.execute(
+            "UPDATE threads SET state = ?, waiting_since = coalesce(waiting_since, ?), waiting_until = ?,"
+            " overdue_at = NULL WHERE id = ?",
+            [ThreadState.WAITING, iso(now), iso(until) if until else None, thread_id])
 
     def newly_overdue(self, now: datetime) -> list[Thread]:
         """Open threads past their deadline become overdue; returned once, when it happens."""

@@ -84,6 +84,7 @@ class Check:
                 # on a stop, planned replies wait for the next start.
                 if not self.dry_run and not self.should_stop():
                     self.send()
+                    self.remind()
         return self.report
 
     def _one_at_a_time(self) -> AbstractContextManager[None]:
@@ -122,6 +123,23 @@ class Check:
             self.report.failed += sending.failed
             self.report.waiting = sending.waiting
             self.report.send_error = sending.error
+
+
+    def remind(self) -> None:
+        """The reminder before deadlines (`reminders:` in rules.yaml), when anything is due soon."""
+        if self.rules.reminders is None:
+            return
+        from mailtriage.app.reminders import remind
+        from mailtriage.errors import MailtriageError
+
+        try:
+            sent = remind(self.store, self.rules, self.now, self.calendar)
+        except MailtriageError as exc:
+            self.report.notes.append(f"reminder not sent (tried again at the next check): {exc}")
+            return
+        if sent is not None:
+            self.report.notes.append(f"reminder sent to {self.rules.summary.to if self.rules.summary else '?'}: "
+                                     f"{sent.subject}")
 
 
 def preload_holidays(rules: Rules, store: Store, now: datetime) -> dict[int, dict[date, str]]:

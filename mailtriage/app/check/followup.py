@@ -33,5 +33,5 @@ def after_folders(mailbox: Mailbox, store: Store, rules: Rules, calendar: Busine
     """Answers in the Sent folder, then overdue threads (answers first: an answered thread is
     not overdue)."""
     answered = scan_sent(mailbox, store, calendar, now)
-    late = enforce(mailbox, store, rules, now)
+    late = enforce(mailbox, store, rules, now, calendar)
     return FollowUp(answered, late, [overdue_note(thread, rules.tz, now) for thread in late])

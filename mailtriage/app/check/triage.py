@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from mailtriage.config.model import Rules
 from mailtriage.core.guards import GuardContext, address_objection
 from mailtriage.core.language import pick_language
-from mailtriage.core.models import RECORD, REPLY, SETTLED, SKIP, Incoming, Verdict
+from mailtriage.core.models import RECORD, REOPENS, REPLY, SKIP, Incoming, Verdict
 from mailtriage.core.parse import parse
 from mailtriage.core.wording import when
 from mailtriage.decide import recipient
@@ -117,7 +117,7 @@ class Triage:
             log.debug("%s %s: reply to %s: %s", msg.folder, msg.uid, choice.address, choice.reason)
         log.debug("%s %s: %s (%s)", msg.folder, msg.uid, verdict.decision, verdict.reason)
         reopen = (not new_thread and thread_id is not None and verdict.decision != SKIP
-                  and history.thread_state in SETTLED)
+                  and history.thread_state in REOPENS)
         return Triaged(msg, judged, verdict, thread_id, new_thread, reopen, history.duplicate, draft)
 
     def judged_arrival(self, msg: Incoming) -> tuple[Incoming, str | None]:
@@ -180,10 +180,11 @@ class Triage:
 
 
 def _quiet_for(thread: Thread | None, received: datetime) -> timedelta | None:
-    """How long an answered thread had been quiet when this message came."""
-    if thread is None or thread.state not in SETTLED:
+    """How long an answered (or waiting) thread had been quiet when this message came."""
+    if thread is None or thread.state not in REOPENS:
         return None
-    return received - max(filter(None, (thread.last_received, thread.answered_at, thread.closed_at)))
+    return received - max(filter(None, (thread.last_received, thread.answered_at, thread.closed_at,
+                                        thread.waiting_since)))
 
 
 def _span(delta: timedelta | None) -> str:
