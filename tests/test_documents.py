@@ -16,10 +16,10 @@ import pytest
 from mailtriage.app import deadline_calendar, monthly
 from mailtriage.config.model import Rules
 from mailtriage.config.rulesfile import load
-from mailtriage.core.models import AnsweredVia, Decision, ThreadState
+from mailtriage.core.models import AnsweredVia, Decision, ReplyKind, ReplyState, ThreadState
 from mailtriage.demo.rules import loopback_rules
 from mailtriage.store.db import Store
-from mailtriage.store.rows import Message, Thread
+from mailtriage.store.rows import Message, Reply, Thread, iso
 from tests.cli import run_check, run_cli
 from tests.conftest import SMTP_PASSWORD, Mailbox
 from tests.servers import SmtpSink
@@ -160,13 +160,14 @@ def test_the_monthly_report_counts_the_window_and_lists_every_thread(
         "  wt. 6 paź 10:00  „Umowa”  odpowiedź po 4,0 h  ✔",
         "  śr. 7 paź 10:00  „Oferta”  odpowiedź po 9,0 h  ✘",
         "  czw. 8 paź 10:00  „Zapytanie”  bez odpowiedzi  ✘",
-        "      termin przesunięty z czwartku 8 października, godz. 16:00 na piątek 9 października, godz. 16:00"]
+        "      termin przesunięty z czwartku 8 października, godz. 16:00 na piątek 9 października, godz. 16:00 "
+        "(bez powiadomienia klienta)"]
     code, out, _ = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10", "--json")
     data = __import__("json").loads(out)
     assert (data["messages"], data["threads"], data["in_time"], data["judged"], data["share_in_time"]) == (
         4, 4, 2, 4, 0.5)
     assert (data["median_hours"], data["p90_hours"]) == (4.0, 9.0)
-    assert data["lines"][3]["told"] is None  # no deadline-move notice is recorded in this version
+    assert data["lines"][3]["told"] is False  # moved by a plain snooze: no notice went out
     code, out, _ = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10",
                            "--language", "en", "--format", "html")
     assert '<h1>Report: Acme, October 2026</h1>\n<p class="subtitle">Kasia Nowak</p>' in out
@@ -175,6 +176,33 @@ def test_the_monthly_report_counts_the_window_and_lists_every_thread(
     assert not re.search(r"(https?:)?//|<script|<link|<img|url\(", out)
     code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-13")
     assert code == 2 and "not a month: '2026-13'" in err
+
+
+def test_the_report_says_the_client_was_told_only_of_a_move_whose_notice_was_sent(
+        capsys: pytest.CaptureFixture[str], rules_file: Path, october: Rules) -> None:
+    store = Store(october.database)
+    moved = store.thread("<zapytanie@acme.pl>")
+    assert moved is not None
+    assert moved.deadline is not None
+    notice = Reply(moved.id, moved.id, "<notice-1@example.com>", moved.sender, moved.sender, OCT, b"x",
+                   kind=ReplyKind.MOVED, about=iso(moved.deadline))
+    with store.transaction():
+        assert store.plan_notice(notice)
+
+    def told() -> object:
+        code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10",
+                                 "--json")
+        assert code == 0, err
+        return __import__("json").loads(out)["lines"][3]["told"]
+
+    assert told() is False  # planned is not told: the notice may still fail
+    claimed = store.claim_next()
+    assert claimed is not None
+    store.finish_reply(claimed.id, ReplyState.SENT, "<>", "250 ok")
+    store.close()
+    assert told() is True
+    code, out, _ = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10")
+    assert out.splitlines()[-1].endswith("(klient został powiadomiony)")
 
 
 def test_report_send_mails_the_client_and_the_daemon_sends_each_month_once(

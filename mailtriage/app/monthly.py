@@ -24,6 +24,7 @@ from mailtriage.mail.reply import new_message_id
 from mailtriage.store import reports
 from mailtriage.store.db import Store
 from mailtriage.store.reports import Period
+from mailtriage.store.rows import iso
 
 SENT_KEY = "report_sent:{client}:{month}"  # meta: the monthly report of one client and month went out
 
@@ -87,13 +88,11 @@ def percentile(values: list[float], share: float) -> float | None:
 
 
 def moved_notices(store: Store, periods: list[Period]) -> dict[str, bool]:
-    """Whether the client was told of each moved deadline, by thread id.
-
-    Hook for issue 13 part 2 (deadline-moved notices): once the store records those notices, return
-    True for a thread whose move was sent to the client, False for one moved silently. Until then
-    nothing is recorded, and the report shows the move without saying whether the client was told.
-    """
-    return {}
+    """Whether the client was told of each moved deadline, by thread id: a notice of the deadline the
+    thread has now (`snooze --notify`, `overdue_notice`) went out."""
+    moved = [p for p in periods if p.moved_from is not None and p.deadline is not None]
+    sent = store.told_deadlines([p.thread_id for p in moved])
+    return {p.thread_id: p.deadline is not None and iso(p.deadline) in sent[p.thread_id] for p in moved}
 
 
 def gather(store: Store, rules: Rules, client: Client, month: str, language: str, now: datetime) -> Report:

@@ -42,6 +42,15 @@ class Replies(Database):
         return self.count("SELECT count(*) FROM replies WHERE thread_id = ? AND kind = ? AND planned_at >= ?",
                           [thread_id, kind, iso(since)])
 
+    def told_deadlines(self, thread_ids: list[str]) -> dict[str, set[str]]:
+        """The new deadlines (as stored, ISO 8601) each thread's sender was sent a notice of."""
+        told: dict[str, set[str]] = {}
+        for thread_id in thread_ids:
+            rows = self.rows("SELECT about FROM replies WHERE thread_id = ? AND kind != ? AND state = ?",
+                             [thread_id, ReplyKind.HOLDING, SENT])
+            told[thread_id] = {row["about"] for row in rows}
+        return told
+
     def holding_recipient(self, thread_id: str) -> Reply | None:
         """The thread's latest holding reply: its recipient was chosen by the rules for holding replies."""
         row = self.one("SELECT * FROM replies WHERE thread_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
