@@ -85,6 +85,15 @@ def test_the_core_does_no_io(module: str) -> None:
     assert outside & IO_MODULES == set()
 
 
+CLOCK = re.compile(r"\b(datetime\.now|datetime\.utcnow|date\.today|time\.time|time\.monotonic)\(")
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if _layer(m) in ("core", "decide", "config")))
+def test_pure_logic_reads_no_clock(module: str) -> None:
+    # The instant a decision is about is handed in (`now`), so every rule is tested at any moment.
+    assert CLOCK.findall(_modules()[module].read_text()) == [], f"{module}: take `now` as an argument"
+
+
 # SELECT needs a FROM: an IMAP SELECT of a folder is not SQL.
 SQL = re.compile(r"\b(SELECT\b.*\bFROM|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE|PRAGMA \w+)\b")
 

@@ -409,7 +409,7 @@ def test_tls_ca_file_turns_the_checks_on_for_loopback() -> None:
 
 
 def _smtp_failure(config: Smtp, password: str | None = None) -> str:
-    """Connect (and log in) with send.py's own session; its one line, or "connected"."""
+    """Connect (and log in) with mail/smtp.py's own session; its one line, or "connected"."""
     from mailtriage.errors import SendError
     from mailtriage.mail.smtp import SmtpSession
 

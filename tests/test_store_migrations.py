@@ -87,6 +87,23 @@ def test_a_migrated_database_has_the_schema_of_a_new_one(tmp_path: Path) -> None
 
     assert columns(tmp_path / "old.db") == columns(tmp_path / "new.db")
 
+    def indexes(path: Path) -> list[tuple[str, str, list[tuple[str, ...]]]]:
+        """Every index with its table and columns (the ones UNIQUE and PRIMARY KEY make included)."""
+        conn = sqlite3.connect(path)
+        try:
+            found = []
+            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+                for index in conn.execute(f"PRAGMA index_list({table})"):
+                    cols = [r[2] for r in conn.execute(f"PRAGMA index_info('{index[1]}')")]
+                    # an index SQLite names itself (sqlite_autoindex_<table>_N) is known by its columns
+                    name = "auto" if index[1].startswith("sqlite_autoindex") else index[1]
+                    found.append((table, name, [tuple(cols), (index[2],)]))
+            return sorted(found)
+        finally:
+            conn.close()
+
+    assert indexes(tmp_path / "old.db") == indexes(tmp_path / "new.db")
+
 
 def test_every_version_has_its_migration() -> None:
     assert sorted(migrations.MIGRATIONS) == list(range(2, SCHEMA_VERSION + 1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,14 +36,28 @@ def test_a_bad_duration_is_one_line_with_examples(text: str) -> None:
     ("December 4, 2026", datetime(2026, 12, 4, tzinfo=WARSAW), False),
 ])
 def test_dates_and_times_typed_by_people(text: str, expected: datetime, has_time: bool) -> None:
-    assert moment(text, WARSAW) == (expected, has_time)
+    assert moment(text, WARSAW, NOW) == (expected, has_time)
+
+
+NOW = datetime(2026, 12, 28, 9, 0, tzinfo=WARSAW)
+
+
+def test_a_date_without_a_year_is_this_years_or_for_a_new_deadline_the_next_one_to_come() -> None:
+    assert moment("4 Jan 12:00", WARSAW, NOW) == (datetime(2026, 1, 4, 12, 0, tzinfo=WARSAW), True)
+    assert moment("4 Jan 12:00", WARSAW, NOW, ahead=True) == (datetime(2027, 1, 4, 12, 0, tzinfo=WARSAW), True)
+    assert moment("30 Dec", WARSAW, NOW, ahead=True) == (datetime(2026, 12, 30, tzinfo=WARSAW), False)
+    assert moment("28 Dec 8:00", WARSAW, NOW, ahead=True)[0].year == 2026  # today is not the past
+    assert moment("29 Feb", WARSAW, NOW, ahead=True)[0] == datetime(2028, 2, 29, tzinfo=WARSAW)
+    # the year is the user's: just after midnight on 1 January in Warsaw it is still 2026 in UTC
+    new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    assert moment("2 Jan", WARSAW, new_year, ahead=True)[0] == datetime(2027, 1, 2, tzinfo=WARSAW)
 
 
 def test_an_offset_given_is_kept() -> None:
-    assert moment("2026-12-04T12:00+00:00", WARSAW)[0].utcoffset() == timedelta(0)
+    assert moment("2026-12-04T12:00+00:00", WARSAW, NOW)[0].utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize("text", ["yesterday", "04/12/2026", "4.12.2026", "soon"])
 def test_guesswork_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="^not a date or time: "):
-        moment(text, WARSAW)
+        moment(text, WARSAW, NOW)

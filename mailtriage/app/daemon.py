@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mailtriage")
 MISFIRE_GRACE = 24 * 3600  # a check missed by less than a day is caught up (once)
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def check_trigger(rules: Rules) -> BaseTrigger:

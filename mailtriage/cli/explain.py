@@ -73,7 +73,7 @@ def preview(obj: Context, sender: str, name: str | None, subject: str, received:
     when = datetime.now(rules.tz)
     if received is not None:
         try:
-            when, has_time = moment(received, rules.tz)
+            when, has_time = moment(received, rules.tz, when)
         except ValueError:
             has_time = False
         if not has_time:

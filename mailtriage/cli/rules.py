@@ -129,8 +129,9 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
     if (window_text is None) == (sender is None):
         raise click.UsageError("give exactly one of --window or --from")
     rules = obj.rules()
+    now = datetime.now(rules.tz)
     try:
-        arrival = (moment(received, rules.tz)[0] if received else datetime.now(rules.tz)).astimezone(rules.tz)
+        arrival = (moment(received, rules.tz, now)[0] if received else now).astimezone(rules.tz)
     except ValueError:
         raise click.BadParameter(f"not an ISO time: {received!r} (e.g. 2026-11-30T12:30)",
                                  param_hint="--received") from None
@@ -147,6 +148,5 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
     data = {"received": arrival.isoformat(), "client": client, "window": str(window),
             "deadline": due.astimezone(rules.tz).isoformat()}
     who = f"; {decision.label}, {decision.reason}" if decision is not None else ""
-    now = datetime.now(rules.tz)
     emit(data, as_json, f"due {when(due, rules.tz, now)} ({window} for a message received "
                          f"{when(arrival, rules.tz, now)}{who})")

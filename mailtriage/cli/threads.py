@@ -155,7 +155,7 @@ def _moment(rules: Rules, text: str, hint: str, *, closing: bool) -> datetime:
     from mailtriage.core.typed import moment
 
     try:
-        given, has_time = moment(text, rules.tz)
+        given, has_time = moment(text, rules.tz, datetime.now(rules.tz), ahead=True)
     except ValueError:
         raise click.BadParameter(f"not a date or time: {text!r} (e.g. 2026-12-04 or 2026-12-04T12:00)",
                                  param_hint=hint) from None
@@ -221,7 +221,9 @@ def summary(obj: Context, show: bool, send: bool) -> None:
     store = open_store(rules)
     try:
         if show:
-            result = morning.gather(store, rules, utc_now())
+            now = utc_now()
+            store.newly_overdue(now)  # as deliver does: the counts shown are those `threads` and `status` show
+            result = morning.gather(store, rules, now)
             click.echo(f"Subject: mailtriage: {result.subject}\n")
             click.echo(morning.render(result, rules)[0].rstrip())
         else:

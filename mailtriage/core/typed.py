@@ -7,7 +7,7 @@ line what was wrong and what to write instead.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 _UNITS = {"s": "seconds", "sec": "seconds", "second": "seconds", "m": "minutes", "min": "minutes",
@@ -28,12 +28,13 @@ def duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[unit]: int(found.group(1))})
 
 
-def moment(text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
+def moment(text: str, tz: ZoneInfo, now: datetime, *, ahead: bool = False) -> tuple[datetime, bool]:
     """A date or a date and time typed by a person, in `tz` unless it names an offset; and whether it has a time.
 
     ISO 8601 first (2026-12-04, 2026-12-04T17:10, 2026-12-04 17:10+01:00), then what dateutil reads
     ('4 Dec 2026 17:10', 'Dec 4 17:10'). All-digit forms such as 04/12/2026 are refused: day or month first
-    is a guess nobody should have to make about a deadline.
+    is a guess nobody should have to make about a deadline. A date without a year is in `now`'s year (in
+    `tz`); with `ahead` (a new deadline), a day of that year already past means the next year's.
     """
     text = text.strip()
     try:
@@ -42,18 +43,28 @@ def moment(text: str, tz: ZoneInfo) -> tuple[datetime, bool]:
     except ValueError:
         if not re.search(r"[A-Za-z]", text):
             raise ValueError(f"not a date or time: {text!r}") from None
-        parsed, has_time = _dateutil(text)
+        parsed, has_time = _dateutil(text, now.astimezone(tz).date(), ahead)
     return (parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed), has_time
 
 
-def _dateutil(text: str) -> tuple[datetime, bool]:
+def _dateutil(text: str, today: date, ahead: bool) -> tuple[datetime, bool]:
     from dateutil import parser
 
-    # Parsed against two different defaults: a time the text left out comes out different in each.
-    year = datetime.now().year
+    # Parsed against two different defaults: what the text left out (the time, the year) comes out
+    # different in each. (1 January of two leap years, so a typed 29 February parses in both.)
     try:
-        one = parser.parse(text, default=datetime(year, 1, 1, 0, 0))
-        two = parser.parse(text, default=datetime(year, 1, 1, 1, 1))
+        one = parser.parse(text, default=datetime(2024, 1, 1, 0, 0))
+        two = parser.parse(text, default=datetime(2028, 1, 1, 1, 1))
     except (ValueError, OverflowError):
         raise ValueError(f"not a date or time: {text!r}") from None
-    return one, one == two
+    has_time = (one.hour, one.minute) == (two.hour, two.minute)
+    if one.year == two.year:
+        return one, has_time
+    for year in range(today.year, today.year + 5) if ahead else (today.year,):
+        try:
+            candidate = one.replace(year=year)
+        except ValueError:  # 29 February in a year without one
+            continue
+        if candidate.date() >= today or not ahead:
+            return candidate, has_time
+    raise ValueError(f"not a date or time: {text!r} (give the year)")

@@ -1,6 +1,6 @@
 """Why a connection to a mail server failed, as one line that says what to do.
 
-Both edges (IMAP in fetch.py, SMTP in send.py) hand their low-level exception here; the line
+Both edges (IMAP in imap.py, SMTP in smtp.py) hand their low-level exception here; the line
 names the host, never a Python repr, and never a password (none of these exceptions carries one).
 """
 

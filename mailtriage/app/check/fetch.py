@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mailtriage.core.wording import duration_text
 from mailtriage.mail.imap import Fetched, FolderState, Mailbox
 from mailtriage.store.db import Mark, Store
 
@@ -79,5 +80,5 @@ def baseline(mailbox: Mailbox, folder: Selected, now: datetime, backfill: timede
         fresh = [f for f in mailbox.fetch(wanted) if f.internaldate >= since]
     note = f"{folder.name}: {why}: {state.exists} messages already there get no reply"
     if backfill:
-        note += f", except {len(fresh)} from the last {backfill}"
+        note += f", except {len(fresh)} from the last {duration_text(backfill.total_seconds(), 'en')}"
     return Batch(folder.name, state.uidvalidity, fresh, Mark(state.uidvalidity, uidnext - 1), baseline=True), note
