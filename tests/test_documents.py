@@ -94,6 +94,20 @@ def test_the_standards_document_as_markdown_and_json_and_for_no_client(
     assert code == 2 and "no client 'Nobody' (known: Acme, Piekarnia)" in err
 
 
+def test_with_overdue_notice_the_document_promises_a_new_deadline_when_one_is_missed(
+        capsys: pytest.CaptureFixture[str], write_rules: Write, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    plain, told = write_rules(rules_text()), write_rules(rules_text(extra="overdue_notice: true\n"))
+    promise = {"pl": "nadawca dostaje wiadomość z przeprosinami i nowym terminem",
+               "en": "the sender gets a message with an apology and a new deadline"}
+    for language, words in promise.items():
+        _, out, _ = run_cli(capsys, "-c", plain, "standards", "--language", language)
+        assert words not in out
+        code, out, err = run_cli(capsys, "-c", told, "standards", "--language", language)
+        assert code == 0, err
+        assert words in " ".join(out.split())
+
+
 def test_the_examples_are_what_windows_deadline_computes(rules_file: Path) -> None:
     from mailtriage.app import standards
 
@@ -282,6 +296,14 @@ def test_the_calendar_has_one_event_per_unanswered_thread_with_a_stable_uid(
     assert [str(e["UID"]) for e in again] == uids[1:]
     assert again[0].decoded("DTSTART") == OCT + 50 * HOUR
     assert list(tmp_path.glob(".deadlines.ics.*")) == []  # no temporary file left behind
+    # snooze, wait and done rewrite it at once, not only the next check
+    code, _, err = run_cli(capsys, "-c", path, "snooze", "2", "2027-03-01T10:00")
+    assert code == 0, err
+    assert Calendar.from_ical(ics.read_bytes()).walk("VEVENT")[0].decoded("DTSTART") == datetime(
+        2027, 3, 1, 9, 0, tzinfo=UTC)
+    code, _, err = run_cli(capsys, "-c", path, "wait", "2")
+    assert code == 0, err
+    assert Calendar.from_ical(ics.read_bytes()).walk("VEVENT") == []
 
 
 def test_the_calendar_file_is_exactly_this(write_rules: Write) -> None:

@@ -202,6 +202,9 @@ class _Words:
                 lines.append(f"Jeden nadawca dostaje najwyżej {most} "
                              f"w ciągu {plural(limit.hours, ('godziny', 'godzin', 'godzin'))}; kolejne wiadomości "
                              "mają swoje terminy, ale bez ponownego potwierdzenia.")
+            if self.rules.overdue_notice:
+                lines.append("Jeśli odpowiedź nie zdąży przyjść w terminie, nadawca dostaje wiadomość z przeprosinami "
+                             "i nowym terminem, liczonym tak samo jak pierwszy.")
             return Section("Co dzieje się z wiadomością", lines)
         lines = ["Every message that needs an answer gets a short automatic acknowledgement within minutes of the "
                  "next mail check, stating the time by which I will answer.",
@@ -210,6 +213,9 @@ class _Words:
             lines.append(f"One sender gets at most {plural(limit.replies, ('acknowledgement', 'acknowledgements'))} "
                          f"within {plural(limit.hours, ('hour', 'hours'))}; later messages keep their deadlines "
                          "without another acknowledgement.")
+        if self.rules.overdue_notice:
+            lines.append("If an answer cannot come by its deadline, the sender gets a message with an apology and a "
+                         "new deadline, counted the same way as the first.")
         return Section("What happens to a message", lines)
 
     def confidentiality(self) -> Section:

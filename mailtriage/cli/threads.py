@@ -14,6 +14,7 @@ from mailtriage.core.models import STATES
 
 if TYPE_CHECKING:
     from mailtriage.config.model import Rules
+    from mailtriage.store.db import Store
 
 
 @click.command()
@@ -70,6 +71,7 @@ def done(obj: Context, thread: str) -> None:
     store = open_store(rules)
     try:
         row = close(store, thread, utc_now(), rules.calendar())
+        _refresh_calendar(store, rules)
     finally:
         store.close()
     click.echo(f"#{row.number} closed ({row.subject!r} from {row.sender})")
@@ -100,6 +102,7 @@ def snooze(obj: Context, thread: str, until: str, notify: bool, as_json: bool) -
     store = open_store(rules)
     try:
         moved = snooze_and_tell(store, thread, until_time, utc_now(), rules if notify else None)
+        _refresh_calendar(store, rules)
     finally:
         store.close()
     row, notice = moved.thread, moved.notice
@@ -142,11 +145,22 @@ def wait(obj: Context, thread: str, until: str | None, as_json: bool) -> None:
     store = open_store(rules)
     try:
         row = wait_for(store, thread, utc_now(), until_time)
+        _refresh_calendar(store, rules)
     finally:
         store.close()
     chase = f"; chase from {wording.when(until_time, rules.tz, utc_now())}" if until_time else ""
     emit(ThreadView(row, rules.tz).as_dict(), as_json,
          f"#{row.number} waits for the client ({row.subject!r} from {row.sender}){chase}")
+
+
+def _refresh_calendar(store: Store, rules: Rules) -> None:
+    """A deadline moved, a thread closed or waiting: the calendar file shows it now, not after the next check."""
+    if rules.deadline_calendar is None:
+        return
+    from mailtriage.app.aftercheck import after_check
+
+    for problem in after_check(store, rules, utc_now(), reports=False):
+        click.echo(f"warning: {problem}", err=True)
 
 
 def _moment(rules: Rules, text: str, hint: str, *, closing: bool) -> datetime:
