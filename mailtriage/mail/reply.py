@@ -184,12 +184,13 @@ def _body_head() -> bytes:
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_LINE_MAX = SMTP.max_line_length or 78  # what set_content passes to the quoted-printable encoder (78)
 
 
 def _body(text: str) -> bytes:
     """The body as set_content (quoted-printable, UTF-8, 78 columns) and BytesGenerator write it."""
     lines = text.encode("utf-8").splitlines()
-    data = body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), SMTP.max_line_length)
+    data = body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), _LINE_MAX)
     parts = _NEWLINE.split(data)
     return ("".join(part + "\r\n" for part in parts[:-1]) + parts[-1]).encode("ascii", "surrogateescape")
 
