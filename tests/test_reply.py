@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.policy import SMTP
 
@@ -9,12 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailtriage.config.model import Rules
 from mailtriage.config.rulesfile import load
 from mailtriage.core.models import Incoming, Verdict
 from mailtriage.core.parse import parse
-from mailtriage.mail.reply import build, echo, render, reply_subject
+from mailtriage.mail.reply import build, build_bytes, echo, render, reply_subject
 from mailtriage.mail.templates import environment
-from tests.conftest import EXAMPLE
+from tests.conftest import CORPUS, DATA, EXAMPLE
 
 NOW = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
 
@@ -126,3 +128,44 @@ def test_a_strangers_subject_is_echoed_at_most_150_characters_on_one_line() -> N
     msg = incoming(f"From: jan@acme.pl\nSubject: {long}\n\n".encode())
     rules = load(EXAMPLE)
     assert f'"{echo(long)}"' in render(environment(rules), msg, VERDICT, rules, NOW)
+
+
+def _same_bytes(msg: Incoming, rules: Rules, message_id: str = "<mailtriage.1@example.com>") -> None:
+    """build_bytes (what the check sends) is byte for byte what the email package writes."""
+    if not msg.sender or not msg.reply_to:
+        return
+    for language in ("en", "pl"):
+        verdict = Verdict("reply", "x", client="Acme", deadline=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+                          language=language)
+        text = render(environment(rules), msg, verdict, rules, NOW)
+        expected = build(msg, text, rules, NOW, message_id).as_bytes(policy=SMTP)
+        assert build_bytes(msg, text, rules, NOW, message_id) == expected
+        assert build_bytes(msg, text, rules, NOW, message_id) == expected  # and again, folded from the cache
+
+
+def test_the_bytes_sent_are_the_email_packages_for_every_message_of_the_test_data_and_corpus() -> None:
+    rules = load(EXAMPLE)
+    files = sorted(DATA.glob("*.eml")) + (sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix != ".tsv"
+                                                 and p.name != "README.md") if CORPUS.exists() else [])
+    assert len(files) > 20
+    for path in files:
+        _same_bytes(incoming(path.read_bytes()), rules)
+    for raw in (f"From: Jan <jan@acme.pl>\nMessage-ID: {EXCHANGE}\nReferences: <r0@acme.pl>\n {EXCHANGE_2}\n\n",
+                'From: "Jöhn, Doe" <jdöe@mächine.example>\nMessage-ID: <zażółć@x.pl>\nSubject: Łódź\n\n',
+                "From: Ewa <ewa@ŻÓŁW.pl>\nMessage-ID: <zażółć@x.pl>\n\n", "From: Dotty <dotty@dot.example.>\n\n",
+                f"From: jan@acme.pl\nSubject: Zapytanie {'bardzo długie ' * 40}\n\n",
+                "From: =?utf-8?q?Zofia_=C5=BBy=C5=82ka?= <z@x.pl>\nSubject: =?utf-8?b?WmFtw7N3aWVuaWU=?=\n\n"):
+        _same_bytes(incoming(raw.encode()), rules)
+    _same_bytes(incoming(b"From: a@b.pl\n\n"), rules, "<mailtriage." + "x" * 90 + "@a-very-long.example.com>")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80), st.text(max_size=200), st.binary(max_size=60))
+def test_the_bytes_sent_are_the_email_packages_for_any_name_and_subject(name: str, subject: str,
+                                                                         raw: bytes) -> None:
+    rules = load(EXAMPLE)
+    msg = incoming(b"From: " + raw + b" <" + raw.strip(b"<> \t\r\n") + b"@x.pl>\nMessage-ID: " + raw + b"\n\n")
+    _same_bytes(msg, rules)
+    msg = incoming(b"From: x <x@y.pl>\n\n")
+    _same_bytes(replace(msg, sender_name=name, subject=subject), rules)
+    _same_bytes(replace(msg, sender_name=name, subject=subject, reply_to="z@y.pl"), rules)

@@ -161,9 +161,7 @@ class Triage:
 
     def draft(self, msg: Incoming, verdict: Verdict, choice: recipient.Choice) -> Draft:
         """The holding reply to `msg` (its reply_to set), as it will go out."""
-        from email.policy import SMTP
-
-        from mailtriage.mail.reply import build, new_message_id, render
+        from mailtriage.mail.reply import build_bytes, new_message_id, render
         from mailtriage.mail.templates import TemplateError, environment
 
         if self._templates is None:
@@ -174,7 +172,7 @@ class Triage:
         except TemplateError as exc:
             raise TemplateUnusable(f"the holding reply template cannot be used: {exc}; fix it (mailtriage "
                                    "preview shows a reply) and run again: nothing of this batch was recorded") from None
-        data = build(msg, text, self.rules, self.now, message_id).as_bytes(policy=SMTP)
+        data = build_bytes(msg, text, self.rules, self.now, message_id)
         return Draft(message_id, msg.reply_to, recipient.limit_key(msg.reply_to), verdict.language, data,
                      choice.via, choice.reason)
 
