@@ -317,3 +317,38 @@ def test_a_token_the_server_refuses_twice_is_one_line_without_the_token(
     assert code == 1 and len(err.strip().splitlines()) == 1, err
     assert err.startswith("imap 127.0.0.1:") and "login refused" in err
     assert world.auth.grants("/token").count("refresh_token") == 1
+
+
+def oauth2_rules(tmp_path: Path, block: str) -> Path:
+    """A rules.yaml signing in to the demo's loopback servers with the oauth2 block BLOCK (flow style)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(loopback_rules(1143, 1025, user="kasia@example.org", imap_password="auth: oauth2")
+                     + f"oauth2: {block}\n")
+    return rules
+
+
+def test_login_refuses_the_placeholder_client_id_before_the_network(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from mailtriage.config.oauth2 import CLIENT_ID_PLACEHOLDER
+
+    # token_url on a port nobody listens on: reaching the network would say "cannot reach"
+    rules = oauth2_rules(tmp_path, f"{{provider: custom, client_id: {CLIENT_ID_PLACEHOLDER}, token_url: "
+                                   "http://127.0.0.1:9/token, device_authorization_url: http://127.0.0.1:9/device}")
+    code, out, err = run_cli(capsys, "-c", rules, "login")
+    assert code == 1 and out == ""
+    assert err.splitlines() == ["oauth2.client_id is still the placeholder `mailtriage init` wrote: register an app "
+                                "of your own and put its client id in rules.yaml (README, \"Microsoft 365 / "
+                                "Outlook.com\")"]
+
+
+def test_login_without_the_network_says_what_to_do_in_one_line(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # .invalid never resolves (RFC 6761): what a machine without DNS sees for login.microsoftonline.com
+    rules = oauth2_rules(tmp_path, "{provider: custom, client_id: app-1, token_url: https://login.example.invalid/t, "
+                                   "device_authorization_url: https://login.example.invalid/devicecode}")
+    code, out, err = run_cli(capsys, "-c", rules, "login")
+    assert code == 1 and out == ""
+    assert err.splitlines() == ["cannot reach the sign-in server https://login.example.invalid/devicecode: the name "
+                                "login.example.invalid does not resolve: check the network connection (DNS, a proxy "
+                                "or firewall) and try again"]
+    assert "Errno" not in err

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mailtriage.errors import OAuthError
+from mailtriage.mail.netreasons import unreachable
 
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 MICROSOFT_SCOPES = ("offline_access", "https://outlook.office.com/IMAP.AccessAsUser.All",
@@ -122,7 +123,10 @@ def post_form(url: str, fields: Mapping[str, str], timeout: float = 30.0) -> tup
         status, raw = exc.code, exc.read()
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise OAuthError(f"cannot reach the sign-in server {_shown(url)}: {reason}") from None
+        parts = urllib.parse.urlsplit(url)
+        words = unreachable(reason if isinstance(reason, BaseException) else exc, parts.hostname or "",
+                            parts.port or (443 if parts.scheme == "https" else 80))
+        raise OAuthError(f"cannot reach the sign-in server {_shown(url)}: {words}") from None
     try:
         parsed = json.loads(raw)
     except ValueError:
