@@ -257,9 +257,10 @@ def test_login_with_the_browser_prints_the_address_and_waits_without_a_terminal(
         auth: AuthServer, tmp_path: Path) -> None:
     """Code + PKCE (Google's way): `login` in a process of its own, stdin closed, prints the address; the test
     plays the browser (the server approves and redirects to the loopback address login listens on)."""
+    import urllib.parse
     import urllib.request
 
-    from tests.cli import start_process
+    from tests.cli import environment, start_process
 
     auth.user = "kasia.browser@example.org"
     auth.refresh_lifetime = 7 * 24 * 3600  # a Google project in 'Testing' says so
@@ -267,13 +268,21 @@ def test_login_with_the_browser_prints_the_address_and_waits_without_a_terminal(
     rules.write_text(loopback_rules(1143, 1025, user=auth.user, imap_password="auth: oauth2", settings="")
                      + f"oauth2: {{provider: custom, client_id: {auth.client_id}, token_url: {auth.url}/token, "
                      f"authorization_url: {auth.url}/authorize, scopes: [openid, offline_access, mail]}}\n")
-    process = start_process("-c", rules, "login")
+    env = {k: v for k, v in environment(SSH_CONNECTION="192.0.2.7 50000 192.0.2.1 22").items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    process = start_process("-c", rules, "login", env=env)
     try:
         assert process.stderr is not None and process.stdout is not None
         first = process.stdout.readline()
         assert first.startswith("To sign in, open this address in a browser")
         address = process.stdout.readline().strip()
         assert address.startswith(f"{auth.url}/authorize?") and "code_challenge_method=S256" in address
+        port = urllib.parse.parse_qs(urllib.parse.urlsplit(address).query)["redirect_uri"][0].split(":")[2].strip("/")
+        assert process.stdout.readline().strip() == (
+            f"no display here (ssh?): the browser comes back to 127.0.0.1:{port} on this machine, so first run "
+            f"`ssh -L {port}:127.0.0.1:{port} <this host>` on the machine with the browser, then open the address there")
+        assert process.stdout.readline().strip() == (f"waiting for the browser to come back to http://127.0.0.1:{port}/ "
+                                                     "… (Ctrl-C to stop)")
         with urllib.request.urlopen(address, timeout=10) as page:  # noqa: S310 - loopback
             assert b"Signed in" in page.read()
         out, err = process.communicate(timeout=15)
@@ -352,3 +361,15 @@ def test_login_without_the_network_says_what_to_do_in_one_line(
                                 "login.example.invalid does not resolve: check the network connection (DNS, a proxy "
                                 "or firewall) and try again"]
     assert "Errno" not in err
+
+
+def test_the_ssh_hint_only_without_a_display_or_over_ssh(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailtriage.mail.oauth2_flows import remote
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION"):
+        monkeypatch.delenv(name, raising=False)
+    assert remote()  # a server without a display
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    assert not remote()  # a desktop: the browser is here
+    monkeypatch.setenv("SSH_CONNECTION", "192.0.2.7 50000 192.0.2.1 22")
+    assert remote()  # ssh -X still means a browser far from 127.0.0.1 of this machine
