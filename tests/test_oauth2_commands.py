@@ -280,9 +280,10 @@ def test_login_with_the_browser_prints_the_address_and_waits_without_a_terminal(
         port = urllib.parse.parse_qs(urllib.parse.urlsplit(address).query)["redirect_uri"][0].split(":")[2].strip("/")
         assert process.stdout.readline().strip() == (
             f"no display here (ssh?): the browser comes back to 127.0.0.1:{port} on this machine, so first run "
-            f"`ssh -L {port}:127.0.0.1:{port} <this host>` on the machine with the browser, then open the address there")
-        assert process.stdout.readline().strip() == (f"waiting for the browser to come back to http://127.0.0.1:{port}/ "
-                                                     "… (Ctrl-C to stop)")
+            f"`ssh -L {port}:127.0.0.1:{port} <this host>` on the machine with the browser, then open the "
+            "address there")
+        assert process.stdout.readline().strip() == (
+            f"waiting for the browser to come back to http://127.0.0.1:{port}/ … (Ctrl-C to stop)")
         with urllib.request.urlopen(address, timeout=10) as page:  # noqa: S310 - loopback
             assert b"Signed in" in page.read()
         out, err = process.communicate(timeout=15)
