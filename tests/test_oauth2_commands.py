@@ -374,3 +374,17 @@ def test_the_ssh_hint_only_without_a_display_or_over_ssh(monkeypatch: pytest.Mon
     assert not remote()  # a desktop: the browser is here
     monkeypatch.setenv("SSH_CONNECTION", "192.0.2.7 50000 192.0.2.1 22")
     assert remote()  # ssh -X still means a browser far from 127.0.0.1 of this machine
+
+
+def test_with_json_an_error_is_one_line_on_stderr_and_nothing_on_stdout_as_for_check(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The convention of every command (README, Commands): --json changes what success prints, not errors."""
+    rules = oauth2_rules(tmp_path, "{provider: custom, client_id: app-1, token_url: http://127.0.0.1:9/token, "
+                                   "device_authorization_url: http://127.0.0.1:9/device}")
+    code, out, err = run_cli(capsys, "-c", rules, "login", "--json")
+    assert code == 1 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith("cannot reach the sign-in server http://127.0.0.1:9/device: connection refused")
+    monkeypatch.setenv("MAILTRIAGE_IMAP_PASSWORD", "x")
+    rules.write_text(loopback_rules(9, 9))
+    code, out, err = run_cli(capsys, "-c", rules, "check", "--json")
+    assert code == 1 and out == "" and len(err.splitlines()) == 1 and "connection refused" in err
