@@ -172,6 +172,10 @@ def test_doctor_checks_the_token_and_both_logins(capsys: pytest.CaptureFixture[s
     steps = {step["step"]: step for step in json.loads(out)}
     assert code == 1 and steps["oauth2 token"]["status"] == "fail"
     assert "mailtriage login" in steps["oauth2 token"]["fix"]
+    assert "mailtriage login" not in steps["oauth2 token"]["detail"]  # said once, as the fix
+    _, text, _ = run_cli(capsys, "-c", world.rules, "doctor")
+    assert [each for each in text.splitlines() if "oauth2 token" in each] == [
+        f"✘ oauth2 token: {world.token_file}: no OAuth2 sign-in yet → run mailtriage login"]
     login(capsys, world)
     code, out, err = run_cli(capsys, "-c", world.rules, "doctor", "--json")
     steps = {step["step"]: step for step in json.loads(out)}

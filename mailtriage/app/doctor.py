@@ -79,6 +79,14 @@ def example_values(rules: Rules) -> list[str]:
     return found
 
 
+def _once(text: str, fix: str) -> tuple[str, str]:
+    """The detail and the fix, saying `mailtriage login` once: the error's own closing hint becomes the fix."""
+    said, _, hint = text.rpartition(": ")
+    if said and "mailtriage login" in hint:
+        return said, hint.replace("`", "")
+    return (text, "") if "mailtriage login" in text else (text, fix)
+
+
 def oauth2_steps(rules: Rules) -> list[Step]:
     """The sign-in of the oauth2 block: the token file there, and its refresh token alive (refreshed
     now, the rotated one saved: the one change doctor makes, and the one a check would make anyway)."""
@@ -93,7 +101,7 @@ def oauth2_steps(rules: Rules) -> list[Step]:
     try:
         tokens = load_tokens(token_file(block))
     except MailtriageError as exc:
-        return [Step("oauth2 token", FAIL, str(exc), login), _skip("oauth2 refresh", "no token file")]
+        return [Step("oauth2 token", FAIL, *_once(str(exc), login)), _skip("oauth2 refresh", "no token file")]
     steps = [Step("oauth2 token", OK, f"{block.token_file} (signed in {tokens.obtained_at:%Y-%m-%d} as "
                   f"{tokens.who or tokens.account or 'the account of rules.yaml'})")]
     try:
@@ -101,7 +109,7 @@ def oauth2_steps(rules: Rules) -> list[Step]:
     except SecretError as exc:  # the client secret's variable or file: not a matter of signing in again
         return [*steps, Step("oauth2 refresh", FAIL, str(exc), "set client_secret_env / client_secret_file")]
     except MailtriageError as exc:
-        return [*steps, Step("oauth2 refresh", FAIL, str(exc), login)]
+        return [*steps, Step("oauth2 refresh", FAIL, *_once(str(exc), login))]
     return [*steps, Step("oauth2 refresh", OK, f"the refresh token works ({block.provider}); the new tokens "
                          "are saved")]
 
