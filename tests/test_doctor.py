@@ -331,3 +331,19 @@ def test_password_sources_that_fail_are_named_without_the_secret(tmp_path: Path)
     (tmp_path / "empty").write_text("\n")
     step, _ = password_step("imap", server(password_file=str(tmp_path / "empty")))
     assert step.status == "fail" and "gives an empty password" in step.detail
+
+
+def test_the_demos_address_passes_on_loopback_only_and_the_examples_never(tmp_path: Path) -> None:
+    from mailtriage.config.readiness import DEMO_ADDRESS, warnings
+    from mailtriage.demo.rules import loopback_rules
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(loopback_rules(1143, 1025, address=DEMO_ADDRESS))  # what `mailtriage demo` writes
+    assert example_values(load(path)) == [] and not any("demo" in w for w in warnings(load(path), {}))
+    path.write_text(loopback_rules(1143, 1025, address=DEMO_ADDRESS).replace(
+        "host: 127.0.0.1, port: 1025, security: none", "host: smtp.firma.pl, port: 465, security: tls"))
+    assert example_values(load(path)) == [f"{DEMO_ADDRESS} in identity.from, identity.addresses"]
+    assert f"identity.from: {DEMO_ADDRESS} is the demo's address; put your own address there" in warnings(
+        load(path), {})
+    path.write_text(loopback_rules(1143, 1025))  # the example's address stays a leftover on loopback too
+    assert example_values(load(path)) == ["kasia@example.com in identity.from, identity.addresses"]
