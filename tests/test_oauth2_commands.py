@@ -392,3 +392,15 @@ def test_with_json_an_error_is_one_line_on_stderr_and_nothing_on_stdout_as_for_c
     rules.write_text(loopback_rules(9, 9))
     code, out, err = run_cli(capsys, "-c", rules, "check", "--json")
     assert code == 1 and out == "" and len(err.splitlines()) == 1 and "connection refused" in err
+
+
+def test_doctor_offline_blames_the_network_not_the_sign_in(capsys: pytest.CaptureFixture[str], world: World) -> None:
+    login(capsys, world)
+    world.rules.write_text(world.rules.read_text().replace(f"token_url: {world.auth.url}/token",
+                                                           "token_url: http://127.0.0.1:9/token"))
+    code, out, _ = run_cli(capsys, "-c", world.rules, "doctor", "--json")
+    step = {step["step"]: step for step in json.loads(out)}["oauth2 refresh"]
+    assert code == 1 and step["status"] == "fail"
+    assert step["detail"] == ("cannot reach the sign-in server http://127.0.0.1:9/token: connection refused by "
+                              "127.0.0.1:9: check the network connection (DNS, a proxy or firewall) and try again")
+    assert step["fix"] == "run doctor again once the network works"

@@ -104,6 +104,7 @@ def oauth2_steps(rules: Rules) -> list[Step]:
                                 for s in (rules.imap, rules.smtp)):
         return []
     from mailtriage.mail.oauth2 import load_tokens
+    from mailtriage.mail.oauth2_wire import Unreachable
     from mailtriage.mail.signin import token_file, token_source
 
     login = "sign in with: mailtriage login"
@@ -117,6 +118,8 @@ def oauth2_steps(rules: Rules) -> list[Step]:
         token_source(block).force_refresh()
     except SecretError as exc:  # the client secret's variable or file: not a matter of signing in again
         return [*steps, Step("oauth2 refresh", FAIL, str(exc), "set client_secret_env / client_secret_file")]
+    except Unreachable as exc:  # offline: signing in again would not help
+        return [*steps, Step("oauth2 refresh", FAIL, str(exc), "run doctor again once the network works")]
     except MailtriageError as exc:
         return [*steps, Step("oauth2 refresh", FAIL, *_once(str(exc), login))]
     return [*steps, Step("oauth2 refresh", OK, f"the refresh token works ({block.provider}); the new tokens "

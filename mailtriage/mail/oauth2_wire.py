@@ -48,6 +48,10 @@ class SignInRequired(OAuthError):
     """Only a new `mailtriage login` helps: no token file yet, or the refresh token was refused."""
 
 
+class Unreachable(OAuthError):
+    """The sign-in server could not be reached: the network, not the sign-in, is at fault."""
+
+
 @dataclass(frozen=True)
 class Provider:
     """Where to sign in and what to ask for; a device URL means the device flow, else code + PKCE."""
@@ -126,7 +130,7 @@ def post_form(url: str, fields: Mapping[str, str], timeout: float = 30.0) -> tup
         parts = urllib.parse.urlsplit(url)
         words = unreachable(reason if isinstance(reason, BaseException) else exc, parts.hostname or "",
                             parts.port or (443 if parts.scheme == "https" else 80))
-        raise OAuthError(f"cannot reach the sign-in server {_shown(url)}: {words}") from None
+        raise Unreachable(f"cannot reach the sign-in server {_shown(url)}: {words}") from None
     try:
         parsed = json.loads(raw)
     except ValueError:
