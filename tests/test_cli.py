@@ -39,6 +39,16 @@ def test_validate_prints_every_problem_and_exits_2_without_traceback(
     assert "Traceback" not in err
 
 
+def test_validate_says_no_login_for_a_server_without_one_as_doctor_does(
+        capsys: pytest.CaptureFixture[str], write_rules: Callable[..., Path]) -> None:
+    from mailtriage.demo.rules import loopback_rules
+
+    path = write_rules(loopback_rules(1143, 1025))  # the demo's SMTP: no username, no password
+    code, out, _ = run(capsys, "-c", str(path), "validate")
+    assert code == 0 and "  smtp: no login configured" in out.splitlines()
+    assert "None" not in out and "imap password: environment variable MAILTRIAGE_IMAP_PASSWORD" in out
+
+
 @pytest.mark.parametrize(
     ("args", "deadline"),
     [

@@ -82,6 +82,9 @@ def test_demo_keep_leaves_both_servers_running_with_commands_to_try_and_stop_end
         assert imap.select_folder("INBOX", readonly=True)[b"EXISTS"] == len(MESSAGES)
         imap.logout()
         assert len(list((folder / "received").glob("*.eml"))) == 3
+        checked = mailtriage("-c", str(folder / "rules.yaml"), "doctor", cwd=tmp_path)  # a green demo
+        assert checked.returncode == 0, checked.stdout
+        assert "✔ example values: the demo's address kasia@demo.example on the demo's loopback" in checked.stdout
         assert re.search(rf"^  \S*mailtriage demo --stop {folder}$", done.stdout, re.MULTILINE)
     finally:
         stop = mailtriage("demo", "--stop", str(folder), cwd=tmp_path)
@@ -90,3 +93,39 @@ def test_demo_keep_leaves_both_servers_running_with_commands_to_try_and_stop_end
     assert not folder.exists() and running_from(folder) == []
     again = mailtriage("demo", "--stop", str(folder), cwd=tmp_path)
     assert again.returncode == 1 and again.stderr.count("\n") == 1 and "holds no demo servers" in again.stderr
+
+
+def test_demo_stop_without_a_folder_stops_the_one_left_running_or_says_what_runs(tmp_path: Path) -> None:
+    import shutil
+    import tempfile
+
+    from tests.cli import environment
+
+    temp = Path(tempfile.mkdtemp(prefix="mt-"))  # the demo's default place, of this test alone (and short:
+    # Dovecot's sockets live under it)
+    temp.chmod(0o711)  # as the demo's own folder: Dovecot's mail processes run as another user
+    env = environment(TMPDIR=str(temp))
+    none = run_process("demo", "--stop", cwd=tmp_path, env=env)
+    assert none.returncode == 1 and none.stdout == ""
+    assert none.stderr == "no demo left running by `mailtriage demo --keep` was found\n"
+    folders = []
+    try:
+        for _ in range(2):
+            done = run_process("demo", "--keep", cwd=tmp_path, env=env)
+            assert done.returncode == 0, done.stderr
+            folders.append(folder_of(done.stdout))
+        assert all(folder.parent == temp for folder in folders)
+        two = run_process("demo", "--stop", cwd=tmp_path, env=env)
+        assert two.returncode == 1 and two.stderr.count("\n") == 1
+        assert two.stderr == (f"2 demos are running ({folders[0]}, {folders[1]}): give one, mailtriage demo --stop "
+                              "FOLDER\n")
+        assert run_process("demo", "--stop", str(folders[0]), cwd=tmp_path, env=env).returncode == 0
+        one = run_process("demo", "--stop", cwd=tmp_path, env=env)
+        assert one.returncode == 0, one.stderr
+        assert re.fullmatch(rf"stopped 2 demo servers \(\d+ \d+\); removed {folders[1]}\n", one.stdout)
+    finally:
+        for folder in folders:
+            if folder.exists():
+                run_process("demo", "--stop", str(folder), cwd=tmp_path, env=env)
+        shutil.rmtree(temp, ignore_errors=True)
+    assert not any(folder.exists() or running_from(folder) for folder in folders)

@@ -108,14 +108,49 @@ def test_nothing_listening_names_host_port_and_the_usual_port(
     assert not any("imap login" in each for each in lines)
 
 
+def resolver(monkeypatch: pytest.MonkeyPatch, *known: str) -> None:
+    """The system's resolver as it answers on a machine whose DNS knows only KNOWN (to 127.0.0.1), or nothing:
+    DNS cannot be switched off for a test, so getaddrinfo is, for names; IP literals go through as ever."""
+    import ipaddress
+    import socket
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, port: object, *args: Any, **kwargs: Any) -> Any:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if host not in known:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+            host = "127.0.0.1"
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 def test_an_unknown_host_is_a_dns_failure(capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox],
-                                          smtp: SmtpSink) -> None:
+                                          smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    resolver(monkeypatch, "imap.gmail.com", "outlook.office365.com")  # DNS works: the host is wrong
     code, lines = doctor(capsys, own(mailbox(), (f"host: 127.0.0.1, port: {smtp.port}, security: none",
                                                  f"host: no-such-host.invalid, port: {smtp.port}, security: tls")))
     assert code == 1
     assert line(lines, "smtp DNS").startswith("✘ smtp DNS: cannot find the host no-such-host.invalid (")
     assert line(lines, "smtp DNS").endswith("→ correct smtp.host")
     assert line(lines, "imap login").startswith("✔")
+
+
+def test_when_no_name_resolves_it_is_the_network_not_the_host(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    resolver(monkeypatch)  # offline: no name resolves, a provider's well-known host included
+    code, lines = doctor(capsys, own(mailbox(), (f"host: 127.0.0.1, port: {smtp.port}, security: none",
+                                                 f"host: smtp.gmail.com, port: {smtp.port}, security: tls")))
+    assert code == 1
+    assert line(lines, "smtp DNS") == ("✘ smtp DNS: cannot find the host smtp.gmail.com, nor imap.gmail.com or "
+                                       "outlook.office365.com: no DNS / no network → check this machine's network "
+                                       "connection and DNS (a VPN, a proxy), not rules.yaml; then run doctor again")
+    assert "correct smtp.host" not in "\n".join(lines)
+    assert line(lines, "imap login").startswith("✔")  # 127.0.0.1 needs no DNS
 
 
 def test_tls_spoken_to_a_plain_port_suggests_starttls(
@@ -296,3 +331,19 @@ def test_password_sources_that_fail_are_named_without_the_secret(tmp_path: Path)
     (tmp_path / "empty").write_text("\n")
     step, _ = password_step("imap", server(password_file=str(tmp_path / "empty")))
     assert step.status == "fail" and "gives an empty password" in step.detail
+
+
+def test_the_demos_address_passes_on_loopback_only_and_the_examples_never(tmp_path: Path) -> None:
+    from mailtriage.config.readiness import DEMO_ADDRESS, warnings
+    from mailtriage.demo.rules import loopback_rules
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(loopback_rules(1143, 1025, address=DEMO_ADDRESS))  # what `mailtriage demo` writes
+    assert example_values(load(path)) == [] and not any("demo" in w for w in warnings(load(path), {}))
+    path.write_text(loopback_rules(1143, 1025, address=DEMO_ADDRESS).replace(
+        "host: 127.0.0.1, port: 1025, security: none", "host: smtp.firma.pl, port: 465, security: tls"))
+    assert example_values(load(path)) == [f"{DEMO_ADDRESS} in identity.from, identity.addresses"]
+    assert f"identity.from: {DEMO_ADDRESS} is the demo's address; put your own address there" in warnings(
+        load(path), {})
+    path.write_text(loopback_rules(1143, 1025))  # the example's address stays a leftover on loopback too
+    assert example_values(load(path)) == ["kasia@example.com in identity.from, identity.addresses"]

@@ -247,3 +247,18 @@ def test_auth_oauth2_only_where_init_knows_the_provider(tmp_path: Path) -> None:
     result, path = init(tmp_path, "--provider", "icloud", "--address", "k@icloud.com", "--auth", "oauth2")
     assert result.exit_code == 2 and "microsoft365 and gmail only" in result.stderr
     assert not path.exists()
+
+
+def test_a_client_id_means_oauth2_and_init_says_so(tmp_path: Path) -> None:
+    result, path = init(tmp_path, "--provider", "gmail", "--address", "kasia@gmail.com",
+                        "--client-id", "1234-abc.apps.googleusercontent.com")
+    assert result.exit_code == 0, result.output
+    assert "with OAuth2 sign-in (--client-id given, so --auth oauth2)" in result.stdout
+    rules = load(path)
+    assert rules.oauth2 is not None and rules.oauth2.client_id == "1234-abc.apps.googleusercontent.com"
+    assert rules.imap.auth == "oauth2" and rules.smtp is not None and rules.smtp.auth == "oauth2"
+    refused, other = init(tmp_path / "x", "--provider", "gmail", "--address", "kasia@gmail.com", "--auth", "password",
+                          "--client-id", "1234-abc.apps.googleusercontent.com")
+    assert refused.exit_code == 2 and not other.exists()
+    assert refused.stderr.splitlines() == ["mailtriage init: --client-id is for OAuth2 sign-in: give --auth oauth2, "
+                                           "or leave out --client-id"]

@@ -125,7 +125,8 @@ class Browser:
 
     def __call__(self, text: str) -> None:
         self.shown.append(text)
-        threading.Thread(target=self.browse, args=(text.splitlines()[-1],), daemon=True).start()
+        if text.splitlines()[-1].startswith("http"):  # the address; not the lines on waiting or on ssh -L
+            threading.Thread(target=self.browse, args=(text.splitlines()[-1],), daemon=True).start()
 
     def browse(self, url: str) -> None:
         try:

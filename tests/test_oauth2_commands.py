@@ -172,6 +172,10 @@ def test_doctor_checks_the_token_and_both_logins(capsys: pytest.CaptureFixture[s
     steps = {step["step"]: step for step in json.loads(out)}
     assert code == 1 and steps["oauth2 token"]["status"] == "fail"
     assert "mailtriage login" in steps["oauth2 token"]["fix"]
+    assert "mailtriage login" not in steps["oauth2 token"]["detail"]  # said once, as the fix
+    _, text, _ = run_cli(capsys, "-c", world.rules, "doctor")
+    assert [each for each in text.splitlines() if "oauth2 token" in each] == [
+        f"✘ oauth2 token: {world.token_file}: no OAuth2 sign-in yet → run mailtriage login"]
     login(capsys, world)
     code, out, err = run_cli(capsys, "-c", world.rules, "doctor", "--json")
     steps = {step["step"]: step for step in json.loads(out)}
@@ -257,9 +261,10 @@ def test_login_with_the_browser_prints_the_address_and_waits_without_a_terminal(
         auth: AuthServer, tmp_path: Path) -> None:
     """Code + PKCE (Google's way): `login` in a process of its own, stdin closed, prints the address; the test
     plays the browser (the server approves and redirects to the loopback address login listens on)."""
+    import urllib.parse
     import urllib.request
 
-    from tests.cli import start_process
+    from tests.cli import environment, start_process
 
     auth.user = "kasia.browser@example.org"
     auth.refresh_lifetime = 7 * 24 * 3600  # a Google project in 'Testing' says so
@@ -267,13 +272,22 @@ def test_login_with_the_browser_prints_the_address_and_waits_without_a_terminal(
     rules.write_text(loopback_rules(1143, 1025, user=auth.user, imap_password="auth: oauth2", settings="")
                      + f"oauth2: {{provider: custom, client_id: {auth.client_id}, token_url: {auth.url}/token, "
                      f"authorization_url: {auth.url}/authorize, scopes: [openid, offline_access, mail]}}\n")
-    process = start_process("-c", rules, "login")
+    env = {k: v for k, v in environment(SSH_CONNECTION="192.0.2.7 50000 192.0.2.1 22").items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    process = start_process("-c", rules, "login", env=env)
     try:
         assert process.stderr is not None and process.stdout is not None
         first = process.stdout.readline()
         assert first.startswith("To sign in, open this address in a browser")
         address = process.stdout.readline().strip()
         assert address.startswith(f"{auth.url}/authorize?") and "code_challenge_method=S256" in address
+        port = urllib.parse.parse_qs(urllib.parse.urlsplit(address).query)["redirect_uri"][0].split(":")[2].strip("/")
+        assert process.stdout.readline().strip() == (
+            f"no display here (ssh?): the browser comes back to 127.0.0.1:{port} on this machine, so first run "
+            f"`ssh -L {port}:127.0.0.1:{port} <this host>` on the machine with the browser, then open the "
+            "address there")
+        assert process.stdout.readline().strip() == (
+            f"waiting for the browser to come back to http://127.0.0.1:{port}/ … (Ctrl-C to stop)")
         with urllib.request.urlopen(address, timeout=10) as page:  # noqa: S310 - loopback
             assert b"Signed in" in page.read()
         out, err = process.communicate(timeout=15)
@@ -317,3 +331,76 @@ def test_a_token_the_server_refuses_twice_is_one_line_without_the_token(
     assert code == 1 and len(err.strip().splitlines()) == 1, err
     assert err.startswith("imap 127.0.0.1:") and "login refused" in err
     assert world.auth.grants("/token").count("refresh_token") == 1
+
+
+def oauth2_rules(tmp_path: Path, block: str) -> Path:
+    """A rules.yaml signing in to the demo's loopback servers with the oauth2 block BLOCK (flow style)."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(loopback_rules(1143, 1025, user="kasia@example.org", imap_password="auth: oauth2")
+                     + f"oauth2: {block}\n")
+    return rules
+
+
+def test_login_refuses_the_placeholder_client_id_before_the_network(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from mailtriage.config.oauth2 import CLIENT_ID_PLACEHOLDER
+
+    # token_url on a port nobody listens on: reaching the network would say "cannot reach"
+    rules = oauth2_rules(tmp_path, f"{{provider: custom, client_id: {CLIENT_ID_PLACEHOLDER}, token_url: "
+                                   "http://127.0.0.1:9/token, device_authorization_url: http://127.0.0.1:9/device}")
+    code, out, err = run_cli(capsys, "-c", rules, "login")
+    assert code == 1 and out == ""
+    assert err.splitlines() == ["oauth2.client_id is still the placeholder `mailtriage init` wrote: register an app "
+                                "of your own and put its client id in rules.yaml (README, \"Microsoft 365 / "
+                                "Outlook.com\")"]
+
+
+def test_login_without_the_network_says_what_to_do_in_one_line(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # .invalid never resolves (RFC 6761): what a machine without DNS sees for login.microsoftonline.com
+    rules = oauth2_rules(tmp_path, "{provider: custom, client_id: app-1, token_url: https://login.example.invalid/t, "
+                                   "device_authorization_url: https://login.example.invalid/devicecode}")
+    code, out, err = run_cli(capsys, "-c", rules, "login")
+    assert code == 1 and out == ""
+    assert err.splitlines() == ["cannot reach the sign-in server https://login.example.invalid/devicecode: the name "
+                                "login.example.invalid does not resolve: check the network connection (DNS, a proxy "
+                                "or firewall) and try again"]
+    assert "Errno" not in err
+
+
+def test_the_ssh_hint_only_without_a_display_or_over_ssh(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailtriage.mail.oauth2_flows import remote
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION"):
+        monkeypatch.delenv(name, raising=False)
+    assert remote()  # a server without a display
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    assert not remote()  # a desktop: the browser is here
+    monkeypatch.setenv("SSH_CONNECTION", "192.0.2.7 50000 192.0.2.1 22")
+    assert remote()  # ssh -X still means a browser far from 127.0.0.1 of this machine
+
+
+def test_with_json_an_error_is_one_line_on_stderr_and_nothing_on_stdout_as_for_check(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The convention of every command (README, Commands): --json changes what success prints, not errors."""
+    rules = oauth2_rules(tmp_path, "{provider: custom, client_id: app-1, token_url: http://127.0.0.1:9/token, "
+                                   "device_authorization_url: http://127.0.0.1:9/device}")
+    code, out, err = run_cli(capsys, "-c", rules, "login", "--json")
+    assert code == 1 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith("cannot reach the sign-in server http://127.0.0.1:9/device: connection refused")
+    monkeypatch.setenv("MAILTRIAGE_IMAP_PASSWORD", "x")
+    rules.write_text(loopback_rules(9, 9))
+    code, out, err = run_cli(capsys, "-c", rules, "check", "--json")
+    assert code == 1 and out == "" and len(err.splitlines()) == 1 and "connection refused" in err
+
+
+def test_doctor_offline_blames_the_network_not_the_sign_in(capsys: pytest.CaptureFixture[str], world: World) -> None:
+    login(capsys, world)
+    world.rules.write_text(world.rules.read_text().replace(f"token_url: {world.auth.url}/token",
+                                                           "token_url: http://127.0.0.1:9/token"))
+    code, out, _ = run_cli(capsys, "-c", world.rules, "doctor", "--json")
+    step = {step["step"]: step for step in json.loads(out)}["oauth2 refresh"]
+    assert code == 1 and step["status"] == "fail"
+    assert step["detail"] == ("cannot reach the sign-in server http://127.0.0.1:9/token: connection refused by "
+                              "127.0.0.1:9: check the network connection (DNS, a proxy or firewall) and try again")
+    assert step["fix"] == "run doctor again once the network works"

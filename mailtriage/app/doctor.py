@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mailtriage.app.steps import FAIL, OK, SKIP, WARN, Step, safe_to_go_live
 from mailtriage.config.credentials import password_source, read_password
 from mailtriage.config.model import Rules
-from mailtriage.config.readiness import PLACEHOLDER_ADDRESSES, PLACEHOLDER_HOSTS
+from mailtriage.config.readiness import DEMO_ADDRESS, PLACEHOLDER_ADDRESSES, PLACEHOLDER_HOSTS, loopback_only
 from mailtriage.config.servers import Server
 from mailtriage.errors import ConfigError, MailtriageError, SecretError, StoreError
 from mailtriage.store.dbfile import DatabaseFault, count_tables, refuse_empty, store_error
@@ -42,8 +42,11 @@ def diagnose(path: Path) -> list[Step]:
         return [Step("rules", FAIL, str(problem), fix) for problem in exc.problems]
     steps = [Step("rules", OK, f"{path} is valid")]
     leftovers = example_values(rules)
+    demo = loopback_only(rules) and DEMO_ADDRESS in {a.lower() for _, a in addresses(rules)}
     steps.append(Step("example values", FAIL, "still the example's: " + ", ".join(leftovers),
                       "put in your own server names and addresses") if leftovers
+                 else Step("example values", OK, f"the demo's address {DEMO_ADDRESS} on the demo's loopback servers: "
+                           "fine for trying mailtriage; a real rules.yaml has your own") if demo
                  else Step("example values", OK, "none of the example's host names or addresses left"))
     steps.append(database_step(rules.database))
     steps += oauth2_steps(rules)
@@ -68,15 +71,29 @@ def example_values(rules: Rules) -> list[str]:
     `validate` warns of the same values (readiness.py); doctor also looks at the usernames."""
     found = [f"{name}.host {server.host}" for name, server in (("imap", rules.imap), ("smtp", rules.smtp))
              if server is not None and server.host.lower() in EXAMPLE_HOSTS]
-    addresses = [("identity.from", rules.identity.address),
-                 *(("identity.addresses", a) for a in rules.identity.addresses),
-                 ("imap.username", rules.imap.username.lower()),
-                 ("smtp.username", (rules.smtp.username or "").lower() if rules.smtp else ""),
-                 ("summary.to", rules.summary.to if rules.summary else "")]
-    for example in sorted(EXAMPLE_ADDRESSES):
-        keys = [key for key, value in addresses if value == example]
+    # The demo's address counts as the example's, except on loopback servers (the demo's own rules.yaml).
+    examples = EXAMPLE_ADDRESSES if loopback_only(rules) else EXAMPLE_ADDRESSES | {DEMO_ADDRESS}
+    for example in sorted(examples):
+        keys = [key for key, value in addresses(rules) if value.lower() == example]
         found += [f"{example} in {', '.join(keys)}"] if keys else []
     return found
+
+
+def addresses(rules: Rules) -> list[tuple[str, str]]:
+    """Every address rules.yaml names for the user, with its key."""
+    return [("identity.from", rules.identity.address),
+            *(("identity.addresses", a) for a in rules.identity.addresses),
+            ("imap.username", rules.imap.username.lower()),
+            ("smtp.username", (rules.smtp.username or "").lower() if rules.smtp else ""),
+            ("summary.to", rules.summary.to if rules.summary else "")]
+
+
+def _once(text: str, fix: str) -> tuple[str, str]:
+    """The detail and the fix, saying `mailtriage login` once: the error's own closing hint becomes the fix."""
+    said, _, hint = text.rpartition(": ")
+    if said and "mailtriage login" in hint:
+        return said, hint.replace("`", "")
+    return (text, "") if "mailtriage login" in text else (text, fix)
 
 
 def oauth2_steps(rules: Rules) -> list[Step]:
@@ -87,21 +104,24 @@ def oauth2_steps(rules: Rules) -> list[Step]:
                                 for s in (rules.imap, rules.smtp)):
         return []
     from mailtriage.mail.oauth2 import load_tokens
+    from mailtriage.mail.oauth2_wire import Unreachable
     from mailtriage.mail.signin import token_file, token_source
 
     login = "sign in with: mailtriage login"
     try:
         tokens = load_tokens(token_file(block))
     except MailtriageError as exc:
-        return [Step("oauth2 token", FAIL, str(exc), login), _skip("oauth2 refresh", "no token file")]
+        return [Step("oauth2 token", FAIL, *_once(str(exc), login)), _skip("oauth2 refresh", "no token file")]
     steps = [Step("oauth2 token", OK, f"{block.token_file} (signed in {tokens.obtained_at:%Y-%m-%d} as "
                   f"{tokens.who or tokens.account or 'the account of rules.yaml'})")]
     try:
         token_source(block).force_refresh()
     except SecretError as exc:  # the client secret's variable or file: not a matter of signing in again
         return [*steps, Step("oauth2 refresh", FAIL, str(exc), "set client_secret_env / client_secret_file")]
+    except Unreachable as exc:  # offline: signing in again would not help
+        return [*steps, Step("oauth2 refresh", FAIL, str(exc), "run doctor again once the network works")]
     except MailtriageError as exc:
-        return [*steps, Step("oauth2 refresh", FAIL, str(exc), login)]
+        return [*steps, Step("oauth2 refresh", FAIL, *_once(str(exc), login))]
     return [*steps, Step("oauth2 refresh", OK, f"the refresh token works ({block.provider}); the new tokens "
                          "are saved")]
 

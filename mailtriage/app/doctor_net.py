@@ -32,6 +32,9 @@ CAPABILITIES = {
 }
 NOT_NEEDED = ("IDLE", "UIDPLUS")
 AGAIN = "run doctor again; if it repeats, look at the server's log"
+# Names that resolve wherever DNS works: when the server's host does not resolve and these do not either,
+# the fault is the network, not rules.yaml (two providers, so one provider's outage does not mislead).
+WELL_KNOWN = ("imap.gmail.com", "outlook.office365.com")
 
 
 def imap_steps(config: Imap, password: str | RetryOnce | None, *, placeholder: bool = False) -> list[Step]:
@@ -80,6 +83,14 @@ def smtp_steps(config: Smtp, password: str | RetryOnce | None, identity: str, *,
     return steps
 
 
+def _resolves(name: str) -> bool:
+    try:
+        socket.getaddrinfo(name, 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    return True
+
+
 def _smtputf8_step(offered: bool) -> Step:
     if offered:
         return Step("smtp SMTPUTF8", OK, "offered: replies to any address can be sent")
@@ -95,6 +106,12 @@ def reach(kind: str, config: Server, placeholder: bool, hello: Callable[[Any], N
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
+        others = [name for name in WELL_KNOWN if name != host.lower()]
+        if isinstance(exc, socket.gaierror) and not any(_resolves(name) for name in others):
+            return [Step(f"{kind} DNS", FAIL, f"cannot find the host {host}, nor {' or '.join(others)}: no DNS / "
+                         "no network", "check this machine's network connection and DNS (a VPN, a proxy), not "
+                         "rules.yaml; then run doctor again"),
+                    _skipped(kind, "TCP, TLS, login and the rest", "no address")]
         return [Step(f"{kind} DNS", FAIL, describe(exc, host, port, security), f"correct {kind}.host"),
                 _skipped(kind, "TCP, TLS, login and the rest", "no address")]
     steps = [Step(f"{kind} DNS", OK, f"{host} found")]

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from mailtriage.config.model import Rules
+from mailtriage.config.oauth2 import CLIENT_ID_PLACEHOLDER
 from mailtriage.core.models import JsonObject
 from mailtriage.errors import OAuthError
 
@@ -59,6 +60,10 @@ def login(rules: Rules, show: Callable[[str], None], now: Callable[[], datetime]
     if block is None:
         raise OAuthError("rules.yaml has no oauth2 block: add one (provider, client_id; see README, "
                          "\"Microsoft 365 / Outlook.com\" or \"Gmail / Google Workspace\"), then run login again")
+    if block.client_id == CLIENT_ID_PLACEHOLDER:  # before the network: the provider would only say "not found"
+        section = "Gmail / Google Workspace" if block.provider == "google" else "Microsoft 365 / Outlook.com"
+        raise OAuthError("oauth2.client_id is still the placeholder `mailtriage init` wrote: register an app of "
+                         f"your own and put its client id in rules.yaml (README, \"{section}\")")
     user = account(rules)
     tokens = sign_in(client(block), show, account=user)
     path = token_file(block)

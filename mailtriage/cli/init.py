@@ -74,7 +74,7 @@ def _address(value: str) -> str:
               help="How to sign in; default: oauth2 for microsoft365, password (an app password) for the others. "
               "oauth2 works for microsoft365 and gmail.")
 @click.option("--client-id", metavar="ID", help="With oauth2: the client id of your own app registration "
-              "(README); without it rules.yaml gets a placeholder to replace.")
+              "(README); without it rules.yaml gets a placeholder to replace. Implies --auth oauth2.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="rules.yaml",
               show_default=True, help="Where to write the file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
@@ -105,6 +105,11 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
     hosts = [_need(given or preset, flag, f"{kind} server", f"give your {kind} server for {chosen.key}")
              for given, preset, flag, kind in ((imap_host, chosen.imap.host, "--imap-host", "IMAP"),
                                                (smtp_host, chosen.smtp.host, "--smtp-host", "SMTP"))]
+    inferred = client_id is not None and auth is None  # a client id is only for OAuth2: that is what was meant
+    if client_id is not None and auth == "password":
+        raise InitError("--client-id is for OAuth2 sign-in: give --auth oauth2, or leave out --client-id")
+    if inferred:
+        auth = "oauth2"
     if auth == "oauth2" and chosen.oauth2 is None:
         raise InitError(f"--auth oauth2: init knows the OAuth2 sign-in of microsoft365 and gmail only; for "
                         f"{chosen.key}, write the oauth2 block by hand (provider: custom; README)")
@@ -121,8 +126,9 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
     if answers.oauth2:
         first = "" if client_id else "put your app registration's client id into rules.yaml (README), "
         secret = f"set {CLIENT_SECRET_ENV}, " if chosen.oauth2 == "google" else ""
-        click.echo(f"wrote {output} for {chosen.name}; next: {first}{secret}mailtriage -c {output} login, then "
-                   f"mailtriage -c {output} validate")
+        because = " with OAuth2 sign-in (--client-id given, so --auth oauth2)" if inferred else ""
+        click.echo(f"wrote {output} for {chosen.name}{because}; next: {first}{secret}mailtriage -c {output} login, "
+                   f"then mailtriage -c {output} validate")
     else:
         click.echo(f"wrote {output} for {chosen.name}; next: set {_next(passwords)}, then "
                    f"mailtriage -c {output} validate")

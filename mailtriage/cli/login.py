@@ -8,7 +8,8 @@ from mailtriage.cli.common import Context, emit, pass_ctx, utc_now
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (what to open goes to stderr).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (what to open goes to stderr; an "
+              "error is one line on stderr and nothing on stdout, as for every command).")
 @pass_ctx
 def login(obj: Context, as_json: bool) -> None:
     """Sign in once with OAuth2 (the oauth2 block of rules.yaml) and save the token file.

@@ -153,9 +153,10 @@ def status(obj: Context, as_json: bool) -> None:
 
 @click.command()
 @click.option("--keep", is_flag=True, help="Leave the servers running and the folder in place, to try commands.")
-@click.option("--stop", "stop_folder", metavar="FOLDER", type=click.Path(file_okay=False, path_type=Path),
-              help="Stop the servers a `demo --keep` left running in FOLDER, and remove it.")
-def demo(keep: bool, stop_folder: Path | None) -> None:
+@click.option("--stop", "stop_folder", metavar="[FOLDER]", type=str, is_flag=False, flag_value="",
+              help="Stop the servers a `demo --keep` left running in FOLDER, and remove it; without FOLDER, the "
+              "one demo left running in the temporary folder.")
+def demo(keep: bool, stop_folder: str | None) -> None:
     """Run a check against a private Dovecot and a local SMTP server, and show what it did.
 
     Needs the dovecot binary (apt-get install dovecot-imapd) and aiosmtpd (pip install '.[demo]').
@@ -166,11 +167,20 @@ def demo(keep: bool, stop_folder: Path | None) -> None:
       mailtriage demo
       mailtriage demo --keep
       mailtriage demo --stop /tmp/mailtriage-demo-1a2b3c
+      mailtriage demo --stop          (the one demo left running)
     """
     from mailtriage.demo import servers as demoservers
 
+    if stop_folder == "":  # --stop alone
+        running = demoservers.kept()
+        if len(running) != 1:
+            raise demoservers.DemoError(
+                "no demo left running by `mailtriage demo --keep` was found" if not running else
+                f"{len(running)} demos are running ({', '.join(map(str, running))}): "
+                "give one, mailtriage demo --stop FOLDER")
+        stop_folder = str(running[0])
     if stop_folder is not None:
-        pids = demoservers.stop(stop_folder.resolve())
+        pids = demoservers.stop(Path(stop_folder).resolve())
         click.echo(f"stopped {len(pids)} demo servers ({' '.join(map(str, pids)) or 'none was running'}); "
                    f"removed {stop_folder}")
         return

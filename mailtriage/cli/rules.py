@@ -31,7 +31,8 @@ def validate(obj: Context, as_json: bool) -> None:
     rules = obj.rules()
     now = datetime.now(rules.tz)
     upcoming = next_check(rules, now)
-    notes = [f"{name} {'sign-in' if server.auth == 'oauth2' else 'password'}: {password_source(server)}"
+    notes = [f"{name}: no login configured" if server.auth == "password" and not server.username
+             else f"{name} {'sign-in' if server.auth == 'oauth2' else 'password'}: {password_source(server)}"
              for name, server in (("imap", rules.imap), ("smtp", rules.smtp)) if server]
     if rules.oauth2 is not None:
         notes.append(f"oauth2: {rules.oauth2.provider}, token file {rules.oauth2.token_file}")

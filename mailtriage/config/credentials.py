@@ -21,7 +21,9 @@ def password_source(server: Server) -> str:
         return f"environment variable {server.password_env}"
     if server.password_file:
         return f"file {os.path.expandvars(server.password_file)}"
-    return f"command {server.password_command!r}"
+    if server.password_command:
+        return f"command {server.password_command!r}"
+    return "no login configured"  # what doctor says of a server without a username (the demo's SMTP)
 
 
 def read_client_secret(env: str | None, file: str | None) -> str | None:

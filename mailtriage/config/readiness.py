@@ -10,12 +10,15 @@ from collections.abc import Mapping
 
 from mailtriage.config.model import Rules
 from mailtriage.config.oauth2 import CLIENT_ID_PLACEHOLDER
-from mailtriage.config.servers import Server
+from mailtriage.config.servers import Server, is_loopback
 
 # Values of the example rules.yaml shipped with mailtriage: left in place, they mean "not filled in yet".
 # Other `.example` names are not placeholders (tests and demos use them on purpose).
 PLACEHOLDER_HOSTS = frozenset({"imap.example.com", "smtp.example.com"})
 PLACEHOLDER_ADDRESSES = frozenset({"kasia@example.com"})
+# The mailbox of `mailtriage demo` (a reserved .example name): fine on the demo's loopback servers, where
+# the demo's own rules.yaml should pass doctor; a placeholder like the example's anywhere else.
+DEMO_ADDRESS = "kasia@demo.example"
 
 # Hosts that accept only OAuth2 sign-in: with auth: password they cannot work.
 OAUTH_ONLY_HOSTS = frozenset({"outlook.office365.com", "smtp.office365.com"})
@@ -32,7 +35,14 @@ def warnings(rules: Rules, environ: Mapping[str, str] | None = None) -> list[str
     for key, address in _addresses(rules):
         if address.lower() in PLACEHOLDER_ADDRESSES:
             found.append(f"{key}: {address} is the example's placeholder address; put your own address there")
+        elif address.lower() == DEMO_ADDRESS and not loopback_only(rules):
+            found.append(f"{key}: {address} is the demo's address; put your own address there")
     return found
+
+
+def loopback_only(rules: Rules) -> bool:
+    """Every server on this machine: the demo's setup (or a test's), where the demo's address is at home."""
+    return all(server is None or is_loopback(server.host) for server in (rules.imap, rules.smtp))
 
 
 def _server(name: str, server: Server, env: Mapping[str, str]) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-IDENTITY = 'identity: {from: "Kasia Nowak <kasia@example.com>", addresses: [kasia@example.com]}'
+IDENTITY = 'identity: {from: "Kasia Nowak <kasia@example.com>", addresses: [kasia@example.com]}'  # the tests'
 CHECK_TIMES = 'check_times: ["08:00", "12:00", "16:00"]'
 # Three kinds of client: a deadline the same day, a window in hours (in Polish), mail nobody answers.
 CLIENTS = """\
@@ -24,18 +24,19 @@ def loopback_rules(imap_port: int, smtp_port: int | None, *, user: str = "kasia"
                    language: str | None = "en", holidays: str = "{country: PL}", imap_options: str = "",
                    smtp_options: str = "", database: str | Path | None = "state/mailtriage.db",
                    respond_within: str | None = "1 business day", clients: bool = True, settings: str = "",
-                   extra: str = "") -> str:
+                   extra: str = "", address: str = "kasia@example.com") -> str:
     """rules.yaml for `user` on 127.0.0.1 without TLS.
 
     `imap_password` / `smtp_password` are the YAML of the password source ("password_env: X"); an SMTP
     server without one is used without a login. `*_options` go inside the imap / smtp mappings
     (", timeout: 10"); `settings` (whole lines) follow the check times, `extra` ends the file. None leaves a
-    key out (its default applies).
+    key out (its default applies). `address` is the user's (identity); the demo's is its own.
     """
     lines = ["timezone: Europe/Warsaw"]
     if language:
         lines.append(f"language: {language}")
-    lines += [CHECK_TIMES, *settings.splitlines(), f"holidays: {holidays}", IDENTITY,
+    identity = IDENTITY.replace("kasia@example.com", address)
+    lines += [CHECK_TIMES, *settings.splitlines(), f"holidays: {holidays}", identity,
               f"imap: {{host: 127.0.0.1, port: {imap_port}, security: none, username: {user}, {imap_password}"
               f"{imap_options}}}"]
     if smtp_port is not None:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from imapclient import IMAPClient
 
+from mailtriage.config.readiness import DEMO_ADDRESS
 from mailtriage.core.models import Decision
 from mailtriage.core.wording import when
 from mailtriage.demo import servers as demoservers
@@ -31,26 +32,26 @@ PASSWORD = "demo-password"
 
 MESSAGES = [
     # A client, in English.
-    "From: Jan Kowalski <jan.kowalski@acme.pl>\nTo: Kasia Nowak <kasia@example.com>\n"
+    "From: Jan Kowalski <jan.kowalski@acme.pl>\nTo: Kasia Nowak <" + DEMO_ADDRESS + ">\n"
     "Subject: Invoice for November\nMessage-ID: <demo-1@acme.pl>\n\nCould you send the invoice?\n",
     # A client with a Polish subject (RFC 2047).
-    "From: =?utf-8?q?Zofia_=C5=BBy=C5=82ka?= <zofia@piekarnia-krakow.pl>\nTo: kasia@example.com\n"
+    "From: =?utf-8?q?Zofia_=C5=BBy=C5=82ka?= <zofia@piekarnia-krakow.pl>\nTo: " + DEMO_ADDRESS + "\n"
     "Subject: =?utf-8?b?WmFtw7N3aWVuaWUgY2hsZWJhIG5hIMWbcm9kxJk=?=\nMessage-ID: <demo-2@piekarnia-krakow.pl>\n\n"
     "Prosze o potwierdzenie.\n",
     # Someone new.
-    "From: Anna Lis <anna.lis@gmail.com>\nTo: kasia@example.com\nSubject: Pytanie o ofertę\n"
+    "From: Anna Lis <anna.lis@gmail.com>\nTo: " + DEMO_ADDRESS + "\nSubject: Pytanie o ofertę\n"
     "Message-ID: <demo-3@gmail.com>\nContent-Type: text/plain; charset=utf-8\n\nDzien dobry!\n",
     # An out-of-office answer.
-    "From: Piotr Nowicki <piotr@firma.pl>\nTo: kasia@example.com\nSubject: Out of Office: Oferta\n"
+    "From: Piotr Nowicki <piotr@firma.pl>\nTo: " + DEMO_ADDRESS + "\nSubject: Out of Office: Oferta\n"
     "Auto-Submitted: auto-replied\nMessage-ID: <demo-4@firma.pl>\n\nI am away until Monday.\n",
     # A bounce.
-    "Return-Path: <>\nFrom: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nTo: kasia@example.com\n"
+    "Return-Path: <>\nFrom: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nTo: " + DEMO_ADDRESS + "\n"
     "Subject: Undelivered Mail Returned to Sender\nMessage-ID: <demo-5@mx.example.net>\n"
     "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\n\nfailed\n--b--\n",
     # A newsletter from a client set to `ignore`, and a mailing list post.
-    "From: Weekly <weekly@substack.com>\nTo: kasia@example.com\nSubject: This week\n"
+    "From: Weekly <weekly@substack.com>\nTo: " + DEMO_ADDRESS + "\nSubject: This week\n"
     "List-Unsubscribe: <mailto:leave@substack.com>\nMessage-ID: <demo-6@substack.com>\n\nNews.\n",
-    "From: Alice <alice@example.org>\nTo: python-dev@python.org\nCc: kasia@example.com\n"
+    "From: Alice <alice@example.org>\nTo: python-dev@python.org\nCc: " + DEMO_ADDRESS + "\n"
     "Subject: [Python-Dev] Release\nList-Id: <python-dev.python.org>\nMessage-ID: <demo-7@example.org>\n\nHi\n",
 ]
 
@@ -72,7 +73,7 @@ def run_demo(say: Say, keep: bool = False) -> int:
         servers.imap_port, servers.smtp_port, imap_password=f"password_file: {password_file}", language="pl",
         holidays='{country: PL, extra: ["2026-12-31"]}', respond_within="2 business days",
         settings='business_hours: {days: [mon, tue, wed, thu, fri], start: "08:00", end: "16:00"}',
-        extra='summary: {to: kasia@example.com, at: "07:30"}\n'))
+        extra=f'summary: {{to: {DEMO_ADDRESS}, at: "07:30"}}\n', address=DEMO_ADDRESS))
     kept = False
     try:
         say(f"A private Dovecot listens on 127.0.0.1:{servers.imap_port} (IMAP) and an SMTP server that keeps "
@@ -91,7 +92,7 @@ def run_demo(say: Say, keep: bool = False) -> int:
         say("-" * 72)
         say(f"\nThreads recorded in SQLite. $ mailtriage -c {rules} threads")
         say(_indent(_cli(rules, "threads")[0]))
-        say(f"\nThe morning summary, as it is mailed to kasia@example.com at 07:30. "
+        say(f"\nThe morning summary, as it is mailed to {DEMO_ADDRESS} at 07:30. "
             f"$ mailtriage -c {rules} summary --print")
         say(_indent(_cli(rules, "summary", "--print")[0]))
         if keep:

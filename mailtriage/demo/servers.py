@@ -96,6 +96,25 @@ def stop(folder: Path, remove: bool = True) -> list[int]:
     return stopped
 
 
+PREFIX = "mailtriage-demo-"  # run.py's folders, in the system's temporary folder
+
+
+def kept(root: Path | None = None) -> list[Path]:
+    """The folders of demos left running by `demo --keep` in the default place, oldest first."""
+    import tempfile
+
+    found = []
+    for folder in (root or Path(tempfile.gettempdir())).glob(PREFIX + "*"):
+        try:
+            data = json.loads((folder / STATE).read_text(encoding="utf-8"))
+            pids = [int(data["dovecot_pid"]), int(data["smtp_pid"])]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if any(_ours(pid, folder) for pid in pids):
+            found.append(folder)
+    return sorted(found, key=lambda folder: folder.stat().st_mtime)
+
+
 def _ours(pid: int, folder: Path) -> bool:
     """Whether `pid` runs from `folder`: a pid recorded long ago may since belong to another process."""
     try:

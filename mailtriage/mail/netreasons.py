@@ -58,6 +58,25 @@ def _network_failure(chain: list[BaseException], host: str, port: int, dropped: 
     return None
 
 
+def unreachable(exc: BaseException, host: str, port: int) -> str:
+    """One line for a server on the internet that could not be reached at all (the sign-in server): what
+    failed in words, never an errno, and what to do; its address is fixed, so the network is the suspect."""
+    chain = list(_chain(exc))
+    cert = _first(chain, ssl.SSLCertVerificationError)
+    if cert is not None:
+        return (f"the certificate of {host} is not trusted ({cert.verify_message or cert.reason}): a proxy or "
+                "firewall may intercept HTTPS; check the network and try again")
+    if _first(chain, socket.gaierror) is not None:
+        what = f"the name {host} does not resolve"
+    elif _first(chain, TimeoutError) is not None:
+        what = f"no answer from {host}:{port} in time"
+    elif _first(chain, ConnectionRefusedError) is not None:
+        what = f"connection refused by {host}:{port}"
+    else:
+        what = f"the connection to {host}:{port} failed"
+    return f"{what}: check the network connection (DNS, a proxy or firewall) and try again"
+
+
 def midway(exc: BaseException) -> str:
     """One line for a command that failed once connected: a dropped connection or a silent server
     in words, else what the server said, without imaplib's "command: FETCH =>" or a class name."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import os
 import secrets
 import time
 import urllib.parse
@@ -102,6 +103,12 @@ def browser_sign_in(client: Client, show: Show, *, account: str = "", timeout: f
         joiner = "&" if "?" in provider.authorization_url else "?"
         show(f"To sign in, open this address in a browser:\n{provider.authorization_url}{joiner}"
              f"{urllib.parse.urlencode(query)}")
+        port = redirect.uri.rsplit(":", 1)[1].rstrip("/")
+        if remote():
+            show(f"no display here (ssh?): the browser comes back to 127.0.0.1:{port} on this machine, so first run "
+                 f"`ssh -L {port}:127.0.0.1:{port} <this host>` on the machine with the browser, then open the "
+                 "address there")
+        show(f"waiting for the browser to come back to {redirect.uri} … (Ctrl-C to stop)")
         answer = redirect.wait(timeout)
     if not secrets.compare_digest(answer.get("state", ""), state):
         raise OAuthError("the browser came back with a different state: start again with `mailtriage login`")
@@ -113,6 +120,12 @@ def browser_sign_in(client: Client, show: Show, *, account: str = "", timeout: f
     if status != 200 or "error" in tokens:
         raise explain(tokens, provider.name)
     return tokens_from_answer(tokens, account=account, now=now(), scope=scope)
+
+
+def remote() -> bool:
+    """No browser here: logged in over ssh, or no graphical display (the README's `ssh -L` case)."""
+    return bool(os.environ.get("SSH_CONNECTION")) or not (os.environ.get("DISPLAY")
+                                                          or os.environ.get("WAYLAND_DISPLAY"))
 
 
 class _Redirect:

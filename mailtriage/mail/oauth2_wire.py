@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mailtriage.errors import OAuthError
+from mailtriage.mail.netreasons import unreachable
 
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 MICROSOFT_SCOPES = ("offline_access", "https://outlook.office.com/IMAP.AccessAsUser.All",
@@ -45,6 +46,10 @@ LOGIN_HINT = "sign in again with `mailtriage login`"
 
 class SignInRequired(OAuthError):
     """Only a new `mailtriage login` helps: no token file yet, or the refresh token was refused."""
+
+
+class Unreachable(OAuthError):
+    """The sign-in server could not be reached: the network, not the sign-in, is at fault."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,10 @@ def post_form(url: str, fields: Mapping[str, str], timeout: float = 30.0) -> tup
         status, raw = exc.code, exc.read()
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise OAuthError(f"cannot reach the sign-in server {_shown(url)}: {reason}") from None
+        parts = urllib.parse.urlsplit(url)
+        words = unreachable(reason if isinstance(reason, BaseException) else exc, parts.hostname or "",
+                            parts.port or (443 if parts.scheme == "https" else 80))
+        raise Unreachable(f"cannot reach the sign-in server {_shown(url)}: {words}") from None
     try:
         parsed = json.loads(raw)
     except ValueError:
