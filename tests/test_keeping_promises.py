@@ -148,14 +148,14 @@ def test_the_notice_reads_well_before_the_promised_time_in_both_languages(
     thread = Thread("<q@acme.pl>", "jan@acme.pl", NOW, NOW, ThreadState.OPEN, client="Acme",
                     sender_name="Jan Kowalski", subject="RE: Odp: Oferta na grudzień", deadline=due)
     new = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
-    assert notices.render(rules, thread, new, NOW, "pl") == (
+    assert notices.render(rules, thread, new, NOW, "pl", promised=due) == (
         "Dzień dobry,\n\n"
         "przepraszam, ale odpowiedź na wiadomość „Oferta na grudzień”\n"
         "nie dotrze w zapowiedzianym terminie (do wtorku 24 listopada, godz. 16:00).\n"
         "Otrzymają ją Państwo do czwartku 26 listopada, godz. 12:00.\n\n"
         "Dziękuję za wyrozumiałość.\n\n"
         "Z poważaniem\nKasia Nowak\n")
-    assert notices.render(rules, thread, new, NOW, "en") == (
+    assert notices.render(rules, thread, new, NOW, "en", promised=due) == (
         "Hello Jan Kowalski,\n\n"
         'I am sorry, but the answer to your message "Oferta na grudzień"\n'
         "will not come by the time I promised (Tuesday 24 November, 16:00).\n"
@@ -370,3 +370,40 @@ def test_a_broken_notice_template_moves_nothing_and_never_stops_a_check(
     code, _, err = cli(capsys, box, "snooze", "1", "2030-01-07", "--notify")
     assert code == 1 and err.startswith("the template deadline_moved.en.txt.j2 cannot be used: ")
     assert thread(box)["deadline"] == "2026-11-23T15:00:00+00:00" and len(smtp.messages) == 1
+
+
+def test_the_notice_without_a_deadline_told_names_no_date(write_rules: Callable[[str], Path]) -> None:
+    rules = load(write_rules(MINIMAL + "language: en\n"))
+    thread = Thread("<q@acme.pl>", "jan@acme.pl", NOW, NOW, ThreadState.OPEN, client="Acme",
+                    sender_name="Jan Kowalski", subject="Oferta", deadline=datetime(2026, 11, 24, 15, tzinfo=UTC))
+    new = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
+    assert notices.render(rules, thread, new, NOW, "pl", promised=None) == (
+        "Dzień dobry,\n\n"
+        "przepraszam, ale odpowiedź na wiadomość „Oferta”\n"
+        "się opóźni.\n"
+        "Otrzymają ją Państwo do czwartku 26 listopada, godz. 12:00.\n\n"
+        "Dziękuję za wyrozumiałość.\n\n"
+        "Z poważaniem\nKasia Nowak\n")
+    assert notices.render(rules, thread, new, NOW, "en", promised=None) == (
+        "Hello Jan Kowalski,\n\n"
+        'I am sorry, but the answer to your message "Oferta"\n'
+        "is taking longer than I expected.\n"
+        "You will get it by Thursday 26 November, 12:00.\n\n"
+        "Thank you for your patience.\n\n"
+        "Best regards,\nKasia Nowak\n")
+
+
+def test_the_notice_names_the_deadline_the_client_was_told_not_a_silent_move(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, SUMMARY + "flag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)  # the holding reply promised Mon 23 Nov 16:00
+    assert cli(capsys, box, "snooze", "1", "2030-01-04")[0] == 0  # moved silently: the client knows nothing
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-07", "--notify")
+    assert code == 0, err
+    assert "did not come by the time I promised (Monday 23 November, 16:00).\n" in body(parsed(smtp.messages[1].data))
+    assert cli(capsys, box, "snooze", "1", "2030-01-09")[0] == 0  # silently again
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-10", "--notify")
+    assert code == 0, err
+    assert "will not come by the time I promised (Monday 7 January 2030, 16:00).\n" in body(
+        parsed(smtp.messages[2].data))
