@@ -407,3 +407,29 @@ def test_the_notice_names_the_deadline_the_client_was_told_not_a_silent_move(
     assert code == 0, err
     assert "will not come by the time I promised (Monday 7 January 2030, 16:00).\n" in body(
         parsed(smtp.messages[2].data))
+
+
+def test_overdue_notice_renews_a_thread_whoever_marked_it_overdue_first(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, SUMMARY + "flag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)  # the holding reply; overdue at once (overdue_notice is off yet)
+    # Moved into the past (as a silent snooze would), then the summary marks it overdue before any check.
+    db(box).execute("UPDATE threads SET state = 'open', deadline = '2026-11-24T15:00:00+00:00', "
+                    "snoozed_from = '2026-11-23T15:00:00+00:00', overdue_at = NULL").connection.commit()
+    box.rules.write_text(box.rules.read_text() + "overdue_notice: true\n")
+    assert cli(capsys, box, "summary", "--print")[0] == 0
+    assert thread(box)["state"] == "overdue" and len(smtp.messages) == 1
+    code, _, err = run_check(capsys, box)
+    row = thread(box)
+    new = from_iso(str(row["deadline"]))
+    assert code == 0 and row["state"] == "open" and new is not None and new > datetime.now(UTC)
+    assert len(smtp.messages) == 2
+    assert "did not come by the time I promised (Monday 23 November, 16:00).\n" in body(parsed(smtp.messages[1].data))
+    # The check says which deadline passed, not the new one twice.
+    assert (f"was due Tue 24 Nov 16:00; the client is told: now due {when(new, WARSAW, datetime.now(UTC))}"
+            in err), err
+    # Once per period.
+    db(box).execute("UPDATE threads SET deadline = '2026-11-25T10:00:00+00:00'").connection.commit()
+    run_check(capsys, box)
+    assert thread(box)["state"] == "overdue" and len(smtp.messages) == 2
