@@ -298,10 +298,12 @@ def test_a_thread_waiting_for_the_client_is_never_overdue_and_the_client_reopens
     box = ready(capsys, mailbox, SUMMARY + "flag_overdue: false\n")
     box.deliver_file("client_acme.eml", when=MONDAY_NOON)
     run_check(capsys, box)  # due Mon 23 Nov 16:00: overdue
-    code, out, err = cli(capsys, box, "wait", "1", "--until", "2026-11-24", "--json")
+    code, out, err = cli(capsys, box, "wait", "1", "--until", "2030-01-07", "--json")
     assert code == 0, err
     view = json.loads(out)
-    assert (view["state"], view["waiting_until"]) == ("waiting", "2026-11-24T08:00:00+01:00")
+    assert (view["state"], view["waiting_until"]) == ("waiting", "2030-01-07T08:00:00+01:00")
+    # As if time had passed: the chase date is behind us now.
+    db(box).execute("UPDATE threads SET waiting_until = '2026-11-24T07:00:00+00:00'").connection.commit()
     assert run_check(capsys, box)[0] == 0 and thread(box)["state"] == "waiting"  # no deadline runs
     code, out, _ = cli(capsys, box, "threads", "--state", "waiting")
     assert code == 0 and out.startswith("#1     waiting") and "Invoice for November" in out
@@ -433,3 +435,31 @@ def test_overdue_notice_renews_a_thread_whoever_marked_it_overdue_first(
     db(box).execute("UPDATE threads SET deadline = '2026-11-25T10:00:00+00:00'").connection.commit()
     run_check(capsys, box)
     assert thread(box)["state"] == "overdue" and len(smtp.messages) == 2
+
+
+def test_snooze_refuses_the_past_and_an_earlier_notice_and_warns_of_days_off(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, SUMMARY + "flag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)
+    for args in (("2026-11-24",), ("2026-11-24T10:00", "--notify")):
+        code, out, err = cli(capsys, box, "snooze", "1", *args)
+        assert (code, out) == (2, "") and err.count("\n") == 1 and "is in the past: a new deadline" in err, err
+    assert cli(capsys, box, "snooze", "1", "2030-01-10", "--notify")[0] == 0
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-08", "--notify")
+    assert code == 2 and err == ("Tue 8 Jan 2030 16:00 is not later than the deadline the client was told "
+                                 "(Thu 10 Jan 2030 16:00): an answer by then needs no apology; move it with "
+                                 "`snooze` without --notify\n")
+    assert len(smtp.messages) == 2 and thread(box)["deadline"] == "2030-01-10T15:00:00+00:00"
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-05")  # Saturday, silently
+    assert code == 0 and err == "warning: Sat 5 Jan 2030 16:00 falls on a day off: not a working day (sat)\n"
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-07T19:00")
+    assert code == 0 and err == "warning: Mon 7 Jan 2030 19:00 is outside business hours (08:00-16:00)\n"
+    code, out, err = cli(capsys, box, "wait", "1", "--until", "2026-11-24")
+    assert (code, out) == (2, "") and "--until 2026-11-24 08:00 is in the past" in err
+    # Closed: nothing to wait for; closing twice says so.
+    assert cli(capsys, box, "done", "1")[1].startswith("#1 closed (")
+    code, out, _ = cli(capsys, box, "done", "1")
+    assert code == 0 and out.startswith("#1 was already closed (")
+    code, _, err = cli(capsys, box, "wait", "1")
+    assert code == 1 and "thread #1 is closed: nothing to wait for" in err

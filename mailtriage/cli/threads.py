@@ -65,16 +65,21 @@ def done(obj: Context, thread: str) -> None:
     Example:
       mailtriage -c rules.yaml done 12
     """
-    from mailtriage.app.threads import close
+    from mailtriage.app.threads import close, find
+    from mailtriage.core.models import ThreadState
 
     rules = obj.rules()
     store = open_store(rules)
     try:
-        row = close(store, thread, utc_now(), rules.calendar())
+        before = find(store, thread)
+        row = close(store, thread, utc_now(), rules.calendar()) if before.state != ThreadState.CLOSED else before
         _refresh_calendar(store, rules)
     finally:
         store.close()
-    click.echo(f"#{row.number} closed ({row.subject!r} from {row.sender})")
+    if before.state == ThreadState.CLOSED:
+        click.echo(f"#{row.number} was already closed ({row.subject!r} from {row.sender})")
+    else:
+        click.echo(f"#{row.number} closed ({row.subject!r} from {row.sender})")
 
 
 @click.command()
@@ -95,12 +100,14 @@ def snooze(obj: Context, thread: str, until: str, notify: bool, as_json: bool) -
       mailtriage -c rules.yaml snooze 12 2026-12-04
       mailtriage -c rules.yaml snooze 12 "4 Dec 12:00" --notify
     """
-    from mailtriage.app.threads import ThreadView, snooze_and_tell
+    from mailtriage.app.threads import ThreadView, check_move, snooze_and_tell
 
     rules = obj.rules()
     until_time = _moment(rules, until, "UNTIL", closing=True)
     store = open_store(rules)
     try:
+        for warning in check_move(store, rules, thread, until_time, utc_now(), notify=notify):
+            click.echo(f"warning: {warning}", err=True)
         moved = snooze_and_tell(store, thread, until_time, utc_now(), rules if notify else None)
         _refresh_calendar(store, rules)
     finally:
