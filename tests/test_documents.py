@@ -377,3 +377,36 @@ def test_the_daemons_check_writes_the_calendar_and_sends_last_months_report_once
     assert (box.rules.parent / "deadlines.ics").read_bytes().count(b"BEGIN:VEVENT") == 1
     daemon.run_check()
     assert len([m for m in smtp.messages if m.rcpt_tos == ["biuro@acme.pl"]]) == 1
+
+
+def test_the_report_lists_threads_waiting_for_the_client_and_gives_times_in_iso(
+        capsys: pytest.CaptureFixture[str], rules_file: Path, october: Rules) -> None:
+    store = Store(october.database)
+    with store.transaction():
+        store.wait_for_client("<zapytanie@acme.pl>", OCT + timedelta(days=3, hours=2), None)
+    store.close()
+    code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10")
+    assert code == 0, err
+    assert "Wiadomości: 4, wątki: 4." in out
+    assert "  czw. 8 paź 10:00  „Zapytanie”  bez odpowiedzi  czekam na Państwa odpowiedź" in out
+    code, out, _ = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10", "--json")
+    data = __import__("json").loads(out)
+    assert data["threads"] == 4 and len(data["lines"]) == 4 and data["lines"][3]["waiting"] is True
+    assert (data["lines"][0]["received"], data["lines"][0]["received_text"]) == (
+        "2026-10-05T10:00:00+02:00", "pon. 5 paź 10:00")
+    code, out, _ = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10",
+                           "--language", "en", "--format", "html")
+    assert "waiting for your reply" in out
+
+
+def test_the_report_of_a_past_month_says_no_yet_and_a_future_month_is_refused(
+        capsys: pytest.CaptureFixture[str], rules_file: Path) -> None:
+    code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-09")
+    assert code == 0, err
+    assert "W tym miesiącu nie było odpowiedzi ani terminów, które minęły." in out
+    code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-09",
+                             "--language", "en")
+    assert "There were no answers and no passed deadlines this month." in out and " yet" not in out
+    code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2099-01")
+    assert (code, out) == (2, "") and err == (
+        "2099-01 has not begun yet: a report covers the current month or an earlier one\n")
