@@ -410,3 +410,20 @@ def test_the_report_of_a_past_month_says_no_yet_and_a_future_month_is_refused(
     code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2099-01")
     assert (code, out) == (2, "") and err == (
         "2099-01 has not begun yet: a report covers the current month or an earlier one\n")
+
+
+def test_calendar_json_is_in_the_users_zone_and_an_unwritable_file_is_one_line(
+        capsys: pytest.CaptureFixture[str], write_rules: Write, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("a file, not a folder\n")
+    path = write_rules(rules_text(extra="calendar: {file: plain/deadlines.ics}\n"))
+    rules = load(path)
+    store = Store(rules.database)
+    thread(store, "faktura", OCT, OCT + 6 * HOUR)
+    store.close()
+    code, out, err = run_cli(capsys, "-c", path, "calendar", "--json")
+    assert code == 0 and __import__("json").loads(out)["deadline"] == "2026-10-05T16:00:00+02:00", err
+    code, out, err = run_cli(capsys, "-c", path, "calendar")
+    assert (code, out) == (1, "") and err == f"calendar: cannot write {tmp_path / 'plain/deadlines.ics'}: " \
+        "File exists\n", err
+    code, out, err = run_cli(capsys, "-c", path, "calendar", "--output", "/proc/x.ics")
+    assert (code, out) == (1, "") and err.startswith("calendar: cannot write /proc/x.ics: ") and err.count("\n") == 1
