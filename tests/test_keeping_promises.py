@@ -463,3 +463,18 @@ def test_snooze_refuses_the_past_and_an_earlier_notice_and_warns_of_days_off(
     assert code == 0 and out.startswith("#1 was already closed (")
     code, _, err = cli(capsys, box, "wait", "1")
     assert code == 1 and "thread #1 is closed: nothing to wait for" in err
+
+
+def test_status_and_threads_show_threads_waiting_for_the_client(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, "flag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)
+    assert cli(capsys, box, "wait", "1", "--until", "2030-01-07")[0] == 0
+    code, out, _ = cli(capsys, box, "threads", "--state", "waiting")
+    assert out.startswith("#1     waiting  Mon 7 Jan 2030 08:00  Acme") and "23 Nov" not in out, out
+    code, out, _ = cli(capsys, box, "status")
+    assert "threads:     0 open, 0 overdue, 1 waiting for the client\n" in out
+    code, out, _ = cli(capsys, box, "status", "--json")
+    data = json.loads(out)
+    assert (data["waiting_threads"], data["waiting"]) == (1, 0)

@@ -47,7 +47,10 @@ def threads(obj: Context, state: str | None, client: str | None, days: int, as_j
             click.echo(json.dumps(view.as_dict(), ensure_ascii=False))
             continue
         t = view.thread
-        due = wording.when(t.deadline, rules.tz, now) if t.deadline else ""
+        if t.state == "waiting":  # no deadline runs: the date to chase the client, if any
+            due = wording.when(t.waiting_until, rules.tz, now) if t.waiting_until else "waiting"
+        else:
+            due = wording.when(t.deadline, rules.tz, now) if t.deadline else ""
         click.echo(f"#{t.number:<5} {t.state:8} {due:16}  {t.client or wording.NO_CLIENT['en']:14} "
                    f"{t.sender:30} {t.subject}")
     if not views and not as_json:
