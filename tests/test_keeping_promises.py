@@ -261,6 +261,11 @@ def test_reminders_are_validated_with_the_line_of_the_problem(write_rules: Calla
     line = len(MINIMAL.splitlines()) + 1
     assert f"{path}:{line}: reminders.before: write it as 'N business hours', e.g. '2 business hours'" in str(
         caught.value)
+    path = write_rules(MINIMAL + "reminders: {before: 2 hours}\n", "hours.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == (f"{path}:{line}: reminders.before: write it as 'N business hours', "
+                                 "e.g. '2 business hours' (got '2 hours')")
     path = write_rules(MINIMAL + "reminders: {before: 2 business hours}\n", "nosummary.yaml")
     with pytest.raises(ConfigError, match=rf"nosummary.yaml:{line}: reminders: reminders go to summary.to"):
         load(path)
