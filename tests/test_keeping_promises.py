@@ -89,6 +89,11 @@ def test_snooze_notify_tells_the_client_once_per_move_threaded_and_marked_automa
     code, out, _ = cli(capsys, box, "summary", "--print")
     assert ('CLIENTS TOLD OF A NEW DEADLINE (1)\n  #1  Acme: "Invoice for November": jan@acme.pl told, '
             "now due Mon 7 Jan 2030 16:00\n") in out
+    # A new deadline that has passed since is history: moved to it, not "now due".
+    db(box).execute("UPDATE replies SET about = '2026-11-27T15:00:00+00:00' WHERE kind != 'holding'"
+                    ).connection.commit()
+    code, out, _ = cli(capsys, box, "summary", "--print")
+    assert '"Invoice for November": jan@acme.pl told, was moved to Fri 27 Nov 16:00\n' in out
 
 
 def test_a_thread_with_nobody_to_tell_keeps_its_deadline(
