@@ -132,8 +132,8 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
     now = datetime.now(rules.tz)
     try:
         arrival = (moment(received, rules.tz, now)[0] if received else now).astimezone(rules.tz)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO time: {received!r} (e.g. 2026-11-30T12:30)",
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; write 2026-12-04, 2026-12-04T12:00 or \"4 Dec 12:00\"",
                                  param_hint="--received") from None
     client, decision = None, None
     if sender is not None:

@@ -180,8 +180,8 @@ def _moment(rules: Rules, text: str, hint: str, *, closing: bool) -> datetime:
 
     try:
         given, has_time = moment(text, rules.tz, datetime.now(rules.tz), ahead=True)
-    except ValueError:
-        raise click.BadParameter(f"not a date or time: {text!r} (e.g. 2026-12-04 or 2026-12-04T12:00)",
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; write 2026-12-04, 2026-12-04T12:00 or \"4 Dec 12:00\"",
                                  param_hint=hint) from None
     if has_time:
         return given
