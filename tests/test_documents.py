@@ -55,7 +55,7 @@ def test_the_standards_document_in_polish_says_when_how_fast_days_off_and_confid
     text = " ".join(out.split())
     assert ("Dni robocze: od poniedziałku do piątku, w godzinach 8:00–16:00. Poczta jest przeglądana w dni "
             "robocze o 8:00, 12:00 i 16:00.") in text
-    assert "strefie czasowej Europe/Warsaw" in text
+    assert "Wszystkie godziny w tym dokumencie podane są według czasu polskiego (Europe/Warsaw)." in text
     assert ("Na wiadomości od klienta Acme odpowiadam tego samego dnia roboczego do 16:00, jeśli wiadomość "
             "przyjdzie w dzień roboczy przed 16:00;") in text
     assert "Standardowo odpowiadam w ciągu 1 dnia roboczego: do 16:00 następnego dnia roboczego" in text
@@ -63,7 +63,7 @@ def test_the_standards_document_in_polish_says_when_how_fast_days_off_and_confid
         or "25 grudnia" not in out  # past Christmas when the test runs in late December
     assert "poniedziałek 4 stycznia 2027 — dzień wolny" in text
     assert "Planowana nieobecność: od poniedziałku 2 sierpnia 2027 do piątku 13 sierpnia 2027." in text
-    assert "Jeden nadawca dostaje najwyżej 1 potwierdzenie w ciągu 24 godzin" in text
+    assert "Jeden nadawca dostaje najwyżej jedno potwierdzenie w ciągu 24 godzin" in text
     assert "wyłącznie nagłówki wiadomości" in text and "(mailtriage.db)" in text
     assert "Sunday" not in out and "niedziela 27" not in out  # only holidays on working days are listed
 
@@ -98,8 +98,10 @@ def test_with_overdue_notice_the_document_promises_a_new_deadline_when_one_is_mi
         capsys: pytest.CaptureFixture[str], write_rules: Write, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MT_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
     plain, told = write_rules(rules_text()), write_rules(rules_text(extra="overdue_notice: true\n"))
-    promise = {"pl": "nadawca dostaje wiadomość z przeprosinami i nowym terminem",
-               "en": "the sender gets a message with an apology and a new deadline"}
+    promise = {"pl": "Jeśli nie zdążę odpowiedzieć w terminie, wysyłam wiadomość z przeprosinami i nowym terminem, "
+                     "liczonym tak samo jak pierwszy.",
+               "en": "If I cannot answer by the deadline, I send an apology with a new deadline, counted the same "
+                     "way as the first."}
     for language, words in promise.items():
         _, out, _ = run_cli(capsys, "-c", plain, "standards", "--language", language)
         assert words not in out
@@ -427,3 +429,12 @@ def test_calendar_json_is_in_the_users_zone_and_an_unwritable_file_is_one_line(
         "File exists\n", err
     code, out, err = run_cli(capsys, "-c", path, "calendar", "--output", "/proc/x.ics")
     assert (code, out) == (1, "") and err.startswith("calendar: cannot write /proc/x.ics: ") and err.count("\n") == 1
+
+
+def test_the_standards_document_in_english_counts_in_words_and_names_the_zone(
+        capsys: pytest.CaptureFixture[str], rules_file: Path) -> None:
+    code, out, err = run_cli(capsys, "-c", rules_file, "standards", "--language", "en")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "All times in this document are Polish time (Europe/Warsaw)." in text
+    assert "One sender gets at most one acknowledgement within 24 hours;" in text

@@ -191,13 +191,13 @@ def test_a_reminder_lists_the_threads_due_soon_in_one_email_once(
                     deadline=NOW.replace(minute=0) + timedelta(hours=hours)))
         calendar = rules.calendar()
         sent = reminders.remind(store, rules, NOW, calendar)
-        assert sent is not None and sent.subject == "2 do odpowiedzi przed 12:00"
+        assert sent is not None and sent.subject == "2 wątki do odpowiedzi przed 12:00"
         assert len(smtp.messages) == 1 and smtp.messages[0].rcpt_tos == ["kasia@example.com"]
         mail = parsed(smtp.messages[0].data)
         assert (str(mail["Subject"]), str(mail["To"]), str(mail["Auto-Submitted"])) == (
-            "mailtriage: 2 do odpowiedzi przed 12:00", "kasia@example.com", "auto-generated")
+            "mailtriage: 2 wątki do odpowiedzi przed 12:00", "kasia@example.com", "auto-generated")
         assert body(mail) == (
-            "mailtriage: 2 do odpowiedzi przed 12:00\n\n"
+            "mailtriage: 2 wątki do odpowiedzi przed 12:00\n\n"
             "Wkrótce mija termin odpowiedzi (2 wątki):\n\n"
             "  #1  termin: pon. 23 lis 11:00  Acme: „Sprawa 1” od Jan Kowalski <jan@acme.pl>\n"
             "  #2  termin: pon. 23 lis 12:00  bez klienta: „Sprawa 2” od ewa@firma.pl\n\n"
@@ -209,12 +209,12 @@ def test_a_reminder_lists_the_threads_due_soon_in_one_email_once(
         assert reminders.remind(store, rules, NOW + timedelta(minutes=30), calendar) is None
         assert len(smtp.messages) == 1
         later = reminders.remind(store, rules, NOW + timedelta(hours=1), calendar)  # the third comes due
-        assert later is not None and later.subject == "1 do odpowiedzi przed 13:00"
+        assert later is not None and later.subject == "1 wątek do odpowiedzi przed 13:00"
         english = rules.model_copy(update={"language": "en"})
         with store.transaction():
             store.snooze_thread("<t0@x>", datetime(2026, 11, 24, 8, 0, tzinfo=UTC), NOW)  # Tue 9:00
         moved = reminders.remind(store, english, datetime(2026, 11, 23, 15, 30, tzinfo=UTC), calendar)
-        assert moved is not None and moved.subject == "1 due before Tue 24 Nov 09:00"
+        assert moved is not None and moved.subject == "1 thread due before Tue 24 Nov 09:00"
         assert body(parsed(smtp.messages[-1].data)).splitlines()[2:5] == [
             "Answers due soon (1 thread):", "",
             '  #1  due Tue 24 Nov 09:00  Acme: "Sprawa 1" from Jan Kowalski <jan@acme.pl>']
@@ -249,10 +249,10 @@ def test_a_check_sends_the_reminder_after_it_and_only_once(
     assert code == 0 and due is not None
     assert [m.rcpt_tos for m in smtp.messages] == [["jan@acme.pl"], ["kasia@example.com"]]
     reminder = parsed(smtp.messages[1].data)
-    assert str(reminder["Subject"]).startswith("mailtriage: 1 due before ")
+    assert str(reminder["Subject"]).startswith("mailtriage: 1 thread due before ")
     assert f'#1  due {when(due, WARSAW, datetime.now(UTC))}  Acme: "Invoice for November" from Jan Kowalski' \
         in body(reminder)
-    assert "reminder sent to kasia@example.com: 1 due before" in err
+    assert "reminder sent to kasia@example.com: 1 thread due before" in err
     run_check(capsys, box)
     assert len(smtp.messages) == 2  # that thread and deadline were reminded of
 
