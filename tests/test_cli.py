@@ -156,3 +156,12 @@ def test_the_readme_examples_hold(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "-c", str(EXAMPLE), "snooze", "1", "04/12/2026")
     assert code == 2 and "all-digit dates other than 2026-12-04 are refused as ambiguous" in err
     assert 'write 2026-12-04, 2026-12-04T12:00 or "4 Dec 12:00"' in err and "refused as ambiguous" in readme
+
+
+def test_match_says_no_client_once_and_the_same_business_day_with_its_article(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "match", "nobody@example.org")
+    assert out == ("nobody@example.org: no client matched, the defaults apply; action reply, within 2 business days, "
+                   "language pl\n")
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "match", "jan.kowalski@gmail.com")
+    assert ", within the same business day, language en\n" in out

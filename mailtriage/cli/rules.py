@@ -100,8 +100,9 @@ def match(obj: Context, address: str, as_json: bool) -> None:
     decision = replace(decision, language=pick_language(decision.language, address, parseaddr(address)[0], ""))
     data = {"address": address, "client": decision.client, "action": decision.action,
             "window": str(decision.window), "language": decision.language, "reason": decision.reason}
-    emit(data, as_json, f"{address}: {decision.label} ({decision.reason}); "
-                         f"action {decision.action}, within {decision.window}, language {decision.language}")
+    who = f"{decision.label} ({decision.reason})" if decision.client else "no client matched, the defaults apply"
+    emit(data, as_json, f"{address}: {who}; "
+                         f"action {decision.action}, {decision.window.within}, language {decision.language}")
 
 
 @click.command()
