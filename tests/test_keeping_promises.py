@@ -71,7 +71,7 @@ def test_snooze_notify_tells_the_client_once_per_move_threaded_and_marked_automa
         ("Content-Transfer-Encoding", "quoted-printable"), ("MIME-Version", "1.0")]
     assert str(notice["Message-ID"]).startswith("<mailtriage.")
     assert body(notice) == (
-        "Hello Jan Kowalski,\n\n"
+        "Dear Jan Kowalski,\n\n"
         'I am sorry, but the answer to your message "Invoice for November"\n'
         "did not come by the time I promised (Monday 23 November, 16:00).\n"
         "You will get it by Monday 7 January 2030, 16:00 instead.\n\n"
@@ -161,7 +161,7 @@ def test_the_notice_reads_well_before_the_promised_time_in_both_languages(
         "Dziękuję za wyrozumiałość.\n\n"
         "Z poważaniem\nKasia Nowak\n")
     assert notices.render(rules, thread, new, NOW, "en", promised=due) == (
-        "Hello Jan Kowalski,\n\n"
+        "Dear Jan Kowalski,\n\n"
         'I am sorry, but the answer to your message "Oferta na grudzień"\n'
         "will not come by the time I promised (Tuesday 24 November, 16:00).\n"
         "You will get it by Thursday 26 November, 12:00 instead.\n\n"
@@ -397,7 +397,7 @@ def test_the_notice_without_a_deadline_told_names_no_date(write_rules: Callable[
         "Dziękuję za wyrozumiałość.\n\n"
         "Z poważaniem\nKasia Nowak\n")
     assert notices.render(rules, thread, new, NOW, "en", promised=None) == (
-        "Hello Jan Kowalski,\n\n"
+        "Dear Jan Kowalski,\n\n"
         'I am sorry, but the answer to your message "Oferta"\n'
         "is taking longer than I expected.\n"
         "You will get it by Thursday 26 November, 12:00.\n\n"
@@ -488,3 +488,10 @@ def test_status_and_threads_show_threads_waiting_for_the_client(
     code, out, _ = cli(capsys, box, "status", "--json")
     data = json.loads(out)
     assert (data["waiting_threads"], data["waiting"]) == (1, 0)
+
+
+def test_an_english_notice_without_a_name_greets_plainly(write_rules: Callable[[str], Path]) -> None:
+    rules = load(write_rules(MINIMAL + "language: en\n"))
+    thread = Thread("<q@acme.pl>", "jan@acme.pl", NOW, NOW, ThreadState.OPEN, subject="Oferta")
+    text = notices.render(rules, thread, datetime(2026, 11, 26, 11, 0, tzinfo=UTC), NOW, "en", promised=None)
+    assert text.startswith("Hello,\n\nI am sorry")
