@@ -455,4 +455,4 @@ def test_language_auto_answers_polish_senders_in_polish_and_others_in_english(
     code, lines, _ = run_check(capsys, box)
     assert code == 0 and [line["client"] for line in lines] == [None, None, None]
     first_lines = [parsed(m.data).get_content().splitlines()[0] for m in smtp.messages]
-    assert first_lines == ["Dzień dobry,", "Hello John,", "Dzień dobry,"]
+    assert first_lines == ["Dzień dobry,", "Dear John,", "Dzień dobry,"]

@@ -101,7 +101,7 @@ def test_deadline_usage_mistakes_exit_2(capsys: pytest.CaptureFixture[str]) -> N
     code, _, err = run(capsys, "-c", str(EXAMPLE), "deadline", "--window", "2 weeks")
     assert code == 2 and "not a window" in err
     code, _, err = run(capsys, "-c", str(EXAMPLE), "deadline", "--received", "yesterday", "--window", "next check")
-    assert code == 2 and "not an ISO time" in err
+    assert code == 2 and "not a date or time" in err
 
 
 def test_match_says_which_client_and_why(capsys: pytest.CaptureFixture[str]) -> None:
@@ -153,3 +153,25 @@ def test_commands_that_send_nothing_do_not_load_jinja2() -> None:
     done = subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, check=False,
                           cwd=REPO)
     assert done.stdout.splitlines()[-1] == "False", done.stderr
+
+
+def test_the_readme_examples_hold(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert all(readme.count(f"\n{fence}") % 2 == 0 for fence in ("```",)), "a code block in README is not closed"
+    assert readme.count("\n```") % 2 == 0 and "END:VEVENT\n```\n" in readme
+    code, out, err = run(capsys, "-c", str(EXAMPLE), "deadline", "--received", "2026-12-23T16:30",
+                         "--from", "jan.kowalski@gmail.com")
+    assert code == 0 and out.startswith("due Mon 28 Dec 16:00 (same business day"), err
+    assert "due Monday 28 December, 16:00" in readme
+    code, out, err = run(capsys, "-c", str(EXAMPLE), "snooze", "1", "04/12/2026")
+    assert code == 2 and "all-digit dates other than 2026-12-04 are refused as ambiguous" in err
+    assert 'write 2026-12-04, 2026-12-04T12:00 or "4 Dec 12:00"' in err and "refused as ambiguous" in readme
+
+
+def test_match_says_no_client_once_and_the_same_business_day_with_its_article(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "match", "nobody@example.org")
+    assert out == ("nobody@example.org: no client matched, the defaults apply; action reply, within 2 business days, "
+                   "language pl\n")
+    code, out, _ = run(capsys, "-c", str(EXAMPLE), "match", "jan.kowalski@gmail.com")
+    assert ", within the same business day, language en\n" in out

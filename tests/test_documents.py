@@ -55,7 +55,7 @@ def test_the_standards_document_in_polish_says_when_how_fast_days_off_and_confid
     text = " ".join(out.split())
     assert ("Dni robocze: od poniedziałku do piątku, w godzinach 8:00–16:00. Poczta jest przeglądana w dni "
             "robocze o 8:00, 12:00 i 16:00.") in text
-    assert "strefie czasowej Europe/Warsaw" in text
+    assert "Wszystkie godziny w tym dokumencie podane są według czasu polskiego (Europe/Warsaw)." in text
     assert ("Na wiadomości od klienta Acme odpowiadam tego samego dnia roboczego do 16:00, jeśli wiadomość "
             "przyjdzie w dzień roboczy przed 16:00;") in text
     assert "Standardowo odpowiadam w ciągu 1 dnia roboczego: do 16:00 następnego dnia roboczego" in text
@@ -63,7 +63,7 @@ def test_the_standards_document_in_polish_says_when_how_fast_days_off_and_confid
         or "25 grudnia" not in out  # past Christmas when the test runs in late December
     assert "poniedziałek 4 stycznia 2027 — dzień wolny" in text
     assert "Planowana nieobecność: od poniedziałku 2 sierpnia 2027 do piątku 13 sierpnia 2027." in text
-    assert "Jeden nadawca dostaje najwyżej 1 potwierdzenie w ciągu 24 godzin" in text
+    assert "Jeden nadawca dostaje najwyżej jedno potwierdzenie w ciągu 24 godzin" in text
     assert "wyłącznie nagłówki wiadomości" in text and "(mailtriage.db)" in text
     assert "Sunday" not in out and "niedziela 27" not in out  # only holidays on working days are listed
 
@@ -98,8 +98,10 @@ def test_with_overdue_notice_the_document_promises_a_new_deadline_when_one_is_mi
         capsys: pytest.CaptureFixture[str], write_rules: Write, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MT_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
     plain, told = write_rules(rules_text()), write_rules(rules_text(extra="overdue_notice: true\n"))
-    promise = {"pl": "nadawca dostaje wiadomość z przeprosinami i nowym terminem",
-               "en": "the sender gets a message with an apology and a new deadline"}
+    promise = {"pl": "Jeśli nie zdążę odpowiedzieć w terminie, wysyłam wiadomość z przeprosinami i nowym terminem, "
+                     "liczonym tak samo jak pierwszy.",
+               "en": "If I cannot answer by the deadline, I send an apology with a new deadline, counted the same "
+                     "way as the first."}
     for language, words in promise.items():
         _, out, _ = run_cli(capsys, "-c", plain, "standards", "--language", language)
         assert words not in out
@@ -377,3 +379,62 @@ def test_the_daemons_check_writes_the_calendar_and_sends_last_months_report_once
     assert (box.rules.parent / "deadlines.ics").read_bytes().count(b"BEGIN:VEVENT") == 1
     daemon.run_check()
     assert len([m for m in smtp.messages if m.rcpt_tos == ["biuro@acme.pl"]]) == 1
+
+
+def test_the_report_lists_threads_waiting_for_the_client_and_gives_times_in_iso(
+        capsys: pytest.CaptureFixture[str], rules_file: Path, october: Rules) -> None:
+    store = Store(october.database)
+    with store.transaction():
+        store.wait_for_client("<zapytanie@acme.pl>", OCT + timedelta(days=3, hours=2), None)
+    store.close()
+    code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10")
+    assert code == 0, err
+    assert "Wiadomości: 4, wątki: 4." in out
+    assert "  czw. 8 paź 10:00  „Zapytanie”  bez odpowiedzi  czekam na Państwa odpowiedź" in out
+    code, out, _ = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10", "--json")
+    data = __import__("json").loads(out)
+    assert data["threads"] == 4 and len(data["lines"]) == 4 and data["lines"][3]["waiting"] is True
+    assert (data["lines"][0]["received"], data["lines"][0]["received_text"]) == (
+        "2026-10-05T10:00:00+02:00", "pon. 5 paź 10:00")
+    code, out, _ = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-10",
+                           "--language", "en", "--format", "html")
+    assert "waiting for your reply" in out
+
+
+def test_the_report_of_a_past_month_says_no_yet_and_a_future_month_is_refused(
+        capsys: pytest.CaptureFixture[str], rules_file: Path) -> None:
+    code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-09")
+    assert code == 0, err
+    assert "W tym miesiącu nie było odpowiedzi ani terminów, które minęły." in out
+    code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2026-09",
+                             "--language", "en")
+    assert "There were no answers and no passed deadlines this month." in out and " yet" not in out
+    code, out, err = run_cli(capsys, "-c", rules_file, "report", "--client", "Acme", "--month", "2099-01")
+    assert (code, out) == (2, "") and err == (
+        "2099-01 has not begun yet: a report covers the current month or an earlier one\n")
+
+
+def test_calendar_json_is_in_the_users_zone_and_an_unwritable_file_is_one_line(
+        capsys: pytest.CaptureFixture[str], write_rules: Write, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("a file, not a folder\n")
+    path = write_rules(rules_text(extra="calendar: {file: plain/deadlines.ics}\n"))
+    rules = load(path)
+    store = Store(rules.database)
+    thread(store, "faktura", OCT, OCT + 6 * HOUR)
+    store.close()
+    code, out, err = run_cli(capsys, "-c", path, "calendar", "--json")
+    assert code == 0 and __import__("json").loads(out)["deadline"] == "2026-10-05T16:00:00+02:00", err
+    code, out, err = run_cli(capsys, "-c", path, "calendar")
+    assert (code, out) == (1, "") and err == f"calendar: cannot write {tmp_path / 'plain/deadlines.ics'}: " \
+        "File exists\n", err
+    code, out, err = run_cli(capsys, "-c", path, "calendar", "--output", "/proc/x.ics")
+    assert (code, out) == (1, "") and err.startswith("calendar: cannot write /proc/x.ics: ") and err.count("\n") == 1
+
+
+def test_the_standards_document_in_english_counts_in_words_and_names_the_zone(
+        capsys: pytest.CaptureFixture[str], rules_file: Path) -> None:
+    code, out, err = run_cli(capsys, "-c", rules_file, "standards", "--language", "en")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "All times in this document are Polish time (Europe/Warsaw)." in text
+    assert "One sender gets at most one acknowledgement within 24 hours;" in text

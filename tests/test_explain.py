@@ -70,10 +70,10 @@ def test_a_replied_message_by_message_id_folder_uid_and_thread_number(
 
     code, out, _ = explain(capsys, box, "#1")
     assert code == 0
-    assert "decision:  reply: domain acme.pl; within same business day" in out
+    assert "decision:  reply: domain acme.pl; within the same business day" in out
     assert "guards:    none objected" in out
-    assert "Acme (domain acme.pl); action reply, within same business day, language en (the current rules' answer)" \
-        in out
+    assert ("Acme (domain acme.pl); action reply, within the same business day, language en "
+            "(the current rules' answer)") in out
     assert "→ due Mon 23 Nov 16:00" in out
     assert "reply:     sent to jan@acme.pl" in out and "why that address: no separate Reply-To" in out
     assert "thread:    #1 overdue" in out

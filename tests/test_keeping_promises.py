@@ -71,7 +71,7 @@ def test_snooze_notify_tells_the_client_once_per_move_threaded_and_marked_automa
         ("Content-Transfer-Encoding", "quoted-printable"), ("MIME-Version", "1.0")]
     assert str(notice["Message-ID"]).startswith("<mailtriage.")
     assert body(notice) == (
-        "Hello Jan Kowalski,\n\n"
+        "Dear Jan Kowalski,\n\n"
         'I am sorry, but the answer to your message "Invoice for November"\n'
         "did not come by the time I promised (Monday 23 November, 16:00).\n"
         "You will get it by Monday 7 January 2030, 16:00 instead.\n\n"
@@ -89,6 +89,11 @@ def test_snooze_notify_tells_the_client_once_per_move_threaded_and_marked_automa
     code, out, _ = cli(capsys, box, "summary", "--print")
     assert ('CLIENTS TOLD OF A NEW DEADLINE (1)\n  #1  Acme: "Invoice for November": jan@acme.pl told, '
             "now due Mon 7 Jan 2030 16:00\n") in out
+    # A new deadline that has passed since is history: moved to it, not "now due".
+    db(box).execute("UPDATE replies SET about = '2026-11-27T15:00:00+00:00' WHERE kind != 'holding'"
+                    ).connection.commit()
+    code, out, _ = cli(capsys, box, "summary", "--print")
+    assert '"Invoice for November": jan@acme.pl told, was moved to Fri 27 Nov 16:00\n' in out
 
 
 def test_a_thread_with_nobody_to_tell_keeps_its_deadline(
@@ -148,15 +153,15 @@ def test_the_notice_reads_well_before_the_promised_time_in_both_languages(
     thread = Thread("<q@acme.pl>", "jan@acme.pl", NOW, NOW, ThreadState.OPEN, client="Acme",
                     sender_name="Jan Kowalski", subject="RE: Odp: Oferta na grudzień", deadline=due)
     new = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
-    assert notices.render(rules, thread, new, NOW, "pl") == (
+    assert notices.render(rules, thread, new, NOW, "pl", promised=due) == (
         "Dzień dobry,\n\n"
         "przepraszam, ale odpowiedź na wiadomość „Oferta na grudzień”\n"
         "nie dotrze w zapowiedzianym terminie (do wtorku 24 listopada, godz. 16:00).\n"
         "Otrzymają ją Państwo do czwartku 26 listopada, godz. 12:00.\n\n"
         "Dziękuję za wyrozumiałość.\n\n"
         "Z poważaniem\nKasia Nowak\n")
-    assert notices.render(rules, thread, new, NOW, "en") == (
-        "Hello Jan Kowalski,\n\n"
+    assert notices.render(rules, thread, new, NOW, "en", promised=due) == (
+        "Dear Jan Kowalski,\n\n"
         'I am sorry, but the answer to your message "Oferta na grudzień"\n'
         "will not come by the time I promised (Tuesday 24 November, 16:00).\n"
         "You will get it by Thursday 26 November, 12:00 instead.\n\n"
@@ -186,13 +191,13 @@ def test_a_reminder_lists_the_threads_due_soon_in_one_email_once(
                     deadline=NOW.replace(minute=0) + timedelta(hours=hours)))
         calendar = rules.calendar()
         sent = reminders.remind(store, rules, NOW, calendar)
-        assert sent is not None and sent.subject == "2 do odpowiedzi przed 12:00"
+        assert sent is not None and sent.subject == "2 wątki do odpowiedzi przed 12:00"
         assert len(smtp.messages) == 1 and smtp.messages[0].rcpt_tos == ["kasia@example.com"]
         mail = parsed(smtp.messages[0].data)
         assert (str(mail["Subject"]), str(mail["To"]), str(mail["Auto-Submitted"])) == (
-            "mailtriage: 2 do odpowiedzi przed 12:00", "kasia@example.com", "auto-generated")
+            "mailtriage: 2 wątki do odpowiedzi przed 12:00", "kasia@example.com", "auto-generated")
         assert body(mail) == (
-            "mailtriage: 2 do odpowiedzi przed 12:00\n\n"
+            "mailtriage: 2 wątki do odpowiedzi przed 12:00\n\n"
             "Wkrótce mija termin odpowiedzi (2 wątki):\n\n"
             "  #1  termin: pon. 23 lis 11:00  Acme: „Sprawa 1” od Jan Kowalski <jan@acme.pl>\n"
             "  #2  termin: pon. 23 lis 12:00  bez klienta: „Sprawa 2” od ewa@firma.pl\n\n"
@@ -204,12 +209,12 @@ def test_a_reminder_lists_the_threads_due_soon_in_one_email_once(
         assert reminders.remind(store, rules, NOW + timedelta(minutes=30), calendar) is None
         assert len(smtp.messages) == 1
         later = reminders.remind(store, rules, NOW + timedelta(hours=1), calendar)  # the third comes due
-        assert later is not None and later.subject == "1 do odpowiedzi przed 13:00"
+        assert later is not None and later.subject == "1 wątek do odpowiedzi przed 13:00"
         english = rules.model_copy(update={"language": "en"})
         with store.transaction():
             store.snooze_thread("<t0@x>", datetime(2026, 11, 24, 8, 0, tzinfo=UTC), NOW)  # Tue 9:00
         moved = reminders.remind(store, english, datetime(2026, 11, 23, 15, 30, tzinfo=UTC), calendar)
-        assert moved is not None and moved.subject == "1 due before Tue 24 Nov 09:00"
+        assert moved is not None and moved.subject == "1 thread due before Tue 24 Nov 09:00"
         assert body(parsed(smtp.messages[-1].data)).splitlines()[2:5] == [
             "Answers due soon (1 thread):", "",
             '  #1  due Tue 24 Nov 09:00  Acme: "Sprawa 1" from Jan Kowalski <jan@acme.pl>']
@@ -244,10 +249,10 @@ def test_a_check_sends_the_reminder_after_it_and_only_once(
     assert code == 0 and due is not None
     assert [m.rcpt_tos for m in smtp.messages] == [["jan@acme.pl"], ["kasia@example.com"]]
     reminder = parsed(smtp.messages[1].data)
-    assert str(reminder["Subject"]).startswith("mailtriage: 1 due before ")
+    assert str(reminder["Subject"]).startswith("mailtriage: 1 thread due before ")
     assert f'#1  due {when(due, WARSAW, datetime.now(UTC))}  Acme: "Invoice for November" from Jan Kowalski' \
         in body(reminder)
-    assert "reminder sent to kasia@example.com: 1 due before" in err
+    assert "reminder sent to kasia@example.com: 1 thread due before" in err
     run_check(capsys, box)
     assert len(smtp.messages) == 2  # that thread and deadline were reminded of
 
@@ -261,6 +266,11 @@ def test_reminders_are_validated_with_the_line_of_the_problem(write_rules: Calla
     line = len(MINIMAL.splitlines()) + 1
     assert f"{path}:{line}: reminders.before: write it as 'N business hours', e.g. '2 business hours'" in str(
         caught.value)
+    path = write_rules(MINIMAL + "reminders: {before: 2 hours}\n", "hours.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert str(caught.value) == (f"{path}:{line}: reminders.before: write it as 'N business hours', "
+                                 "e.g. '2 business hours' (got '2 hours')")
     path = write_rules(MINIMAL + "reminders: {before: 2 business hours}\n", "nosummary.yaml")
     with pytest.raises(ConfigError, match=rf"nosummary.yaml:{line}: reminders: reminders go to summary.to"):
         load(path)
@@ -298,10 +308,12 @@ def test_a_thread_waiting_for_the_client_is_never_overdue_and_the_client_reopens
     box = ready(capsys, mailbox, SUMMARY + "flag_overdue: false\n")
     box.deliver_file("client_acme.eml", when=MONDAY_NOON)
     run_check(capsys, box)  # due Mon 23 Nov 16:00: overdue
-    code, out, err = cli(capsys, box, "wait", "1", "--until", "2026-11-24", "--json")
+    code, out, err = cli(capsys, box, "wait", "1", "--until", "2030-01-07", "--json")
     assert code == 0, err
     view = json.loads(out)
-    assert (view["state"], view["waiting_until"]) == ("waiting", "2026-11-24T08:00:00+01:00")
+    assert (view["state"], view["waiting_until"]) == ("waiting", "2030-01-07T08:00:00+01:00")
+    # As if time had passed: the chase date is behind us now.
+    db(box).execute("UPDATE threads SET waiting_until = '2026-11-24T07:00:00+00:00'").connection.commit()
     assert run_check(capsys, box)[0] == 0 and thread(box)["state"] == "waiting"  # no deadline runs
     code, out, _ = cli(capsys, box, "threads", "--state", "waiting")
     assert code == 0 and out.startswith("#1     waiting") and "Invoice for November" in out
@@ -370,3 +382,116 @@ def test_a_broken_notice_template_moves_nothing_and_never_stops_a_check(
     code, _, err = cli(capsys, box, "snooze", "1", "2030-01-07", "--notify")
     assert code == 1 and err.startswith("the template deadline_moved.en.txt.j2 cannot be used: ")
     assert thread(box)["deadline"] == "2026-11-23T15:00:00+00:00" and len(smtp.messages) == 1
+
+
+def test_the_notice_without_a_deadline_told_names_no_date(write_rules: Callable[[str], Path]) -> None:
+    rules = load(write_rules(MINIMAL + "language: en\n"))
+    thread = Thread("<q@acme.pl>", "jan@acme.pl", NOW, NOW, ThreadState.OPEN, client="Acme",
+                    sender_name="Jan Kowalski", subject="Oferta", deadline=datetime(2026, 11, 24, 15, tzinfo=UTC))
+    new = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
+    assert notices.render(rules, thread, new, NOW, "pl", promised=None) == (
+        "Dzień dobry,\n\n"
+        "przepraszam, ale odpowiedź na wiadomość „Oferta”\n"
+        "się opóźni.\n"
+        "Otrzymają ją Państwo do czwartku 26 listopada, godz. 12:00.\n\n"
+        "Dziękuję za wyrozumiałość.\n\n"
+        "Z poważaniem\nKasia Nowak\n")
+    assert notices.render(rules, thread, new, NOW, "en", promised=None) == (
+        "Dear Jan Kowalski,\n\n"
+        'I am sorry, but the answer to your message "Oferta"\n'
+        "is taking longer than I expected.\n"
+        "You will get it by Thursday 26 November, 12:00.\n\n"
+        "Thank you for your patience.\n\n"
+        "Best regards,\nKasia Nowak\n")
+
+
+def test_the_notice_names_the_deadline_the_client_was_told_not_a_silent_move(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, SUMMARY + "flag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)  # the holding reply promised Mon 23 Nov 16:00
+    assert cli(capsys, box, "snooze", "1", "2030-01-04")[0] == 0  # moved silently: the client knows nothing
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-07", "--notify")
+    assert code == 0, err
+    assert "did not come by the time I promised (Monday 23 November, 16:00).\n" in body(parsed(smtp.messages[1].data))
+    assert cli(capsys, box, "snooze", "1", "2030-01-09")[0] == 0  # silently again
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-10", "--notify")
+    assert code == 0, err
+    assert "will not come by the time I promised (Monday 7 January 2030, 16:00).\n" in body(
+        parsed(smtp.messages[2].data))
+
+
+def test_overdue_notice_renews_a_thread_whoever_marked_it_overdue_first(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, SUMMARY + "flag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)  # the holding reply; overdue at once (overdue_notice is off yet)
+    # Moved into the past (as a silent snooze would), then the summary marks it overdue before any check.
+    db(box).execute("UPDATE threads SET state = 'open', deadline = '2026-11-24T15:00:00+00:00', "
+                    "snoozed_from = '2026-11-23T15:00:00+00:00', overdue_at = NULL").connection.commit()
+    box.rules.write_text(box.rules.read_text() + "overdue_notice: true\n")
+    assert cli(capsys, box, "summary", "--print")[0] == 0
+    assert thread(box)["state"] == "overdue" and len(smtp.messages) == 1
+    code, _, err = run_check(capsys, box)
+    row = thread(box)
+    new = from_iso(str(row["deadline"]))
+    assert code == 0 and row["state"] == "open" and new is not None and new > datetime.now(UTC)
+    assert len(smtp.messages) == 2
+    assert "did not come by the time I promised (Monday 23 November, 16:00).\n" in body(parsed(smtp.messages[1].data))
+    # The check says which deadline passed, not the new one twice.
+    assert (f"was due Tue 24 Nov 16:00; the client is told: now due {when(new, WARSAW, datetime.now(UTC))}"
+            in err), err
+    # Once per period.
+    db(box).execute("UPDATE threads SET deadline = '2026-11-25T10:00:00+00:00'").connection.commit()
+    run_check(capsys, box)
+    assert thread(box)["state"] == "overdue" and len(smtp.messages) == 2
+
+
+def test_snooze_refuses_the_past_and_an_earlier_notice_and_warns_of_days_off(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, SUMMARY + "flag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)
+    for args in (("2026-11-24",), ("2026-11-24T10:00", "--notify")):
+        code, out, err = cli(capsys, box, "snooze", "1", *args)
+        assert (code, out) == (2, "") and err.count("\n") == 1 and "is in the past: a new deadline" in err, err
+    assert cli(capsys, box, "snooze", "1", "2030-01-10", "--notify")[0] == 0
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-08", "--notify")
+    assert code == 2 and err == ("Tue 8 Jan 2030 16:00 is not later than the deadline the client was told "
+                                 "(Thu 10 Jan 2030 16:00): an answer by then needs no apology; move it with "
+                                 "`snooze` without --notify\n")
+    assert len(smtp.messages) == 2 and thread(box)["deadline"] == "2030-01-10T15:00:00+00:00"
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-05")  # Saturday, silently
+    assert code == 0 and err == "warning: Sat 5 Jan 2030 16:00 falls on a day off: not a working day (sat)\n"
+    code, _, err = cli(capsys, box, "snooze", "1", "2030-01-07T19:00")
+    assert code == 0 and err == "warning: Mon 7 Jan 2030 19:00 is outside business hours (08:00-16:00)\n"
+    code, out, err = cli(capsys, box, "wait", "1", "--until", "2026-11-24")
+    assert (code, out) == (2, "") and "--until 2026-11-24 08:00 is in the past" in err
+    # Closed: nothing to wait for; closing twice says so.
+    assert cli(capsys, box, "done", "1")[1].startswith("#1 closed (")
+    code, out, _ = cli(capsys, box, "done", "1")
+    assert code == 0 and out.startswith("#1 was already closed (")
+    code, _, err = cli(capsys, box, "wait", "1")
+    assert code == 1 and "thread #1 is closed: nothing to wait for" in err
+
+
+def test_status_and_threads_show_threads_waiting_for_the_client(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, "flag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)
+    assert cli(capsys, box, "wait", "1", "--until", "2030-01-07")[0] == 0
+    code, out, _ = cli(capsys, box, "threads", "--state", "waiting")
+    assert out.startswith("#1     waiting  Mon 7 Jan 2030 08:00  Acme") and "23 Nov" not in out, out
+    code, out, _ = cli(capsys, box, "status")
+    assert "threads:     0 open, 0 overdue, 1 waiting for the client\n" in out
+    code, out, _ = cli(capsys, box, "status", "--json")
+    data = json.loads(out)
+    assert (data["waiting_threads"], data["waiting"]) == (1, 0)
+
+
+def test_an_english_notice_without_a_name_greets_plainly(write_rules: Callable[[str], Path]) -> None:
+    rules = load(write_rules(MINIMAL + "language: en\n"))
+    thread = Thread("<q@acme.pl>", "jan@acme.pl", NOW, NOW, ThreadState.OPEN, subject="Oferta")
+    text = notices.render(rules, thread, datetime(2026, 11, 26, 11, 0, tzinfo=UTC), NOW, "en", promised=None)
+    assert text.startswith("Hello,\n\nI am sorry")

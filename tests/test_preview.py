@@ -71,7 +71,7 @@ def test_a_stranger_gets_english_and_a_public_holiday_moves_the_deadline(
         "arrived Wed 11 Nov 10:00, not a business day: public holiday (National Independence Day) → counts from "
         "Thu 12 Nov 08:00")
     text = data["reply"]["text"]
-    assert text.startswith("Hello Sam Smith,") and "by Friday 13 November, 16:00" in text
+    assert text.startswith("Dear Sam Smith,") and "by Friday 13 November, 16:00" in text
     assert (database(box).exists(), smtp.messages) == (False, [])
 
 

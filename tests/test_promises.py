@@ -48,16 +48,16 @@ def closing(day: date) -> datetime:
     ("same business day", "en", "the same business day, by 16:00, for a message that arrives on a business day "
      "before 16:00; one that arrives later or on a day off, by 16:00 on the next business day"),
     ("1 business day", "pl", "w ciągu 1 dnia roboczego: do 16:00 następnego dnia roboczego po dniu, w którym "
-     "wiadomość przyszła; wiadomość, która przyjdzie o 16:00 lub później albo w dzień wolny, liczy się jak "
-     "otrzymana najbliższego dnia roboczego"),
+     "wiadomość przyszła; wiadomość, która przyjdzie o 16:00 lub później albo w dzień wolny, liczy się jako "
+     "otrzymana w najbliższym dniu roboczym"),
     ("3 business days", "en", "within 3 business days: by 16:00 on the third business day after the day the "
      "message arrives; a message that arrives at 16:00 or later, or on a day off, counts as received on the next "
      "business day"),
     ("1 business hour", "pl", "w ciągu 1 godziny roboczej; liczą się tylko godziny pracy, od 8:00 do 16:00 w dni "
-     "robocze, więc dla wiadomości, która przyjdzie po 16:00 lub w dzień wolny, czas liczy się od 8:00 "
+     "robocze, więc dla wiadomości, która przyjdzie o 16:00 lub później albo w dzień wolny, czas liczy się od 8:00 "
      "najbliższego dnia roboczego"),
     ("4 business hours", "en", "within 4 business hours; only working hours count, 08:00 to 16:00 on business "
-     "days, so for a message that arrives after 16:00 or on a day off the time counts from 08:00 on the next "
+     "days, so for a message that arrives at 16:00 or later, or on a day off, the time counts from 08:00 on the next "
      "business day"),
     ("next check", "pl", "przy najbliższym przeglądzie poczty po nadejściu wiadomości (w dni robocze o 8:00, "
      "12:00 i 16:00)"),

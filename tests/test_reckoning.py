@@ -95,3 +95,8 @@ def test_the_steps_end_where_windows_deadline_does_across_a_dst_change_and_holid
         if parts:  # the business time counted day by day adds up to the window and ends at the deadline
             assert parts[-1].split("–")[1][:5] == f"{due:%H:%M}"
         arrival += timedelta(hours=7, minutes=13)
+
+
+def test_arrival_on_a_weekend_says_so_once() -> None:
+    assert steps("same business day", "2026-11-29T10:00")[0] == (
+        "arrived Sun 29 Nov 10:00, not a working day (sun) → counts from Mon 30 Nov 08:00")

@@ -14,9 +14,11 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from mailtriage.config.model import Rules
 from mailtriage.core.wording import NO_CLIENT, when
+from mailtriage.errors import MailtriageError
 from mailtriage.store import reports
 from mailtriage.store.db import Store
 
@@ -35,8 +37,10 @@ class Event:
     description: str
     overdue: bool
 
-    def as_dict(self) -> dict[str, object]:
-        return {"uid": self.uid, "thread": self.number, "deadline": self.deadline.isoformat(),
+    def as_dict(self, tz: ZoneInfo | None = None) -> dict[str, object]:
+        """For scripts: the deadline in `tz` (the user's time zone, as `threads --json` gives it)."""
+        deadline = self.deadline.astimezone(tz) if tz is not None else self.deadline
+        return {"uid": self.uid, "thread": self.number, "deadline": deadline.isoformat(),
                 "summary": self.summary, "description": self.description, "overdue": self.overdue}
 
 
@@ -91,6 +95,18 @@ def to_ical(found: list[Event], rules: Rules, now: datetime) -> bytes:
         event.add_component(reminder)
         cal.add_component(event)
     return bytes(cal.to_ical())
+
+
+class CannotWrite(MailtriageError):
+    """The calendar file cannot be written (a read-only folder, a parent that is a file)."""
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """`write_atomically`, an OSError turned into one line."""
+    try:
+        write_atomically(path, data)
+    except OSError as exc:
+        raise CannotWrite(f"calendar: cannot write {path}: {exc.strerror or exc}") from None
 
 
 def write_atomically(path: Path, data: bytes) -> None:

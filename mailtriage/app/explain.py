@@ -164,7 +164,8 @@ def verdict_lines(item: Explanation) -> list[str]:
     for number, hit in enumerate(item.objections):
         lines.append(f"  {'guards:' if not number else '':10} {hit['guard']}: {hit['reason']}"
                      + (" (decided)" if hit["guard"] == m.guard else "") + f" [{hit['description']}]")
-    lines.append(f"  client:    {rule.label} ({rule.reason}); action {rule.action}, within {rule.window}, language "
+    who = f"{rule.label} ({rule.reason})" if rule.client else "no client matched, the defaults apply"
+    lines.append(f"  client:    {who}; action {rule.action}, {rule.window.within}, language "
                  f"{rule.language} (the current rules' answer"
                  + (f"; recorded then: {m.client or 'no client'})" if m.client != rule.client else ")"))
     return lines

@@ -34,13 +34,15 @@ class Line:
     """One thread period as the report shows it."""
 
     number: int
-    received: str
+    received: str  # ISO 8601 in the user's time zone
+    received_text: str  # as people read it: 'pon. 5 paź 10:00'
     subject: str
     sender: str
     answered_after: str  # business hours, or '' while unanswered
     within: bool | None  # None: not answered yet, not late yet
     moved: str  # 'ze środy … na czwartek …', or ''
     told: bool | None  # the client was told of the move; None: not recorded (see `moved_notices`)
+    waiting: bool = False  # waiting for the client's reply (`mailtriage wait`): no deadline runs
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Report:
     month: str  # YYYY-MM
     title: str
     author: str  # who kept the mail: the display name of identity.from
+    current: bool = False  # the month is still going on ("yet")
     messages: int = 0
     threads: int = 0
     judged: int = 0
@@ -66,6 +69,10 @@ class Report:
         data = asdict(self)
         data["share_in_time"] = None if self.share_in_time is None else round(self.share_in_time, 4)
         return data
+
+
+class FutureMonth(MailtriageError):
+    exit_code = 2
 
 
 def month_bounds(month: str, rules: Rules) -> tuple[datetime, datetime]:
@@ -101,7 +108,9 @@ def gather(store: Store, rules: Rules, client: Client, month: str, language: str
     periods = reports.client_periods(store, client.name, start, end, now)
     year, number = (int(part) for part in month.split("-"))
     title = f"{'Raport' if language == 'pl' else 'Report'}: {client.name}, {month_text(year, number, language)}"
-    report = Report(client.name, language, month, title, rules.identity.name)
+    if start > now:
+        raise FutureMonth(f"{month} has not begun yet: a report covers the current month or an earlier one")
+    report = Report(client.name, language, month, title, rules.identity.name, current=start <= now < end)
     report.messages = reports.client_message_count(store, client.name, start, end)
     report.threads = len({p.number for p in periods})
     report.judged = sum(1 for p in periods if p.within_window is not None)
@@ -116,9 +125,10 @@ def gather(store: Store, rules: Rules, client: Client, month: str, language: str
         moved = moved_text(p.moved_from.astimezone(tz), p.deadline.astimezone(tz), language, today=today) \
             if p.moved_from and p.deadline else ""
         report.lines.append(Line(
-            p.number, when(p.opened_at, tz, now, language), p.subject or "", p.sender,
+            p.number, p.opened_at.astimezone(tz).isoformat(), when(p.opened_at, tz, now, language),
+            p.subject or "", p.sender,
             f"{decimal(p.business_seconds / 3600, 1, language)} h" if p.business_seconds is not None else "",
-            p.within_window, moved, told.get(p.thread_id) if moved else None))
+            p.within_window, moved, told.get(p.thread_id) if moved else None, waiting=p.waiting))
     return report
 
 

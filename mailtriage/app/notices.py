@@ -54,7 +54,7 @@ def draft(store: Store, rules: Rules, thread: Thread, new: datetime, now: dateti
         raise NoOneToTell(f"thread #{thread.number} has no recorded message from the client to answer")
     to = addressee(store, rules, thread, messages[-1])
     language = thread.language or rules.language
-    text = render(rules, thread, new, now, language)
+    text = render(rules, thread, new, now, language, promised=store.told_deadline(thread.id))
     last, first = messages[-1], messages[0]
     msg = Incoming(folder=last.folder, uid=last.uid, uidvalidity=last.uidvalidity, received=last.received,
                    message_id=last.message_id, sender=last.sender, sender_name=last.sender_name, reply_to=to.address,
@@ -88,22 +88,26 @@ def addressee(store: Store, rules: Rules, thread: Thread, last: Message) -> Addr
     return Addressee(choice.address, choice.via, choice.reason)
 
 
-def render(rules: Rules, thread: Thread, new: datetime, now: datetime, language: str) -> str:
-    """The text of the notice (templates deadline_moved.{pl,en}.txt.j2)."""
+def render(rules: Rules, thread: Thread, new: datetime, now: datetime, language: str, *,
+           promised: datetime | None) -> str:
+    """The text of the notice (templates deadline_moved.{pl,en}.txt.j2); `promised` is the last
+    deadline the client was told (Store.told_deadline), None when they were never told one. A
+    deadline moved silently (snooze without --notify) is never named as the promised one."""
     from mailtriage.mail.reply import one_line, reply_subject
     from mailtriage.mail.templates import TemplateError, environment
 
     tz = rules.tz
     today = now.astimezone(tz).date()
-    old = (thread.deadline or new).astimezone(tz)
+    old = promised.astimezone(tz) if promised is not None else None
     values = {
         "name": one_line(thread.sender_name or ""),
         "subject": reply_subject(thread.subject or "").removeprefix("Re: ") if (thread.subject or "").strip() else "",
         "client": thread.client,
-        "promised": deadline_text(old, language, today=today),  # "do wtorku 1 grudnia, godz. 16:00"
-        "promised_at": moment_text(old, language, today=today),  # "wtorek 1 grudnia, godz. 16:00"
+        # "do wtorku 1 grudnia, godz. 16:00"; "" when the client was never told a deadline
+        "promised": deadline_text(old, language, today=today) if old else "",
+        "promised_at": moment_text(old, language, today=today) if old else "",  # "wtorek 1 grudnia, godz. 16:00"
         "new_deadline": deadline_text(new.astimezone(tz), language, today=today),
-        "late": old <= now,  # the promised time has passed already
+        "late": old is not None and old <= now,  # the promised time has passed already
         "identity_name": rules.identity.name,
     }
     name = f"deadline_moved.{language}.txt.j2"

@@ -22,25 +22,39 @@ log = logging.getLogger("mailtriage")
 def enforce(mailbox: Mailbox, store: Store, rules: Rules, now: datetime,
             calendar: BusinessCalendar | None = None) -> list[Thread]:
     """Mark overdue threads (with overdue_notice, renew their deadline and tell the client), and
-    flag them; return those that became overdue at this check, as they are now."""
-    late = store.newly_overdue(now)
-    if rules.overdue_notice and late:
+    flag them; return those that became overdue (or were renewed) at this check, as they are now."""
+    return [thread for thread, _ in enforce_noted(mailbox, store, rules, now, calendar)]
+
+
+def enforce_noted(mailbox: Mailbox, store: Store, rules: Rules, now: datetime,
+                  calendar: BusinessCalendar | None = None) -> list[tuple[Thread, str]]:
+    """`enforce`, each thread with the line the check prints for it."""
+    late = [(thread, thread.deadline) for thread in store.newly_overdue(now)]
+    if rules.overdue_notice:
         from mailtriage.app.notices import renew
 
-        late = renew(store, rules, late, now, calendar or rules.calendar())
+        # Not only those this check marked: `summary`, `status` or the daemon may have marked them first.
+        pending = store.overdue_not_renewed(now)
+        renewed = {t.id: t for t in renew(store, rules, pending, now, calendar or rules.calendar())}
+        was = {t.id: t.deadline for t in pending}
+        seen = {t.id for t, _ in late}
+        late = [(renewed.get(t.id, t), d) for t, d in late]
+        late += [(t, was[t.id]) for t in renewed.values() if t.id not in seen and t.deadline != was[t.id]]
     if rules.flag_overdue:
         for folder in rules.imap.folders:
             sync_flags(mailbox, store, folder)
-    return late
+    return [(thread, overdue_note(thread, rules.tz, now, was_due)) for thread, was_due in late]
 
 
-def overdue_note(thread: Thread, tz: ZoneInfo, now: datetime) -> str:
-    """The line a check prints for a thread that became overdue."""
-    if thread.state == ThreadState.OPEN and thread.snoozed_from and thread.deadline:  # renewed: overdue_notice
+def overdue_note(thread: Thread, tz: ZoneInfo, now: datetime, was_due: datetime | None = None) -> str:
+    """The line a check prints for a thread that became overdue; `was_due`: the deadline that
+    passed (a renewed thread's deadline is the new one)."""
+    if thread.state == ThreadState.OPEN and thread.deadline and was_due and thread.deadline != was_due:
         return (f"overdue: #{thread.number} {thread.client or NO_CLIENT['en']} {thread.subject!r} "
-                f"from {thread.sender}, was due {when(thread.snoozed_from, tz, now)}; the client is told: "
+                f"from {thread.sender}, was due {when(was_due, tz, now)}; the client is told: "
                 f"now due {when(thread.deadline, tz, now)}")
-    was = when(thread.deadline, tz, now) if thread.deadline else "?"
+    passed = was_due or thread.deadline
+    was = when(passed, tz, now) if passed else "?"
     return (f"overdue: #{thread.number} {thread.client or NO_CLIENT['en']} {thread.subject!r} "
             f"from {thread.sender}, was due {was}")
 

@@ -44,8 +44,9 @@ class Reminder:
 
     @property
     def subject(self) -> str:
-        n = len(self.items)
-        return f"{n} do odpowiedzi przed {self.by}" if self.language == "pl" else f"{n} due before {self.by}"
+        # '2 wątki do odpowiedzi przed 12:00' / '2 threads due before 12:00'
+        return f"{self.count_text} do odpowiedzi przed {self.by}" if self.language == "pl" else \
+            f"{self.count_text} due before {self.by}"
 
     @property
     def count_text(self) -> str:

@@ -13,7 +13,7 @@ from mailtriage.config.model import Client, Rules
 from mailtriage.core.businessdays import WEEKDAYS, BusinessCalendar
 from mailtriage.core.promises import window_words
 from mailtriage.core.windows import Window, deadline
-from mailtriage.core.wording import clock, day_text, deadline_text, join, moment_text, plural, weekdays_text
+from mailtriage.core.wording import clock, counted, day_text, deadline_text, join, moment_text, plural, weekdays_text
 
 FORMATS = ("text", "markdown", "html")
 _SUFFIX = {"text": "txt", "markdown": "md", "html": "html"}
@@ -111,11 +111,15 @@ class _Words:
             when = "codziennie, także w dni wolne" if rules.check_on_days_off else "w dni robocze"
             return Section("Kiedy czytam pocztę", [
                 f"Dni robocze: {days}, w godzinach {hours}. Poczta jest przeglądana {when} o {checks}.",
-                f"Wszystkie godziny w tym dokumencie podane są w strefie czasowej {rules.timezone}."])
+                "Wszystkie godziny w tym dokumencie podane są według "
+                + ("czasu polskiego (Europe/Warsaw)." if rules.timezone == "Europe/Warsaw" else
+                   f"strefy czasowej {rules.timezone}.")])
         when = "every day, days off included" if rules.check_on_days_off else "on business days"
         return Section("When mail is read", [
             f"Business days: {days}, {hours}. Mail is checked {when} at {checks}.",
-            f"All times in this document are in the {rules.timezone} time zone."])
+            "All times in this document are "
+            + ("Polish time (Europe/Warsaw)." if rules.timezone == "Europe/Warsaw" else
+               f"in the {rules.timezone} time zone.")])
 
     def answers(self, client: Client | None) -> Section:
         rules, lang = self.rules, self.language
@@ -198,24 +202,27 @@ class _Words:
                      "poczty przychodzi krótkie automatyczne potwierdzenie z terminem, do którego odpowiem.",
                      "Automatycznych odpowiedzi, newsletterów ani wiadomości z list mailingowych nie potwierdzam."]
             if limit is not None:
-                most = plural(limit.replies, ("potwierdzenie", "potwierdzenia", "potwierdzeń"))
+                most = counted(limit.replies, ("potwierdzenie", "potwierdzenia", "potwierdzeń"), "pl")
+                span = "godziny" if limit.hours == 1 else plural(limit.hours, ("godziny", "godzin", "godzin"))
                 lines.append(f"Jeden nadawca dostaje najwyżej {most} "
-                             f"w ciągu {plural(limit.hours, ('godziny', 'godzin', 'godzin'))}; kolejne wiadomości "
+                             f"w ciągu {span}; kolejne wiadomości "
                              "mają swoje terminy, ale bez ponownego potwierdzenia.")
             if self.rules.overdue_notice:
-                lines.append("Jeśli odpowiedź nie zdąży przyjść w terminie, nadawca dostaje wiadomość z przeprosinami "
+                lines.append("Jeśli nie zdążę odpowiedzieć w terminie, wysyłam wiadomość z przeprosinami "
                              "i nowym terminem, liczonym tak samo jak pierwszy.")
             return Section("Co dzieje się z wiadomością", lines)
         lines = ["Every message that needs an answer gets a short automatic acknowledgement within minutes of the "
                  "next mail check, stating the time by which I will answer.",
                  "Automatic replies, newsletters and mailing-list messages are not acknowledged."]
         if limit is not None:
-            lines.append(f"One sender gets at most {plural(limit.replies, ('acknowledgement', 'acknowledgements'))} "
-                         f"within {plural(limit.hours, ('hour', 'hours'))}; later messages keep their deadlines "
+            span = "an hour" if limit.hours == 1 else plural(limit.hours, ("hour", "hours"))
+            most = counted(limit.replies, ("acknowledgement", "acknowledgements"), "en")
+            lines.append(f"One sender gets at most {most} "
+                         f"within {span}; later messages keep their deadlines "
                          "without another acknowledgement.")
         if self.rules.overdue_notice:
-            lines.append("If an answer cannot come by its deadline, the sender gets a message with an apology and a "
-                         "new deadline, counted the same way as the first.")
+            lines.append("If I cannot answer by the deadline, I send an apology with a new deadline, counted the "
+                         "same way as the first.")
         return Section("What happens to a message", lines)
 
     def confidentiality(self) -> Section:

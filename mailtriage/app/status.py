@@ -59,8 +59,9 @@ class Status:
     next_check: str
     open: int
     overdue: int
-    waiting: int
+    waiting: int  # holding replies planned, not sent yet
     failed: int
+    waiting_threads: int = 0  # threads waiting for the client (`mailtriage wait`)
 
     def as_dict(self) -> JsonObject:
         return asdict(self)
@@ -80,7 +81,8 @@ def gather(store: Store, rules: Rules, upcoming: datetime) -> Status:
     return Status(
         last_check, folders, upcoming.astimezone(rules.tz).isoformat(),
         open=counts.get(ThreadState.OPEN, 0), overdue=counts.get(ThreadState.OVERDUE, 0),
-        waiting=replies.get(ReplyState.PLANNED, 0), failed=replies.get(ReplyState.FAILED, 0))
+        waiting=replies.get(ReplyState.PLANNED, 0), failed=replies.get(ReplyState.FAILED, 0),
+        waiting_threads=counts.get(ThreadState.WAITING, 0))
 
 
 def _local(instant: datetime | None, tz: ZoneInfo) -> str | None:

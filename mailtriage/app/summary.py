@@ -78,6 +78,7 @@ class Told:
     recipient: str
     automatic: bool  # overdue_notice, not snooze --notify
     deadline_text: str
+    past: bool = False  # that new deadline has passed by now: "was moved to", not "now due"
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
         for a in reports.answered_since(store, since, LIST_LIMIT)]
     summary.told = [
         Told(n.number, n.client or no_client, n.subject, n.recipient, n.kind == ReplyKind.RENEWED,
-             deadline_text=when(n.deadline, tz, now, language))
+             deadline_text=when(n.deadline, tz, now, language), past=n.deadline <= now)
         for n in reports.notices_sent(store, since, LIST_LIMIT)]
     summary.chase = [
         Chase(t.number, t.client or no_client, t.sender, t.subject,

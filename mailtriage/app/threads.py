@@ -13,7 +13,7 @@ from mailtriage.app.answered import mark_answered
 from mailtriage.config.model import Rules
 from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.core.models import AnsweredVia, ReplyKind, ReplyState, ThreadState
-from mailtriage.core.wording import NO_CLIENT
+from mailtriage.core.wording import NO_CLIENT, when
 from mailtriage.errors import MailtriageError
 from mailtriage.store import reports
 from mailtriage.store.db import Store
@@ -23,6 +23,12 @@ JsonValue = str | int | float | None
 
 
 class ThreadNotFound(MailtriageError):
+    exit_code = 2
+
+
+class Refused(MailtriageError):
+    """A time that makes no sense for the command (in the past, earlier than the promise)."""
+
     exit_code = 2
 
 
@@ -99,6 +105,37 @@ class Moved:
     error: str | None = None  # why the outbox could not send (it is tried again at the next check)
 
 
+def check_move(store: Store, rules: Rules, ref: str, until: datetime, now: datetime, *, notify: bool) -> list[str]:
+    """Refuse a new deadline that makes no sense (in the past; with `notify`, not later than the
+    deadline the client was told: an earlier answer needs no apology); the warnings worth a line
+    (a day off, outside business hours)."""
+    tz = rules.tz
+    if until <= now:
+        raise Refused(f"{when(until, tz, now)} is in the past: a new deadline must be later than now")
+    if notify:
+        thread = find(store, ref)
+        told, kind = store.told(thread.id)
+        # The very move told before is said once by the outbox (plan_notice), not refused here.
+        if told is not None and (until < told or (until == told and kind == ReplyKind.HOLDING)):
+            raise Refused(f"{when(until, tz, now)} is not later than the deadline the client was told "
+                          f"({when(told, tz, now)}): an answer by then needs no apology; move it with "
+                          "`snooze` without --notify")
+    return move_warnings(rules, until, now)
+
+
+def move_warnings(rules: Rules, until: datetime, now: datetime) -> list[str]:
+    """A time set by hand that falls on a day off or outside business hours."""
+    calendar = rules.calendar()
+    shown = when(until, rules.tz, now)
+    reason = calendar.day_off_reason(calendar.local_date(until))
+    if reason is not None:
+        return [f"{shown} falls on a day off: {reason}"]
+    if not calendar.is_open(until):
+        hours = rules.business_hours
+        return [f"{shown} is outside business hours ({hours.start:%H:%M}-{hours.end:%H:%M})"]
+    return []
+
+
 def snooze_and_tell(store: Store, ref: str, until: datetime, now: datetime, rules: Rules | None) -> Moved:
     """Move a thread's deadline; with `rules`, also tell the client: the notice is planned in the
     same transaction as the move, then the outbox sends it."""
@@ -126,8 +163,11 @@ def wait(store: Store, ref: str, now: datetime, until: datetime | None) -> Threa
     """The thread waits for the client: no deadline, never overdue, until the client writes again
     (a new deadline from that message); with `until`, the summary asks to chase it from then."""
     thread = find(store, ref)
-    if thread.state == ThreadState.IGNORED:
-        raise MailtriageError(f"thread #{thread.number} is ignored: nothing to wait for")
+    if thread.state in (ThreadState.IGNORED, ThreadState.CLOSED):
+        raise MailtriageError(f"thread #{thread.number} is {thread.state}: nothing to wait for")
+    if until is not None and until <= now:
+        raise Refused(f"--until {until:%Y-%m-%d %H:%M} is in the past: "
+                      "the time to chase the client must be later than now")
     with store.transaction():
         store.wait_for_client(thread.id, now, until)
     return find(store, thread.id)

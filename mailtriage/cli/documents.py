@@ -131,12 +131,12 @@ def calendar(obj: Context, output: Path | None, as_json: bool) -> None:
         store.close()
     if as_json:
         for event in events:
-            click.echo(json.dumps(event.as_dict(), ensure_ascii=False))
+            click.echo(json.dumps(event.as_dict(rules.tz), ensure_ascii=False))
         return
     target = output or (rules.deadline_calendar.file if rules.deadline_calendar else None)
     data = ics.to_ical(events, rules, now)
     if target is None:
         sys.stdout.buffer.write(data)
         return
-    ics.write_atomically(target, data)
+    ics.write_file(target, data)
     click.echo(f"{len(events)} deadlines written to {target}")

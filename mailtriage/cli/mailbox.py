@@ -147,7 +147,8 @@ def status(obj: Context, as_json: bool) -> None:
     if not data.folders:
         click.echo("  no folder checked yet")
     click.echo(f"next check:  {when(datetime.fromisoformat(data.next_check), rules.tz, now)}")
-    click.echo(f"threads:     {data.open} open, {data.overdue} overdue")
+    click.echo(f"threads:     {data.open} open, {data.overdue} overdue"
+               + (f", {data.waiting_threads} waiting for the client" if data.waiting_threads else ""))
     click.echo(f"replies:     {data.waiting} waiting to be sent, {data.failed} failed")
 
 

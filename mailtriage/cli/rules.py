@@ -101,8 +101,9 @@ def match(obj: Context, address: str, as_json: bool) -> None:
     decision = replace(decision, language=pick_language(decision.language, address, parseaddr(address)[0], ""))
     data = {"address": address, "client": decision.client, "action": decision.action,
             "window": str(decision.window), "language": decision.language, "reason": decision.reason}
-    emit(data, as_json, f"{address}: {decision.label} ({decision.reason}); "
-                         f"action {decision.action}, within {decision.window}, language {decision.language}")
+    who = f"{decision.label} ({decision.reason})" if decision.client else "no client matched, the defaults apply"
+    emit(data, as_json, f"{address}: {who}; "
+                         f"action {decision.action}, {decision.window.within}, language {decision.language}")
 
 
 @click.command()
@@ -133,8 +134,8 @@ def deadline(obj: Context, received: str | None, window_text: str | None, sender
     now = datetime.now(rules.tz)
     try:
         arrival = (moment(received, rules.tz, now)[0] if received else now).astimezone(rules.tz)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO time: {received!r} (e.g. 2026-11-30T12:30)",
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; write 2026-12-04, 2026-12-04T12:00 or \"4 Dec 12:00\"",
                                  param_hint="--received") from None
     client, decision = None, None
     if sender is not None:

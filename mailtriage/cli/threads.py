@@ -47,7 +47,10 @@ def threads(obj: Context, state: str | None, client: str | None, days: int, as_j
             click.echo(json.dumps(view.as_dict(), ensure_ascii=False))
             continue
         t = view.thread
-        due = wording.when(t.deadline, rules.tz, now) if t.deadline else ""
+        if t.state == "waiting":  # no deadline runs: the date to chase the client, if any
+            due = wording.when(t.waiting_until, rules.tz, now) if t.waiting_until else "waiting"
+        else:
+            due = wording.when(t.deadline, rules.tz, now) if t.deadline else ""
         click.echo(f"#{t.number:<5} {t.state:8} {due:16}  {t.client or wording.NO_CLIENT['en']:14} "
                    f"{t.sender:30} {t.subject}")
     if not views and not as_json:
@@ -65,16 +68,21 @@ def done(obj: Context, thread: str) -> None:
     Example:
       mailtriage -c rules.yaml done 12
     """
-    from mailtriage.app.threads import close
+    from mailtriage.app.threads import close, find
+    from mailtriage.core.models import ThreadState
 
     rules = obj.rules()
     store = open_store(rules)
     try:
-        row = close(store, thread, utc_now(), rules.calendar())
+        before = find(store, thread)
+        row = close(store, thread, utc_now(), rules.calendar()) if before.state != ThreadState.CLOSED else before
         _refresh_calendar(store, rules)
     finally:
         store.close()
-    click.echo(f"#{row.number} closed ({row.subject!r} from {row.sender})")
+    if before.state == ThreadState.CLOSED:
+        click.echo(f"#{row.number} was already closed ({row.subject!r} from {row.sender})")
+    else:
+        click.echo(f"#{row.number} closed ({row.subject!r} from {row.sender})")
 
 
 @click.command()
@@ -95,12 +103,14 @@ def snooze(obj: Context, thread: str, until: str, notify: bool, as_json: bool) -
       mailtriage -c rules.yaml snooze 12 2026-12-04
       mailtriage -c rules.yaml snooze 12 "4 Dec 12:00" --notify
     """
-    from mailtriage.app.threads import ThreadView, snooze_and_tell
+    from mailtriage.app.threads import ThreadView, check_move, snooze_and_tell
 
     rules = obj.rules()
     until_time = _moment(rules, until, "UNTIL", closing=True)
     store = open_store(rules)
     try:
+        for warning in check_move(store, rules, thread, until_time, utc_now(), notify=notify):
+            click.echo(f"warning: {warning}", err=True)
         moved = snooze_and_tell(store, thread, until_time, utc_now(), rules if notify else None)
         _refresh_calendar(store, rules)
     finally:
@@ -170,8 +180,8 @@ def _moment(rules: Rules, text: str, hint: str, *, closing: bool) -> datetime:
 
     try:
         given, has_time = moment(text, rules.tz, datetime.now(rules.tz), ahead=True)
-    except ValueError:
-        raise click.BadParameter(f"not a date or time: {text!r} (e.g. 2026-12-04 or 2026-12-04T12:00)",
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; write 2026-12-04, 2026-12-04T12:00 or \"4 Dec 12:00\"",
                                  param_hint=hint) from None
     if has_time:
         return given

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AfterValidator,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -116,14 +116,22 @@ class Summary(Section):
     deliver: Literal["smtp", "imap"] = "smtp"
 
 
-def _business_hours(value: Window) -> Window:
-    if value.kind != HOURS:
+def _business_hours(value: object) -> Window:
+    """Only 'N business hours': any other form, or no form at all, is told so (not the window forms
+    that reminders refuse)."""
+    from mailtriage.core.windows import parse_window
+
+    try:
+        window = value if isinstance(value, Window) else parse_window(str(value))
+    except ValueError:
+        window = None
+    if window is None or window.kind != HOURS:
         raise error("window", f"write it as 'N business hours', e.g. '2 business hours' (got {str(value)!r})")
-    return value
+    return window
 
 
 class Reminders(Section):
-    before: Annotated[WindowText, AfterValidator(_business_hours), WithJsonSchema(
+    before: Annotated[WindowText, BeforeValidator(_business_hours), WithJsonSchema(
         {"type": "string", "pattern": r"^\d+\s+business\s+hours?$", "examples": ["2 business hours"]})] = Field(
         description="remind of a deadline this much business time before it, e.g. '2 business hours'")
 

@@ -39,11 +39,11 @@ def window_words(window: Window, calendar: BusinessCalendar, check_times: Sequen
         if pl:
             unit = plural_form(n, ("godziny roboczej", "godzin roboczych", "godzin roboczych"))
             return (f"w ciągu {n} {unit}; liczą się tylko godziny pracy, od {start} do {end} w dni robocze, "
-                    f"więc dla wiadomości, która przyjdzie po {end} lub w dzień wolny, czas liczy się od {start} "
-                    "najbliższego dnia roboczego")
+                    f"więc dla wiadomości, która przyjdzie o {end} lub później albo w dzień wolny, czas liczy "
+                    f"się od {start} najbliższego dnia roboczego")
         unit = "business hour" if n == 1 else "business hours"
         return (f"within {n} {unit}; only working hours count, {start} to {end} on business days, so for a "
-                f"message that arrives after {end} or on a day off the time counts from {start} on the next "
+                f"message that arrives at {end} or later, or on a day off, the time counts from {start} on the next "
                 "business day")
     if window.kind == DAYS and window.count == 0:
         if pl:
@@ -57,8 +57,8 @@ def window_words(window: Window, calendar: BusinessCalendar, check_times: Sequen
             days = "1 dnia roboczego" if n == 1 else f"{n} dni roboczych"
             which = "następnego dnia roboczego" if n == 1 else f"{_ordinal(n, language)} dnia roboczego"
             return (f"w ciągu {days}: do {end} {which} po dniu, w którym wiadomość przyszła; wiadomość, "
-                    f"która przyjdzie o {end} lub później albo w dzień wolny, liczy się jak otrzymana "
-                    "najbliższego dnia roboczego")
+                    f"która przyjdzie o {end} lub później albo w dzień wolny, liczy się jako otrzymana "
+                    "w najbliższym dniu roboczym")
         days = "1 business day" if n == 1 else f"{n} business days"
         which = "the next business day" if n == 1 else f"the {_ordinal(n, language)} business day"
         return (f"within {days}: by {end} on {which} after the day the message arrives; a message that arrives "

@@ -60,7 +60,8 @@ def _arrival(received: datetime, calendar: BusinessCalendar) -> tuple[list[str],
     if off is None and received < calendar.opening(day):
         start = calendar.opening(day)
         return [f"{said}, before business hours ({hours}) → counts from {_at(start, calendar)}"], start
-    why = f"after business hours ({hours})" if off is None else f"not a business day: {off}"
+    why = (f"after business hours ({hours})" if off is None
+           else off if off.startswith("not a working day") else f"not a business day: {off}")
     first = calendar.next_business_day(day)
     start = calendar.opening(first)
     return [f"{said}, {why} → counts from {_at(start, calendar)}", *_skipped(day + _DAY, first, calendar)], start

@@ -32,7 +32,7 @@ def moment(text: str, tz: ZoneInfo, now: datetime, *, ahead: bool = False) -> tu
     """A date or a date and time typed by a person, in `tz` unless it names an offset; and whether it has a time.
 
     ISO 8601 first (2026-12-04, 2026-12-04T17:10, 2026-12-04 17:10+01:00), then what dateutil reads
-    ('4 Dec 2026 17:10', 'Dec 4 17:10'). All-digit forms such as 04/12/2026 are refused: day or month first
+    ('4 Dec 2026 17:10', 'Dec 4 17:10'). All-digit forms such as 04/12/2026 are refused as ambiguous: day or month first
     is a guess nobody should have to make about a deadline. A date without a year is in `now`'s year (in
     `tz`); with `ahead` (a new deadline), a day of that year already past means the next year's.
     """
@@ -42,6 +42,9 @@ def moment(text: str, tz: ZoneInfo, now: datetime, *, ahead: bool = False) -> tu
         has_time = "T" in text.upper() or " " in text
     except ValueError:
         if not re.search(r"[A-Za-z]", text):
+            if re.search(r"\d", text):  # 04/12/2026: the 4th of December or the 12th of April?
+                raise ValueError(f"not a date or time: {text!r}: all-digit dates other than 2026-12-04 are "
+                                 "refused as ambiguous (day or month first?)") from None
             raise ValueError(f"not a date or time: {text!r}") from None
         parsed, has_time = _dateutil(text, now.astimezone(tz).date(), ahead)
     return (parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed), has_time

@@ -41,6 +41,13 @@ class Window:
         unit = self.kind[:-1] if self.count == 1 else self.kind
         return f"{self.count} {unit}"
 
+    @property
+    def within(self) -> str:
+        """The window after a verb: 'within 4 business hours', 'within the same business day', 'by the next check'."""
+        if self.kind == NEXT_CHECK:
+            return "by the next check"
+        return f"within the {self}" if self.kind == DAYS and self.count == 0 else f"within {self}"
+
 
 def parse_window(text: str) -> Window:
     """Parse the rules.yaml spelling of a window; ValueError names the accepted forms."""

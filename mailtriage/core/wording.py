@@ -37,6 +37,20 @@ def plural(n: int, forms: Sequence[str]) -> str:
     return f"{n} {plural_form(n, forms)}"
 
 
+_NUMBER_WORDS = {
+    "pl": ("jedno", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem", "osiem", "dziewięć", "dziesięć"),  # neuter
+    "en": ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+}
+
+
+def counted(n: int, forms: Sequence[str], language: str) -> str:
+    """`plural` with the number in words from 1 to 10: 'jedno potwierdzenie', 'two acknowledgements'
+    (Polish: the neuter forms, for nouns such as 'potwierdzenie')."""
+    if 1 <= n <= 10:
+        return f"{_NUMBER_WORDS[language][n - 1]} {plural_form(n, forms)}"
+    return plural(n, forms)
+
+
 def plural_form(n: int, forms: Sequence[str]) -> str:
     """The word alone: Polish takes the 2–4 form after 2, 3, 4, 22, 23, 24 … but not after 12–14."""
     n = abs(n)

@@ -40,7 +40,7 @@ def classify(msg: Incoming, ctx: GuardContext, decision: Decision, history: Hist
         return Verdict(RECORD, f"{decision.label}: action record", **base)
     if first:  # the thread's history or the sender's limit
         return Verdict(RECORD, first[1], guard=first[0].name, **base)
-    why = f"{decision.reason}; within {decision.window}"
+    why = f"{decision.reason}; {decision.window.within}"
     if history.reopened:
         why = f"thread reopened after {span(history.quiet_for or timedelta(0))} of quiet; {why}"
     return Verdict(REPLY, why, **base)

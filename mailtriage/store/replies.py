@@ -51,6 +51,23 @@ class Replies(Database):
             told[thread_id] = {row["about"] for row in rows}
         return told
 
+    def told_deadline(self, thread_id: str) -> datetime | None:
+        """The last deadline the thread's sender was told (or will be: a planned reply): the one in
+        the latest holding reply, or the new one in the latest notice; None when never told."""
+        return self.told(thread_id)[0]
+
+    def told(self, thread_id: str) -> tuple[datetime | None, ReplyKind | None]:
+        """`told_deadline`, and the kind of reply that told it."""
+        row = self.one(
+            "SELECT r.kind, r.about, (SELECT m.deadline FROM messages m WHERE m.message_id = r.in_reply_to"
+            " AND m.thread_id = r.thread_id AND m.deadline IS NOT NULL LIMIT 1) AS stated FROM replies r"
+            " WHERE r.thread_id = ? AND r.state IN (?, ?, ?, ?) ORDER BY r.id DESC LIMIT 1",
+            [thread_id, PLANNED, SENDING, SENT, ReplyState.UNKNOWN])
+        if row is None:
+            return None, None
+        told = row["stated"] if row["kind"] == ReplyKind.HOLDING else row["about"]
+        return (datetime.fromisoformat(told) if told else None), ReplyKind(row["kind"])
+
     def holding_recipient(self, thread_id: str) -> Reply | None:
         """The thread's latest holding reply: its recipient was chosen by the rules for holding replies."""
         row = self.one("SELECT * FROM replies WHERE thread_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",

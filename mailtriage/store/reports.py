@@ -14,7 +14,8 @@ from mailtriage.core.models import ReplyKind, ReplyState, ThreadState
 from mailtriage.store.base import Database
 from mailtriage.store.rows import SqlValue, Thread, from_iso, iso
 
-OPEN, OVERDUE, IGNORED = (f"'{state}'" for state in (ThreadState.OPEN, ThreadState.OVERDUE, ThreadState.IGNORED))
+OPEN, OVERDUE, IGNORED, WAITING = (f"'{state}'" for state in (
+    ThreadState.OPEN, ThreadState.OVERDUE, ThreadState.IGNORED, ThreadState.WAITING))
 LATE = f"(state = {OVERDUE} OR (state = {OPEN} AND deadline < :now))"
 DUE_BY = f"state = {OPEN} AND deadline >= :now AND deadline <= :end"
 # Senders no client matched are grouped under '' in SQL (no client may have an empty name).
@@ -215,28 +216,30 @@ class Period:
     business_seconds: float | None
     within_window: bool | None  # None: not answered, and its deadline has not passed
     moved_from: datetime | None  # the deadline first promised, when it was moved (snoozed)
+    waiting: bool = False  # waiting for the client (`mailtriage wait`): no deadline runs
 
 
 def client_periods(db: Database, client: str, start: datetime, end: datetime, now: datetime) -> list[Period]:
     """The periods of `client`'s threads opened in [start, end): every answered one, and the current one
-    of each thread still open or overdue, by the time they opened."""
+    of each thread still open, overdue or waiting for the client, by the time they opened."""
     params: dict[str, SqlValue] = {"client": client, "start": iso(start), "end": iso(end), "now": iso(now)}
     answered = db.rows(
         "SELECT t.number, t.id, t.sender, t.subject, a.opened_at, a.deadline, a.answered_at, a.business_seconds,"
-        " a.within_window, CASE WHEN t.opened_at = a.opened_at THEN t.snoozed_from END AS moved_from"
+        " a.within_window, CASE WHEN t.opened_at = a.opened_at THEN t.snoozed_from END AS moved_from, 0 AS waiting"
         " FROM answers a JOIN threads t ON t.id = a.thread_id"
         " WHERE a.client = :client AND a.opened_at >= :start AND a.opened_at < :end", params)
     waiting = db.rows(
         "SELECT number, id, sender, subject, opened_at, deadline, NULL AS answered_at, NULL AS business_seconds,"
-        " CASE WHEN deadline < :now THEN 0 END AS within_window, snoozed_from AS moved_from FROM threads"
-        f" WHERE client = :client AND state IN ({OPEN}, {OVERDUE}) AND opened_at >= :start AND opened_at < :end",
+        f" CASE WHEN state != {WAITING} AND deadline < :now THEN 0 END AS within_window, snoozed_from AS moved_from,"
+        f" state = {WAITING} AS waiting FROM threads WHERE client = :client AND state IN ({OPEN}, {OVERDUE},"
+        f" {WAITING}) AND opened_at >= :start AND opened_at < :end",
         params)
     periods = [Period(
         number=r["number"], thread_id=r["id"], sender=r["sender"], subject=r["subject"],
         opened_at=datetime.fromisoformat(r["opened_at"]), deadline=from_iso(r["deadline"]),
         answered_at=from_iso(r["answered_at"]), business_seconds=r["business_seconds"],
         within_window=None if r["within_window"] is None else bool(r["within_window"]),
-        moved_from=from_iso(r["moved_from"])) for r in [*answered, *waiting]]
+        moved_from=from_iso(r["moved_from"]), waiting=bool(r["waiting"])) for r in [*answered, *waiting]]
     return sorted(periods, key=lambda p: (p.opened_at, p.number))
 
 

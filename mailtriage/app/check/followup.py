@@ -8,7 +8,7 @@ from datetime import datetime
 
 from mailtriage.app.answered import scan_flags, scan_sent
 from mailtriage.app.check.fetch import Selected
-from mailtriage.app.overdue import enforce, overdue_note
+from mailtriage.app.overdue import enforce_noted
 from mailtriage.config.model import Rules
 from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.mail.imap import Mailbox
@@ -33,5 +33,5 @@ def after_folders(mailbox: Mailbox, store: Store, rules: Rules, calendar: Busine
     """Answers in the Sent folder, then overdue threads (answers first: an answered thread is
     not overdue)."""
     answered = scan_sent(mailbox, store, calendar, now)
-    late = enforce(mailbox, store, rules, now, calendar)
-    return FollowUp(answered, late, [overdue_note(thread, rules.tz, now) for thread in late])
+    late = enforce_noted(mailbox, store, rules, now, calendar)
+    return FollowUp(answered, [thread for thread, _ in late], [note for _, note in late])
