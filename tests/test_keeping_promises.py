@@ -427,8 +427,9 @@ def test_overdue_notice_renews_a_thread_whoever_marked_it_overdue_first(
     box.deliver_file("client_acme.eml", when=MONDAY_NOON)
     run_check(capsys, box)  # the holding reply; overdue at once (overdue_notice is off yet)
     # Moved into the past (as a silent snooze would), then the summary marks it overdue before any check.
-    db(box).execute("UPDATE threads SET state = 'open', deadline = '2026-11-24T15:00:00+00:00', "
-                    "snoozed_from = '2026-11-23T15:00:00+00:00', overdue_at = NULL").connection.commit()
+    passed = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
+    db(box).execute("UPDATE threads SET state = 'open', deadline = ?, snoozed_from = '2026-11-23T15:00:00+00:00', "
+                    "overdue_at = NULL", [passed.isoformat()]).connection.commit()
     box.rules.write_text(box.rules.read_text() + "overdue_notice: true\n")
     assert cli(capsys, box, "summary", "--print")[0] == 0
     assert thread(box)["state"] == "overdue" and len(smtp.messages) == 1
@@ -439,12 +440,25 @@ def test_overdue_notice_renews_a_thread_whoever_marked_it_overdue_first(
     assert len(smtp.messages) == 2
     assert "did not come by the time I promised (Monday 23 November, 16:00).\n" in body(parsed(smtp.messages[1].data))
     # The check says which deadline passed, not the new one twice.
-    assert (f"was due Tue 24 Nov 16:00; the client is told: now due {when(new, WARSAW, datetime.now(UTC))}"
-            in err), err
+    now = datetime.now(UTC)
+    assert f"was due {when(passed, WARSAW, now)}; the client is told: now due {when(new, WARSAW, now)}" in err, err
     # Once per period.
-    db(box).execute("UPDATE threads SET deadline = '2026-11-25T10:00:00+00:00'").connection.commit()
+    db(box).execute("UPDATE threads SET deadline = ?", [(now - timedelta(days=1)).isoformat()]).connection.commit()
     run_check(capsys, box)
     assert thread(box)["state"] == "overdue" and len(smtp.messages) == 2
+
+
+def test_overdue_notice_leaves_a_deadline_missed_more_than_a_week_ago_to_the_assistant(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = ready(capsys, mailbox, SUMMARY + "flag_overdue: false\n")
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    run_check(capsys, box)
+    long_ago = (datetime.now(UTC) - timedelta(days=8)).replace(microsecond=0)
+    db(box).execute("UPDATE threads SET deadline = ?", [long_ago.isoformat()]).connection.commit()
+    box.rules.write_text(box.rules.read_text() + "overdue_notice: true\n")  # turned on with a backlog
+    code, _, err = run_check(capsys, box)
+    assert code == 0 and thread(box)["state"] == "overdue" and len(smtp.messages) == 1, err  # no notice
+    assert thread(box)["deadline"] == long_ago.isoformat()  # and no new deadline made up for it
 
 
 def test_snooze_refuses_the_past_and_an_earlier_notice_and_warns_of_days_off(

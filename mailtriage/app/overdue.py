@@ -5,7 +5,7 @@ away again once the thread is answered or closed."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mailtriage.config.model import Rules
@@ -17,6 +17,7 @@ from mailtriage.store.db import Store
 from mailtriage.store.rows import Thread
 
 log = logging.getLogger("mailtriage")
+RENEW_WITHIN = timedelta(days=7)
 
 
 def enforce(mailbox: Mailbox, store: Store, rules: Rules, now: datetime,
@@ -34,7 +35,9 @@ def enforce_noted(mailbox: Mailbox, store: Store, rules: Rules, now: datetime,
         from mailtriage.app.notices import renew
 
         # Not only those this check marked: `summary`, `status` or the daemon may have marked them first.
-        pending = store.overdue_not_renewed(now)
+        # But not a backlog: a deadline missed more than RENEW_WITHIN ago (overdue_notice just turned on,
+        # the service down for weeks) is the assistant's to answer, not an automatic apology's.
+        pending = store.overdue_not_renewed(now, now - RENEW_WITHIN)
         renewed = {t.id: t for t in renew(store, rules, pending, now, calendar or rules.calendar())}
         was = {t.id: t.deadline for t in pending}
         seen = {t.id for t, _ in late}

@@ -96,15 +96,15 @@ class Threads(Database):
                 [OVERDUE, iso(now), OPEN, iso(now)]).fetchall()
         return [Thread.from_row(row) for row in rows]
 
-    def overdue_not_renewed(self, now: datetime) -> list[Thread]:
-        """Acknowledged threads past their deadline (overdue, or open and not yet marked) whose
-        deadline was not renewed with an overdue notice in their current period: whoever marked
+    def overdue_not_renewed(self, now: datetime, since: datetime) -> list[Thread]:
+        """Acknowledged threads whose deadline passed after `since` (overdue, or open and not yet
+        marked) and was not renewed with an overdue notice in their current period: whoever marked
         them overdue (a check, the summary, `status`), `overdue_notice` renews each once."""
         rows = self.rows(
-            "SELECT * FROM threads t WHERE (t.state = ? OR (t.state = ? AND t.deadline < ?))"
+            "SELECT * FROM threads t WHERE (t.state = ? OR (t.state = ? AND t.deadline < ?)) AND t.deadline >= ?"
             " AND t.acknowledged_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM replies r"
             " WHERE r.thread_id = t.id AND r.kind = 'overdue_notice' AND r.planned_at >= t.opened_at)"
-            " ORDER BY t.number", [OVERDUE, OPEN, iso(now)])
+            " ORDER BY t.number", [OVERDUE, OPEN, iso(now), iso(since)])
         return [Thread.from_row(row) for row in rows]
 
     def client_names(self) -> list[str]:
