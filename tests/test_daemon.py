@@ -150,10 +150,10 @@ def test_sighup_with_a_broken_file_keeps_the_old_rules_and_a_good_one_takes_effe
     daemon.wait_for("still running on the last good rules")
     assert daemon.process.poll() is None
     box.rules.write_text(good)
-    with_check_times(box, soon(2))
+    with_check_times(box, soon(3, 8))  # a spare time: under load the reload may take past the first
     daemon.process.send_signal(signal.SIGHUP)
     daemon.wait_for("rules reloaded: 3 clients, check times")
-    daemon.wait_for("check done:")  # the new check time is in force
+    daemon.wait_for("check done:")  # the new check times are in force
     assert daemon.stop() == 0
 
 
