@@ -104,7 +104,7 @@ def test_systemd_hears_ready_status_watchdog_and_reloading(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running], tmp_path: Path) -> None:
     box = ready(capsys, mailbox, "check_on_days_off: true\n")
-    with_check_times(box, soon(2))
+    with_check_times(box, soon(3, 6, 10))  # spare times: under load the start may take past the first
     path = str(tmp_path / "notify.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(path)
@@ -189,7 +189,7 @@ def test_sigterm_exits_0_within_10_seconds_with_a_consistent_database(
     box = ready(capsys, mailbox, "check_on_days_off: true\nflag_overdue: false\n")
     for name in ("client_acme.eml", "polish_subject.eml", "newsletter.eml"):
         box.deliver_file(name, when=MONDAY_NOON)
-    with_check_times(box, soon(2))
+    with_check_times(box, soon(3, 6, 10))  # spare times: under load the start may take past the first
     daemon = daemons(box)
     daemon.wait_for("check started")
     started = time.monotonic()
@@ -332,7 +332,7 @@ def test_the_daemon_and_a_manual_check_together_never_double_a_reply(
 
     box = ready(capsys, mailbox, "check_on_days_off: true\nflag_overdue: false\nsender_limit: null\n")
     fill(box, [person(n) for n in range(300)])
-    with_check_times(box, soon(2))
+    with_check_times(box, soon(3, 6, 10))  # spare times: under load the start may take past the first
     daemon = daemons(box)
     daemon.wait_for("check started")
     manual = check_process(box)  # started while the daemon's check runs: it waits for the lock
