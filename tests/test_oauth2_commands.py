@@ -404,3 +404,18 @@ def test_doctor_offline_blames_the_network_not_the_sign_in(capsys: pytest.Captur
     assert step["detail"] == ("cannot reach the sign-in server http://127.0.0.1:9/token: connection refused by "
                               "127.0.0.1:9: check the network connection (DNS, a proxy or firewall) and try again")
     assert step["fix"] == "run doctor again once the network works"
+
+
+def test_the_summary_and_a_client_report_go_out_over_xoauth2_too(
+        capsys: pytest.CaptureFixture[str], world: World) -> None:
+    """Every SMTP connection signs in with the token, not only the check's: the summary, the report."""
+    login(capsys, world)
+    text = world.rules.read_text().replace("{name: Acme, match: {domains: [acme.pl]},",
+                                           "{name: Acme, match: {domains: [acme.pl]}, report_to: biuro@acme.pl,")
+    world.rules.write_text(text + 'summary: {to: kasia@example.org, at: "07:30"}\n')
+    code, out, err = run_cli(capsys, "-c", world.rules, "summary", "--send")
+    assert code == 0, err
+    code, out2, err2 = run_cli(capsys, "-c", world.rules, "report", "--client", "Acme", "--send")
+    assert code == 0, err2
+    no_tokens_in(world, out, err, out2, err2)
+    assert [m.rcpt_tos for m in world.smtp.messages] == [["kasia@example.org"], ["biuro@acme.pl"]]

@@ -157,7 +157,7 @@ def build(report: Report, rules: Rules, recipient: str, now: datetime) -> EmailM
 
 def deliver(store: Store, rules: Rules, client: Client, report: Report, now: datetime) -> str:
     """Mail `report` to the client's report_to over SMTP and record it as sent; return the recipient."""
-    from mailtriage.config.credentials import read_password
+    from mailtriage.mail.signin import credential
     from mailtriage.mail.smtp import SENT, send_message
 
     if not client.report_to:
@@ -166,7 +166,7 @@ def deliver(store: Store, rules: Rules, client: Client, report: Report, now: dat
         raise MailtriageError("rules.yaml has no smtp section: a report is mailed over SMTP")
     data = build(report, rules, client.report_to, now).as_bytes(policy=SMTP)
     identity = rules.identity.address
-    password = read_password(rules.smtp) if rules.smtp.username else None
+    password = credential(rules, rules.smtp)  # a password, or a token source with auth: oauth2
     result = send_message(rules.smtp, password, identity, client.report_to, data, envelope=identity)
     if result.state != SENT:
         raise SendError(f"the report for {client.name} was not sent: {result.response}")
