@@ -14,13 +14,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime
 
 from mailtriage.app.standards import language_of
 from mailtriage.config.model import Client, Rules
 from mailtriage.core.wording import decimal, month_text, moved_text, when
 from mailtriage.errors import MailtriageError, SendError
-from mailtriage.mail.reply import new_message_id
+from mailtriage.mail.reply import automatic_message
 from mailtriage.store import reports
 from mailtriage.store.db import Store
 from mailtriage.store.reports import Period
@@ -143,33 +142,20 @@ def render(report: Report, rules: Rules, form: str) -> str:
 
 def build(report: Report, rules: Rules, recipient: str, now: datetime) -> EmailMessage:
     """The report as a multipart/alternative message to the client."""
-    message = EmailMessage()
-    message["From"] = rules.identity.from_
-    message["To"] = recipient
-    message["Subject"] = report.title
-    message["Date"] = format_datetime(now.astimezone(rules.tz))
-    message["Message-ID"] = new_message_id(rules.identity.address)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(render(report, rules, "text"), cte="quoted-printable")
-    message.add_alternative(render(report, rules, "html"), subtype="html", cte="quoted-printable")
-    return message
+    return automatic_message(rules, recipient, report.title, render(report, rules, "text"),
+                             render(report, rules, "html"), now)
 
 
 def deliver(store: Store, rules: Rules, client: Client, report: Report, now: datetime) -> str:
     """Mail `report` to the client's report_to over SMTP and record it as sent; return the recipient."""
-    from mailtriage.mail.signin import credential
-    from mailtriage.mail.smtp import SENT, send_message
+    from mailtriage.app.summary import send_to
 
     if not client.report_to:
         raise MailtriageError(f"client {client.name} has no report_to in rules.yaml")
     if rules.smtp is None:
         raise MailtriageError("rules.yaml has no smtp section: a report is mailed over SMTP")
     data = build(report, rules, client.report_to, now).as_bytes(policy=SMTP)
-    identity = rules.identity.address
-    password = credential(rules, rules.smtp)  # a password, or a token source with auth: oauth2
-    result = send_message(rules.smtp, password, identity, client.report_to, data, envelope=identity)
-    if result.state != SENT:
-        raise SendError(f"the report for {client.name} was not sent: {result.response}")
+    send_to(rules, client.report_to, data, f"the report for {client.name}")
     store.set_meta(SENT_KEY.format(client=client.name, month=report.month), f"sent {now.isoformat()}")
     return client.report_to
 

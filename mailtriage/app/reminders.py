@@ -83,23 +83,10 @@ def render(reminder: Reminder, rules: Rules) -> tuple[str, str]:
 
 def build(reminder: Reminder, rules: Rules, now: datetime) -> EmailMessage:
     """A multipart/alternative message to summary.to, marked as automatic (no responder answers it)."""
-    from email.message import EmailMessage
-    from email.utils import format_datetime
-
-    from mailtriage.mail.reply import new_message_id
+    from mailtriage.mail.reply import automatic_message
 
     assert rules.summary is not None
-    text, html = render(reminder, rules)
-    message = EmailMessage()
-    message["From"] = rules.identity.from_
-    message["To"] = rules.summary.to
-    message["Subject"] = f"mailtriage: {reminder.subject}"
-    message["Date"] = format_datetime(now.astimezone(rules.tz))
-    message["Message-ID"] = new_message_id(rules.identity.address)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, cte="quoted-printable")
-    message.add_alternative(html, subtype="html", cte="quoted-printable")
-    return message
+    return automatic_message(rules, rules.summary.to, f"mailtriage: {reminder.subject}", *render(reminder, rules), now)
 
 
 def remind(store: Store, rules: Rules, now: datetime, calendar: BusinessCalendar) -> Reminder | None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime
 
 from mailtriage.app.stats import ClientStats, client_stats
 from mailtriage.config.model import Rules
@@ -21,7 +20,7 @@ from mailtriage.core.wording import (
     moved_text,
     when,
 )
-from mailtriage.mail.reply import new_message_id
+from mailtriage.mail.reply import automatic_message
 from mailtriage.store import reports
 from mailtriage.store.db import Store
 from mailtriage.store.rows import Thread, iso
@@ -192,17 +191,7 @@ def _match(rows: list[ClientStats], month: ClientStats) -> ClientStats | None:
 def build(summary: Summary, rules: Rules, now: datetime) -> EmailMessage:
     """A multipart/alternative message: the text part says what the HTML part shows."""
     assert rules.summary is not None
-    text, html = render(summary, rules)
-    message = EmailMessage()
-    message["From"] = rules.identity.from_
-    message["To"] = rules.summary.to
-    message["Subject"] = f"mailtriage: {summary.subject}"
-    message["Date"] = format_datetime(now.astimezone(rules.tz))
-    message["Message-ID"] = new_message_id(rules.identity.address)
-    message["Auto-Submitted"] = "auto-generated"  # a report: no responder may answer it
-    message.set_content(text, cte="quoted-printable")
-    message.add_alternative(html, subtype="html", cte="quoted-printable")
-    return message
+    return automatic_message(rules, rules.summary.to, f"mailtriage: {summary.subject}", *render(summary, rules), now)
 
 
 def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
@@ -218,22 +207,26 @@ def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
 
 def post(rules: Rules, data: bytes, what: str) -> None:
     """A message for the user (the summary, a reminder) to summary.to, or appended to the INBOX."""
-    from mailtriage.mail.signin import credential, imap_credential
-
     assert rules.summary is not None
     if rules.summary.deliver == "imap":
         from mailtriage.mail.imap import Mailbox
+        from mailtriage.mail.signin import imap_credential
 
         with Mailbox(rules.imap, imap_credential(rules)) as mailbox:
             mailbox.append("INBOX", data)
         return
+    send_to(rules, rules.summary.to, data, what)
+
+
+def send_to(rules: Rules, to: str, data: bytes, what: str) -> None:
+    """One message over SMTP, signed in as every connection is (a password or a token), from the
+    identity; a refusal is a SendError naming `what`."""
+    from mailtriage.errors import SendError
+    from mailtriage.mail.signin import credential
     from mailtriage.mail.smtp import SENT, send_message
 
     assert rules.smtp is not None
     identity = rules.identity.address
-    password = credential(rules, rules.smtp)
-    result = send_message(rules.smtp, password, identity, rules.summary.to, data, envelope=identity)
+    result = send_message(rules.smtp, credential(rules, rules.smtp), identity, to, data, envelope=identity)
     if result.state != SENT:
-        from mailtriage.errors import SendError
-
         raise SendError(f"{what} was not sent: {result.response}")

@@ -243,3 +243,18 @@ def _recipient(name: str, address: str) -> Address | RawHeader:
     address = wire or address
     quoted = '"' + name[:_NAME_MAX].replace("\\", "\\\\").replace('"', '\\"') + '"' if name else ""
     return RawHeader("To", [*quoted.split(), f"<{address}>"])
+
+
+def automatic_message(rules: Rules, to: str, subject: str, text: str, html: str, now: datetime) -> EmailMessage:
+    """A message mailtriage writes to a person (the summary, a reminder, a client's report): text and
+    HTML alternatives, From the identity, marked Auto-Submitted so that no responder answers it."""
+    message = EmailMessage()
+    message["From"] = rules.identity.from_
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now.astimezone(rules.tz))
+    message["Message-ID"] = new_message_id(rules.identity.address)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message
