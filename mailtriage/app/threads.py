@@ -71,6 +71,7 @@ def find(store: Store, ref: str) -> Thread:
               else store.thread(ref if ref.startswith("<") else f"<{ref}>"))
     if thread is None:
         raise ThreadNotFound(f"no thread {ref!r}: `mailtriage threads` lists them")
+    store.account = thread.account  # what the command then does to it is done in its own account
     return thread
 
 
