@@ -194,3 +194,13 @@ def test_the_daemon_checks_every_account_and_retries_only_the_one_that_failed(
     assert len([m for m in logged if m.startswith("biuro: check failed (attempt")]) == 2
     assert any(m.startswith("kasia: INBOX") and "holding reply" in m for m in logged)
     assert len(smtp.messages) == 1
+
+
+def test_a_dry_run_of_accounts_stores_and_sends_nothing(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    rules, kasia, biuro = two_accounts(mailbox, smtp)
+    check(capsys, rules)
+    deliver_to_both(kasia, biuro)
+    code, lines, _ = check(capsys, rules, "--dry-run")
+    assert code == 0 and sorted(line["account"] for line in lines) == ["biuro", "kasia"] and smtp.messages == []
+    assert db(rules).execute("SELECT count(*) FROM messages").fetchone()[0] == 0
