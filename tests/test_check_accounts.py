@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -56,8 +57,6 @@ def deliver_to_both(kasia: Mailbox, biuro: Mailbox) -> None:
 
 
 def check(capsys: pytest.CaptureFixture[str], rules: Path, *args: str) -> tuple[int, list[dict[str, str]], str]:
-    import json
-
     code, out, err = run_cli(capsys, "-c", rules, "check", "--json", *args)
     return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err
 
@@ -86,6 +85,14 @@ def test_two_accounts_are_checked_in_one_run_each_with_its_own_identity(
     assert sorted(r[0] for r in marks) == ["biuro", "kasia"]
     code, lines, _ = check(capsys, rules)
     assert (code, lines, len(smtp.messages)) == (0, [], 2)  # nothing twice
+    code, out, _ = run_cli(capsys, "-c", rules, "status", "--json")
+    status = json.loads(out)
+    assert sorted((f["account"], f["name"]) for f in status["folders"] if f["role"] == "incoming") == [
+        ("biuro", "INBOX"), ("kasia", "INBOX")]
+    assert status["open"] + status["overdue"] == 2 and status["last_check"]["ok"]
+    assert "biuro: 0 new" in status["last_check"]["status"]
+    code, out, _ = run_cli(capsys, "-c", rules, "status")
+    assert "  kasia: INBOX" in out and "  biuro: INBOX" in out
 
 
 def test_one_account_that_cannot_log_in_stops_nothing_else(

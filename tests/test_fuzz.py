@@ -73,6 +73,7 @@ def test_no_header_block_can_stop_triage(
     one_check()
     assert total >= 1000  # thousands of blocks, in about a hundred checks
     received = [rcpt for message in smtp.messages for rcpt in message.rcpt_tos]
-    assert all("@" in rcpt and "=?" not in rcpt and "<" not in rcpt for rcpt in received)
+    odd = [rcpt for rcpt in received if "@" not in rcpt or "=?" in rcpt or "<" in rcpt]
+    assert odd == []  # named, so that a rare random find shows what it was
     broken = db(box).execute("SELECT count(*) FROM messages WHERE guard = 'broken'").fetchone()[0]
     print(f"{total} generated header blocks, {len(received)} holding replies, {broken} recorded as broken")

@@ -36,10 +36,13 @@ class Marks(Database):
                          " AND uidvalidity = ?",
                          [mark.last_uid, iso(now), self.account, kind, folder, mark.uidvalidity])
 
-    def folder_marks(self) -> list[FolderMark]:
-        """Every folder's mark: the triaged folders by name, then the Sent folder."""
+    def folder_marks(self, *, every_account: bool = False) -> list[FolderMark]:
+        """Every folder's mark of this account (or of every account, by account): the triaged folders
+        by name, then the Sent folder."""
+        where = "" if every_account else "WHERE account = ?"
         return [FolderMark.from_row(row) for row in self.rows(
-            "SELECT * FROM folders WHERE account = ? ORDER BY kind = ?, name", [self.account, FolderKind.SENT])]
+            f"SELECT * FROM folders {where} ORDER BY account, kind = ?, name",
+            [FolderKind.SENT] if every_account else [self.account, FolderKind.SENT])]
 
     def set_modseq(self, folder: str, modseq: int | None) -> None:
         self.execute("UPDATE folders SET highestmodseq = ? WHERE account = ? AND kind = ? AND name = ?",
