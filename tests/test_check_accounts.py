@@ -93,6 +93,11 @@ def test_two_accounts_are_checked_in_one_run_each_with_its_own_identity(
     assert "biuro: 0 new" in status["last_check"]["status"]
     code, out, _ = run_cli(capsys, "-c", rules, "status")
     assert "  kasia: INBOX" in out and "  biuro: INBOX" in out
+    code, out, _ = run_cli(capsys, "-c", rules, "threads", "--json")
+    assert sorted((t["account"], t["thread"]) for t in map(json.loads, out.splitlines())) == [
+        ("biuro", "<invoice-1@acme.pl>"), ("kasia", "<invoice-1@acme.pl>")]
+    code, out, _ = run_cli(capsys, "-c", rules, "threads")
+    assert sorted(line.split()[1] for line in out.splitlines()) == ["biuro", "kasia"]
 
 
 def test_one_account_that_cannot_log_in_stops_nothing_else(

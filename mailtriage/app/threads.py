@@ -42,7 +42,7 @@ class ThreadView:
                 "answered_at": _local(t.answered_at, tz), "answered_via": t.answered_via,
                 "response_seconds": t.response_seconds, "response_business_seconds": t.response_business_seconds,
                 "closed_at": _local(t.closed_at, tz), "waiting_since": _local(t.waiting_since, tz),
-                "waiting_until": _local(t.waiting_until, tz)}
+                "waiting_until": _local(t.waiting_until, tz), "account": t.account}
 
 
 def list_threads(store: Store, tz: ZoneInfo, now: datetime, *, state: str | None = None,
