@@ -281,13 +281,10 @@ def test_an_older_database_is_migrated_in_place(tmp_path: object) -> None:
     from mailtriage.store.db import SCHEMA_VERSION, Store
 
     path = Path(str(tmp_path)) / "old.db"
-    Store(path).close()
     conn = sqlite3.connect(path)  # make it a version-1 database, as the first release wrote it
+    conn.executescript((Path(__file__).parent / "data" / "schema_v3.sql").read_text(encoding="utf-8"))
     conn.execute("ALTER TABLE messages DROP COLUMN hits")
     conn.execute("ALTER TABLE messages DROP COLUMN window")
-    conn.execute("ALTER TABLE threads DROP COLUMN waiting_since")  # schema 5's
-    conn.execute("ALTER TABLE threads DROP COLUMN waiting_until")
-    conn.execute("DROP TABLE reminders")
     conn.execute("DROP TABLE replies")
     conn.execute("CREATE TABLE replies (id INTEGER PRIMARY KEY, thread_id TEXT NOT NULL, in_reply_to TEXT NOT NULL"
                  " UNIQUE, message_id TEXT NOT NULL UNIQUE, recipient TEXT NOT NULL, sender_key TEXT NOT NULL,"

@@ -224,3 +224,35 @@ def test_a_snapshot_is_a_private_copy(store: Store) -> None:
     copy.close()
     kept = store.thread("<t1@acme.pl>")
     assert kept is not None and kept.state is ThreadState.OPEN
+
+
+def test_two_accounts_share_one_file_and_never_see_each_others_records(tmp_path: Path) -> None:
+    """The same Message-ID at the same folder and UID in two mailboxes: two threads, two marks, two outboxes."""
+    path = tmp_path / "mailtriage.db"
+    kasia, biuro = Store(path), Store(path, account="biuro")
+    try:
+        for store in (kasia, biuro):
+            with store.transaction():
+                store.insert_thread(thread())
+                store.insert_message(message(1))
+                store.plan_reply(reply(n=1 if store is kasia else 2))
+                store.set_mark("INBOX", Mark(7, 1), NOW, baseline=True)
+        mine, theirs = kasia.thread("<t1@acme.pl>"), biuro.thread("<t1@acme.pl>")
+        assert mine is not None and theirs is not None and (mine.account, theirs.account) == ("default", "biuro")
+        assert (mine.number, theirs.number) == (1, 2) and theirs.acknowledged_at == NOW
+        assert [m.account for m in biuro.messages_of_thread(2)] == ["biuro"]
+        assert [m.account for m in kasia.messages_at("INBOX", 1)] == ["default"]
+        with biuro.transaction():
+            biuro.set_mark("INBOX", Mark(7, 5), NOW)
+            biuro.close_thread("<t1@acme.pl>", NOW)
+        assert kasia.mark("INBOX") == Mark(7, 1) and biuro.mark("INBOX") == Mark(7, 5)
+        assert [f.account for f in biuro.folder_marks()] == ["biuro"]
+        assert kasia.thread("<t1@acme.pl>").state is ThreadState.OPEN  # type: ignore[union-attr]
+        # the sender limit and the outbox are each account's own
+        assert kasia.recent_reply_to("jan@acme.pl", NOW - timedelta(hours=1), limit=2) is False
+        claimed = biuro.claim_next()
+        assert claimed is not None and claimed.message_id == "<mt-2@example.com>" and claimed.account == "biuro"
+        assert biuro.claim_next(claimed.id) is None and kasia.count_replies(ReplyState.PLANNED) == 1
+    finally:
+        kasia.close()
+        biuro.close()

@@ -19,6 +19,7 @@ from mailtriage.store.db import SCHEMA_VERSION, Store
 from mailtriage.store.rows import Mark
 
 V3 = Path(__file__).resolve().parent / "data" / "schema_v3.sql"
+V5 = Path(__file__).resolve().parent / "data" / "schema_v5.sql"
 
 
 def version_3(path: Path) -> None:
@@ -50,7 +51,7 @@ def test_a_version_3_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> 
     version_3(path)
     store = Store(path)
     try:
-        assert migrations.version(store.conn) == SCHEMA_VERSION == 5
+        assert migrations.version(store.conn) == SCHEMA_VERSION == 6
         assert store.mark("INBOX") == Mark(7, 120) and store.modseq("INBOX") == 55
         assert store.mark("Sent", FolderKind.SENT) == Mark(3, 40)  # no longer under a "sent:" name
         assert store.mark("sent:Sent") is None and store.mark("Sent") is None
@@ -71,10 +72,67 @@ def test_a_version_3_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> 
         store.close()
 
 
+def version_5(path: Path) -> None:
+    """A database as mailtriage wrote it at schema 5, the last one before accounts."""
+    conn = sqlite3.connect(path)
+    conn.executescript(V5.read_text(encoding="utf-8"))
+    conn.executescript("""
+        INSERT INTO folders VALUES ('INBOX', 'incoming', 7, 120, '2026-11-01T08:00:00+00:00', NULL, 55);
+        INSERT INTO threads (id, client, sender, subject, first_received, last_received, opened_at, deadline,
+                             state, waiting_since) VALUES ('<t1@acme.pl>', 'Acme', 'jan@acme.pl', 'Invoice',
+                             '2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00',
+                             '2026-11-23T15:00:00+00:00', 'open', NULL);
+        INSERT INTO answers (thread_id, client, opened_at, answered_at, via, response_seconds, business_seconds,
+                             within_window) VALUES ('<t1@acme.pl>', 'Acme', '2026-11-20T09:00:00+00:00',
+                             '2026-11-20T10:00:00+00:00', 'sent', 3600, 3600, 1);
+        INSERT INTO messages (folder, uidvalidity, uid, message_id, thread_id, sender, received_at, decision, reason)
+                      VALUES ('INBOX', 7, 120, '<t1@acme.pl>', '<t1@acme.pl>', 'jan@acme.pl',
+                              '2026-11-23T09:00:00+00:00', 'reply', 'client Acme');
+        INSERT INTO refs VALUES ('<t1@acme.pl>', '<t1@acme.pl>');
+        INSERT INTO replies (thread_id, in_reply_to, message_id, recipient, sender_key, state, planned_at, data,
+                             kind, about) VALUES ('<t1@acme.pl>', '<t1@acme.pl>', '<mt-1@example.com>',
+                             'jan@acme.pl', 'jan@acme.pl', 'planned', '2026-11-23T09:01:00+00:00', x'00',
+                             'holding', '');
+        INSERT INTO reminders VALUES ('<t1@acme.pl>', '2026-11-23T15:00:00+00:00', '2026-11-23T13:00:00+00:00');
+    """)
+    conn.execute("PRAGMA user_version = 5")
+    conn.commit()
+    conn.close()
+
+
+def test_a_version_5_database_becomes_the_default_account(tmp_path: Path) -> None:
+    path = tmp_path / "mailtriage.db"
+    version_5(path)
+    store = Store(path)
+    try:
+        assert migrations.version(store.conn) == SCHEMA_VERSION
+        assert store.mark("INBOX") == Mark(7, 120) and store.modseq("INBOX") == 55
+        thread = store.thread("<t1@acme.pl>")
+        assert thread is not None and thread.account == "default" and thread.number == 1
+        assert store.thread_of(("<t1@acme.pl>",)) == "<t1@acme.pl>"
+        assert [m.account for m in store.messages_of_thread(1)] == ["default"]
+        reply = store.reply_for("<t1@acme.pl>", "<t1@acme.pl>")
+        assert reply is not None and reply.account == "default" and store.count_replies(ReplyState.PLANNED) == 1
+        tables = ("folders", "threads", "answers", "messages", "refs", "replies", "reminders")
+        assert {t: store.conn.execute(f"SELECT DISTINCT account FROM {t}").fetchall()[0][0] for t in tables} == \
+            dict.fromkeys(tables, "default")
+    finally:
+        store.close()
+    other = Store(path, account="biuro")  # another account sees none of it
+    try:
+        assert other.mark("INBOX") is None and other.thread("<t1@acme.pl>") is None
+        assert other.thread_of(("<t1@acme.pl>",)) is None and other.reply_for("<t1@acme.pl>", "<t1@acme.pl>") is None
+        assert other.count_replies(ReplyState.PLANNED) == 0 and other.claim_next() is None
+    finally:
+        other.close()
+
+
 def test_a_migrated_database_has_the_schema_of_a_new_one(tmp_path: Path) -> None:
     version_3(tmp_path / "old.db")
     Store(tmp_path / "old.db").close()
     Store(tmp_path / "new.db").close()
+    version_5(tmp_path / "five.db")
+    Store(tmp_path / "five.db").close()
 
     def columns(path: Path) -> dict[str, list[tuple[str, str, int, int]]]:
         conn = sqlite3.connect(path)
@@ -85,7 +143,7 @@ def test_a_migrated_database_has_the_schema_of_a_new_one(tmp_path: Path) -> None
         finally:
             conn.close()
 
-    assert columns(tmp_path / "old.db") == columns(tmp_path / "new.db")
+    assert columns(tmp_path / "old.db") == columns(tmp_path / "new.db") == columns(tmp_path / "five.db")
 
     def indexes(path: Path) -> list[tuple[str, str, list[tuple[str, ...]]]]:
         """Every index with its table and columns (the ones UNIQUE and PRIMARY KEY make included)."""
@@ -102,7 +160,7 @@ def test_a_migrated_database_has_the_schema_of_a_new_one(tmp_path: Path) -> None
         finally:
             conn.close()
 
-    assert indexes(tmp_path / "old.db") == indexes(tmp_path / "new.db")
+    assert indexes(tmp_path / "old.db") == indexes(tmp_path / "new.db") == indexes(tmp_path / "five.db")
 
 
 def test_every_version_has_its_migration() -> None:

@@ -133,7 +133,8 @@ def test_status_counts_and_marks(store: Store, rules: Rules) -> None:
     assert data["last_check"] == {"at": "2026-11-23T12:00:00+01:00", "ok": True, "status": "Mon 23 Nov 12:00: 1 new"}
     assert data["folders"] == [
         {"name": "INBOX", "uidvalidity": 7, "last_uid": 120, "checked_at": "2026-11-23T12:00:00+01:00",
-         "role": "incoming"},
-        {"name": "Sent", "uidvalidity": 3, "last_uid": 40, "checked_at": "2026-11-23T12:00:00+01:00", "role": "sent"}]
+         "role": "incoming", "account": "default"},
+        {"name": "Sent", "uidvalidity": 3, "last_uid": 40, "checked_at": "2026-11-23T12:00:00+01:00", "role": "sent",
+         "account": "default"}]
     assert (data["open"], data["overdue"], data["waiting"], data["failed"]) == (1, 1, 0, 0)
     assert data["next_check"] == "2026-11-23T16:00:00+01:00"

@@ -97,6 +97,10 @@ class Daemon:
         rules = self.rules
         if self.day_off(rules, "check"):
             return
+        if rules.accounts:
+            with self.running:
+                self.check_accounts(rules)
+            return
         with self.running:
             delay = rules.retry.backoff.total_seconds()
             for attempt in range(1, rules.retry.attempts + 1):
@@ -151,6 +155,46 @@ class Daemon:
                     delay *= 2
                     continue
                 return
+
+    def check_accounts(self, rules: Rules) -> None:
+        """A check of every account (`accounts:`), each failing alone: an account that could not be
+        checked is tried again with backoff, the others are done. Never raises."""
+        from mailtriage.app.accounts import check_accounts, describe_accounts
+        from mailtriage.app.check import Line
+        from mailtriage.config.accounts import resolve
+
+        pending, delay = resolve(rules), rules.retry.backoff.total_seconds()
+        for attempt in range(1, rules.retry.attempts + 1):
+            now = datetime.now(UTC)
+            log.info("check started: %s", ", ".join(a.name for a in pending))
+
+            def emit(name: str, line: Line, at: datetime = now) -> None:
+                log.info("%s: %s", name, line.text(rules.tz, at))
+
+            try:
+                outcomes = check_accounts(rules, pending, now, should_stop=self.stop_requested.is_set, emit=emit)
+                status = describe_accounts(outcomes, now, rules.tz)
+                store = Store(rules.database)
+                try:
+                    remember(store, now, all(o.ok for o in outcomes), status)
+                    if all(o.report is not None for o in outcomes):
+                        self.after_check(store, rules, now)
+                finally:
+                    store.close()
+            except (MailtriageError, DatabaseFault) as exc:  # another check holds the lock; the disk
+                log.error("check failed: %s", exc)
+                return
+            for outcome in outcomes:
+                if outcome.report is None:
+                    log.error("%s: check failed (attempt %d of %d): %s", outcome.account, attempt,
+                              rules.retry.attempts, outcome.error)
+            log.info("check done: %s", status)
+            self.notifier.status(status)
+            failed = {o.account for o in outcomes if o.report is None}
+            pending = tuple(a for a in pending if a.name in failed)
+            if not pending or attempt == rules.retry.attempts or self.stop_requested.wait(delay):
+                return
+            delay *= 2
 
     @staticmethod
     def after_check(store: Store, rules: Rules, now: datetime) -> None:

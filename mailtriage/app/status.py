@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from mailtriage.config.model import Rules
-from mailtriage.core.models import Decision, FolderKind, JsonObject, ReplyState, ThreadState
+from mailtriage.core.models import DEFAULT_ACCOUNT, Decision, FolderKind, JsonObject, ReplyState, ThreadState
 from mailtriage.core.wording import plural, when
 from mailtriage.store import reports
 from mailtriage.store.db import Store, iso
@@ -48,6 +48,7 @@ class FolderStatus:
     last_uid: int
     checked_at: str | None  # in the rules' time zone
     role: FolderKind
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,8 @@ def gather(store: Store, rules: Rules, upcoming: datetime) -> Status:
     """Last check and its outcome, each folder's mark, the next check, counts, waiting replies."""
     last = store.get_meta(LAST_CHECK)
     counts, replies = reports.thread_counts(store), reports.reply_counts(store)
-    folders = [FolderStatus(mark.name, mark.uidvalidity, mark.last_uid, _local(mark.checked_at, rules.tz), mark.kind)
-               for mark in store.folder_marks()]
+    folders = [FolderStatus(mark.name, mark.uidvalidity, mark.last_uid, _local(mark.checked_at, rules.tz), mark.kind,
+                            mark.account) for mark in store.folder_marks(every_account=True)]
     last_check = None
     if last:
         data = json.loads(last)

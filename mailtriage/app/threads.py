@@ -48,7 +48,7 @@ class ThreadView:
                 "answered_at": _local(t.answered_at, tz), "answered_via": t.answered_via,
                 "response_seconds": t.response_seconds, "response_business_seconds": t.response_business_seconds,
                 "closed_at": _local(t.closed_at, tz), "waiting_since": _local(t.waiting_since, tz),
-                "waiting_until": _local(t.waiting_until, tz)}
+                "waiting_until": _local(t.waiting_until, tz), "account": t.account}
 
 
 def list_threads(store: Store, tz: ZoneInfo, now: datetime, *, state: str | None = None,
@@ -77,6 +77,7 @@ def find(store: Store, ref: str) -> Thread:
               else store.thread(ref if ref.startswith("<") else f"<{ref}>"))
     if thread is None:
         raise ThreadNotFound(f"no thread {ref!r}: `mailtriage threads` lists them")
+    store.account = thread.account  # what the command then does to it is done in its own account
     return thread
 
 

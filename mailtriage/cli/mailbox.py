@@ -18,6 +18,8 @@ from mailtriage.errors import MailtriageError
 
 if TYPE_CHECKING:
     from mailtriage.app.check import Line, Report
+    from mailtriage.config.accounts import Account
+    from mailtriage.config.model import Rules
 
 
 def _duration(text: str | None) -> timedelta | None:
@@ -36,24 +38,39 @@ def _duration(text: str | None) -> timedelta | None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message per line.")
 @click.option("--wait", default=30.0, show_default=True, metavar="SECONDS",
               help="How long to wait for a check that is already running on this database.")
+@click.option("--account", metavar="NAME", help="Check only this account of `accounts:` (default: every one).")
 @pass_ctx
-def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait: float) -> None:
+def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait: float,
+          account: str | None) -> None:
     """Run one check: fetch new mail, send holding replies, record every thread.
+
+    With `accounts:` in rules.yaml, every account is checked (several at once), each with its own
+    connections; one account's failure is one line and does not stop the others (exit 1).
 
     \b
     Examples:
       mailtriage -c rules.yaml check --dry-run
       mailtriage -c rules.yaml check --json
+      mailtriage -c rules.yaml check --account biuro
     """
 
     from mailtriage.app.check import Check, line_dict
     from mailtriage.app.status import describe, remember
+    from mailtriage.config.accounts import select
     from mailtriage.errors import SendError
     from mailtriage.store.db import Store
     from mailtriage.store.lock import CheckRunning
 
     rules = obj.rules()
     since = _duration(backfill)
+    accounts = select(rules, account)
+    if not accounts:
+        known = ", ".join(a.name for a in select(rules, None))
+        raise click.BadParameter(f"no account {account!r} in {obj.config} (its accounts: {known})",
+                                 param_hint="--account")
+    if rules.accounts:
+        _check_accounts(rules, accounts, dry_run, since, as_json, wait)
+        return
     store = Store.snapshot(rules.database) if dry_run else Store(rules.database)
 
     def emit(line: Line) -> None:
@@ -83,6 +100,46 @@ def check(obj: Context, dry_run: bool, backfill: str | None, as_json: bool, wait
     if report.send_error:
         waiting = plural(report.waiting, ("holding reply waits", "holding replies wait"))
         raise SendError(f"{report.send_error}; {waiting} for the next check")
+
+
+def _check_accounts(rules: Rules, accounts: tuple[Account, ...], dry_run: bool, since: timedelta | None,
+                    as_json: bool, wait: float) -> None:
+    """`check` of a file with `accounts:`: every line, note and summary says its account."""
+    from mailtriage.app.accounts import check_accounts, describe_accounts, failed
+    from mailtriage.app.check import line_dict
+    from mailtriage.app.status import remember
+    from mailtriage.store.db import Store
+
+    now = datetime.now(UTC)
+
+    def emit(name: str, line: Line) -> None:
+        click.echo(json.dumps({"account": name, **line_dict(line, rules.tz)}, ensure_ascii=False) if as_json
+                   else f"{name}: {line.text(rules.tz, now)}")
+
+    outcomes = check_accounts(rules, accounts, now, dry_run=dry_run, backfill=since, emit=emit, lock_wait=wait)
+    for outcome in outcomes:
+        if outcome.report is None:
+            click.echo(f"{outcome.account}: failed: {outcome.error}", err=True)
+            continue
+        for note in outcome.report.notes:
+            click.echo(f"{outcome.account}: {note}", err=True)
+        click.echo(f"{outcome.account}: {check_summary(outcome.report, dry_run)}", err=True)
+        if outcome.report.send_error:
+            click.echo(f"{outcome.account}: {outcome.report.send_error}", err=True)
+    bad = failed(outcomes)
+    if not dry_run:
+        store = Store(rules.database)
+        try:
+            remember(store, now, not bad, describe_accounts(outcomes, now, rules.tz))
+            from mailtriage.app.aftercheck import after_check
+
+            for note in after_check(store, rules, now, reports=False):
+                click.echo(note, err=True)
+        finally:
+            store.close()
+    if bad:
+        raise MailtriageError(f"{plural(len(bad), ('account', 'accounts'))} of {len(outcomes)} failed: "
+                              f"{', '.join(bad)}")
 
 
 def check_summary(report: Report, dry_run: bool) -> str:
@@ -140,8 +197,10 @@ def status(obj: Context, as_json: bool) -> None:
         return
     last = data.last_check
     click.echo(f"last check:  {last.status if last else 'never'}" + ("" if not last or last.ok else "  (FAILED)"))
+    several = len({folder.account for folder in data.folders}) > 1 or bool(rules.accounts)
     for folder in data.folders:
         name = f"Sent folder {folder.name}" if folder.role == FolderKind.SENT else folder.name
+        name = f"{folder.account}: {name}" if several else name
         checked = when(datetime.fromisoformat(folder.checked_at), rules.tz, now) if folder.checked_at else "never"
         click.echo(f"  {name:20} checked {checked}, up to UID {folder.last_uid}")
     if not data.folders:

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from mailtriage.cli.common import Context, emit, pass_ctx
+
+if TYPE_CHECKING:
+    from mailtriage.config.model import Rules
+
+
+def _account(name: str, rules: Rules) -> dict[str, object]:
+    """One account of `validate --json`: whose mailbox, which clients."""
+    return {"name": name, "identity": rules.identity.address, "imap": f"{rules.imap.username}@{rules.imap.host}",
+            "folders": rules.imap.folders, "clients": [c.name for c in rules.clients],
+            "smtp": rules.smtp.host if rules.smtp else None}
+
+
+def _account_line(name: str, rules: Rules) -> str:
+    clients = ", ".join(c.name for c in rules.clients) or "none"
+    return (f"  account {name}: {rules.identity.address}, imap {rules.imap.username}@{rules.imap.host} "
+            f"({', '.join(rules.imap.folders)}), clients: {clients}")
 
 
 @click.command()
@@ -36,6 +53,9 @@ def validate(obj: Context, as_json: bool) -> None:
              for name, server in (("imap", rules.imap), ("smtp", rules.smtp)) if server]
     if rules.oauth2 is not None:
         notes.append(f"oauth2: {rules.oauth2.provider}, token file {rules.oauth2.token_file}")
+    from mailtriage.config.accounts import resolve
+
+    accounts = resolve(rules)
     clients = [c.name for c in rules.clients]
     times = [clock_text(t) for t in rules.check_times]
     data = {
@@ -46,6 +66,7 @@ def validate(obj: Context, as_json: bool) -> None:
         "timezone": rules.timezone,
         "next_check": upcoming.isoformat(),
         "database": str(rules.database),
+        "accounts": [_account(a.name, a.rules) for a in accounts],
     }
     text = "\n".join([
         f"{obj.config}: OK",
@@ -54,6 +75,7 @@ def validate(obj: Context, as_json: bool) -> None:
         f"  next check:  {when(upcoming, rules.tz, now)}",
         f"  database:    {rules.database}",
         *(f"  {note}" for note in notes),
+        *(_account_line(a.name, a.rules) for a in accounts if rules.accounts),
     ])
     from mailtriage.config.readiness import warnings
 

@@ -51,7 +51,8 @@ def threads(obj: Context, state: str | None, client: str | None, days: int, as_j
             due = wording.when(t.waiting_until, rules.tz, now) if t.waiting_until else "waiting"
         else:
             due = wording.when(t.deadline, rules.tz, now) if t.deadline else ""
-        click.echo(f"#{t.number:<5} {t.state:8} {due:16}  {t.client or wording.NO_CLIENT['en']:14} "
+        account = f"{t.account:12} " if rules.accounts else ""  # a column only where there are several
+        click.echo(f"#{t.number:<5} {account}{t.state:8} {due:16}  {t.client or wording.NO_CLIENT['en']:14} "
                    f"{t.sender:30} {t.subject}")
     if not views and not as_json:
         click.echo("no threads" + (f" in state {state}" if state else f" in the last {days} days")

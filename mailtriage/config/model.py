@@ -7,10 +7,11 @@ and turns every error into `file:line: path: message`.
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -182,10 +183,58 @@ class DeadlineCalendar(Section):
     alarm: Duration = Field(default=timedelta(hours=1), description="each event's reminder, this long before")
 
 
+ACCOUNT_NAME = r"^[a-z0-9][a-z0-9_-]{0,19}$"
+# What an account may set for itself; what it leaves out comes from the top level (config/accounts.py).
+ACCOUNT_KEYS = ("identity", "imap", "smtp", "oauth2", "clients", "defaults", "language", "sender_limit")
+
+
+class Account(Section):
+    """One mailbox of `accounts:`: its own name and whatever it does not take from the top level."""
+
+    name: str = Field(json_schema_extra={"pattern": ACCOUNT_NAME},
+                      description="short and unique: a-z, 0-9, _ and -, at most 20")
+    identity: Identity | None = Field(default=None, description="default: the top-level identity")
+    imap: Imap | None = Field(default=None, description="default: the top-level imap")
+    smtp: Smtp | None = Field(default=None, description="default: the top-level smtp")
+    oauth2: OAuth2 | None = Field(default=None, description="default: the top-level oauth2 (with a token file "
+                                  "of this account's own)")
+    clients: list[Client] | None = Field(default=None, description="default: the top-level clients")
+    defaults: Defaults | None = Field(default=None, description="default: the top-level defaults")
+    language: Language | None = Field(default=None, description="default: the top-level language")
+    folders: list[str] | None = Field(default=None, min_length=1, description="default: imap.folders")
+    sent_folder: str | None = Field(default=None, description="default: imap.sent_folder")
+    sender_limit: SenderLimit | None = Field(default=None, description="counted per account; default: the "
+                                             "top-level sender_limit; null: no limit")
+
+    @field_validator("name")
+    @classmethod
+    def _short(cls, value: str) -> str:
+        if not re.fullmatch(ACCOUNT_NAME, value):
+            raise error("name", f"{value!r} is not an account name: 1 to 20 of a-z, 0-9, _ and -, starting "
+                        "with a letter or digit (it is stored with every record and typed in --account)")
+        return value
+
+
+def _first_account_fills(data: object) -> object:
+    """With `accounts:`, the top-level identity and imap may be left out: commands that do not know
+    accounts yet read the first account's (see docs/accounts.md)."""
+    if not isinstance(data, dict) or not isinstance(data.get("accounts"), list) or not data["accounts"]:
+        return data
+    first = data["accounts"][0]
+    missing = [key for key in ("identity", "imap") if key not in data and isinstance(first, dict) and key in first]
+    return {**data, **{key: first[key] for key in missing}} if missing else data
+
+
+def _schema_with_accounts(schema: dict[str, Any]) -> None:
+    """identity and imap are required at the top level only when there is no `accounts:`."""
+    schema["required"] = [key for key in schema.get("required", []) if key not in ("identity", "imap")]
+    schema["anyOf"] = [{"required": ["identity", "imap"]}, {"required": ["accounts"]}]
+
+
 class Rules(Section):
     """The whole of rules.yaml."""
 
-    model_config = ConfigDict(title="mailtriage rules.yaml")
+    model_config = ConfigDict(title="mailtriage rules.yaml", json_schema_extra=_schema_with_accounts)
 
     timezone: Zone
     language: Language = "en"
@@ -221,6 +270,13 @@ class Rules(Section):
                                         "due soon, after each check; absent: no reminders")
     overdue_notice: bool = Field(default=False, description="when a thread becomes overdue, tell its sender and "
                                  "count the client's window again from then as the new deadline")
+    accounts: list[Account] = Field(default=[], description="several mailboxes in one daemon and database; "
+                                    "absent: one account, 'default', of the top-level keys")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_first_account(cls, data: object) -> object:
+        return _first_account_fills(data)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from mailtriage.config.model import Rules
+from mailtriage.config.model import Account, Rules
 from mailtriage.config.oauth2 import TOKEN_FILE, OAuth2
 from mailtriage.config.servers import Server
 from mailtriage.core.windows import NEXT_CHECK, promised_check_times
@@ -47,9 +47,9 @@ def load(path: str | Path) -> Rules:
     try:
         rules = Rules.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem(name, data, err) for err in exc.errors()]
+        problems = [_problem(name, data, err) for err in _for_accounts(data, exc.errors())]
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
-    problems = [Problem(name, line_of(data, loc), dotted(loc), msg) for loc, msg in cross_check(rules)]
+    problems = [Problem(name, line_of(data, loc), dotted(loc), msg) for loc, msg in check_accounts(rules)]
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     database = os.path.expandvars(str(rules.database).replace("${STATE_DIRECTORY}", state_directory()))
@@ -64,7 +64,39 @@ def load(path: str | Path) -> Rules:
         update["deadline_calendar"] = ics.model_copy(update={"file": (path.parent / ics.file).resolve()})
     if rules.oauth2 is not None:
         update["oauth2"] = _token_file(rules.oauth2, path, data, update["database"])
+    update["accounts"] = [_account_token_file(a, i, path, data) for i, a in enumerate(rules.accounts)]
     return rules.model_copy(update=update)
+
+
+def _account_token_file(account: Account, index: int, path: Path, data: CommentedMap) -> Account:
+    """An account's own oauth2.token_file made absolute like the top-level one; without one, its
+    file is named after the account (config/accounts.py)."""
+    oauth2 = account.oauth2
+    if oauth2 is None or oauth2.token_file is None:
+        return account
+    given = os.path.expandvars(str(oauth2.token_file).replace("${STATE_DIRECTORY}", state_directory()))
+    if "$" in given:
+        loc = ("accounts", index, "oauth2", "token_file")
+        raise ConfigError([Problem(str(path), line_of(data, loc), dotted(loc),
+                                   f"{oauth2.token_file}: a variable in it is not set")])
+    own = oauth2.model_copy(update={"token_file": (path.parent / given).resolve()})
+    return account.model_copy(update={"oauth2": own})
+
+
+def _for_accounts(data: CommentedMap, errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """With `accounts:`, a top-level identity or imap left out is the first account's: its errors are
+    reported there once, and a key missing from both is missing from the first account."""
+    if not isinstance(data.get("accounts"), list) or not data["accounts"]:
+        return errors
+    kept = []
+    for err in errors:
+        loc = err["loc"]
+        if loc and loc[0] in ("identity", "imap") and loc[0] not in data:
+            if err["type"] != "missing" or len(loc) != 1:
+                continue  # the same error is reported at accounts[0]
+            err = {**err, "loc": ("accounts", 0, loc[0])}
+        kept.append(err)
+    return kept
 
 
 def _token_file(oauth2: OAuth2, path: Path, data: CommentedMap, database: object) -> OAuth2:
@@ -202,6 +234,43 @@ def _unwrap(annotation: object) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
+
+
+def check_accounts(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """The cross-checks of each account (an account's own keys reported at `accounts[i]`), and
+    the accounts against each other; each problem once."""
+    from mailtriage.config.accounts import resolve
+
+    seen: set[tuple[Loc, str]] = set()
+    for account in resolve(rules):
+        own = rules.accounts[account.index].model_fields_set if account.index is not None else set()
+        for loc, message in cross_check(account.rules):
+            if account.index is not None and (not loc or loc[0] in own):
+                loc = account.where + loc
+            if (loc, message) not in seen:
+                seen.add((loc, message))
+                yield loc, message
+    yield from _check_account_names(rules)
+
+
+def _check_account_names(rules: Rules) -> Iterator[tuple[Loc, str]]:
+    """Two accounts of one name, or of one IMAP login: their records and marks would mix."""
+    from mailtriage.config.accounts import resolve
+
+    names: dict[str, int] = {}
+    logins: dict[tuple[str, int, str], int] = {}
+    for account in resolve(rules):
+        if account.index is None:
+            return
+        first = names.setdefault(account.name, account.index)
+        if first != account.index:
+            yield (*account.where, "name"), f"duplicate account name '{account.name}' (also accounts[{first}])"
+        imap = account.rules.imap
+        login = (imap.host.lower(), imap.effective_port, (imap.username or "").lower())
+        first = logins.setdefault(login, account.index)
+        if first != account.index:
+            yield account.where, (f"the same IMAP login as accounts[{first}] ({imap.username} at {imap.host}): "
+                                  "one mailbox is one account")
 
 
 def cross_check(rules: Rules) -> Iterator[tuple[Loc, str]]:

@@ -45,6 +45,7 @@ REOPENS = (*SETTLED, ThreadState.WAITING)  # a new message in these opens a new 
 
 # Our holding replies' Message-IDs start so: answer detection must not take them for the human's.
 OUR_ID_PREFIX = "<mailtriage."
+DEFAULT_ACCOUNT = "default"  # the one account of a rules file without `accounts:`, and of older records
 
 
 class ReplyState(StrEnum):

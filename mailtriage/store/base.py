@@ -11,9 +11,12 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from mailtriage.core.models import DEFAULT_ACCOUNT
 from mailtriage.store.rows import SqlValue
 
 Params = Sequence[SqlValue] | Mapping[str, SqlValue]  # ? placeholders, or :named ones
+# The tables whose rows belong to one account: an insert into them is stamped with the store's.
+ACCOUNT_TABLES = frozenset({"folders", "threads", "answers", "messages", "refs", "replies", "reminders"})
 
 
 def text(value: SqlValue) -> SqlValue:
@@ -42,6 +45,8 @@ class Database:
     path: Path | None
     conn: sqlite3.Connection
     _depth: int = 0
+    # The account this store reads and writes (rules.yaml `accounts:`); reports read across all.
+    account: str = DEFAULT_ACCOUNT
 
     def _prepare(self) -> None:
         # Transactions are ours alone: no implicit BEGIN from the sqlite3 module.
@@ -95,6 +100,8 @@ class Database:
 
     def insert(self, table: str, row: dict[str, SqlValue], *, or_ignore: bool = False) -> int:
         verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+        if table in ACCOUNT_TABLES:
+            row = {**row, "account": self.account}
         cursor = self.execute(f"{verb} INTO {table} ({', '.join(row)}) VALUES ({placeholders(row)})",
                               [text(v) for v in row.values()])
         return int(cursor.lastrowid or 0)

@@ -13,6 +13,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from mailtriage.core.models import DEFAULT_ACCOUNT
 from mailtriage.errors import StoreError
 from mailtriage.store import migrations
 from mailtriage.store.dbfile import make_folder, refuse_empty, store_error
@@ -56,10 +57,12 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
 class Store(Marks, Threads, Messages, Replies, Reminders):
     """The database of one mailtriage instance."""
 
-    def __init__(self, path: Path | str | None, *, create: bool = True) -> None:
+    def __init__(self, path: Path | str | None, *, create: bool = True, account: str = DEFAULT_ACCOUNT) -> None:
         """Open (and create: folder 0700, file 0600) the database at `path`; None gives an empty one
-        in memory. A failure is one StoreError line saying what to do."""
+        in memory. A failure is one StoreError line saying what to do. The store reads and writes
+        the records of `account` (reports read every account's)."""
         self.path = Path(path) if path is not None else None
+        self.account = account
         if self.path is None:
             self.conn = sqlite3.connect(":memory:")
             self._prepare()
@@ -99,9 +102,9 @@ class Store(Marks, Threads, Messages, Replies, Reminders):
         os.replace(building, path)
 
     @classmethod
-    def snapshot(cls, path: Path) -> Store:
+    def snapshot(cls, path: Path, account: str = DEFAULT_ACCOUNT) -> Store:
         """A private in-memory copy of the database at `path` (for --dry-run: nothing is stored)."""
-        store = cls(None)
+        store = cls(None, account=account)
         if path.exists():
             try:
                 refuse_empty(path)

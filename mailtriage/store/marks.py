@@ -17,7 +17,8 @@ UTC_ZONE = ZoneInfo("UTC")
 
 class Marks(Database):
     def mark(self, folder: str, kind: FolderKind = INCOMING) -> Mark | None:
-        row = self.one("SELECT uidvalidity, last_uid FROM folders WHERE kind = ? AND name = ?", [kind, folder])
+        row = self.one("SELECT uidvalidity, last_uid FROM folders WHERE account = ? AND kind = ? AND name = ?",
+                       [self.account, kind, folder])
         return Mark(row["uidvalidity"], row["last_uid"]) if row else None
 
     def set_mark(self, folder: str, mark: Mark, now: datetime, *, baseline: bool = False,
@@ -25,24 +26,31 @@ class Marks(Database):
         """Move a folder's mark; call inside the transaction that recorded its messages."""
         if baseline:
             self.execute(
-                "INSERT INTO folders (name, kind, uidvalidity, last_uid, baseline_at, checked_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, name) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
-                " last_uid = excluded.last_uid, baseline_at = excluded.baseline_at, checked_at = excluded.checked_at",
-                [folder, kind, mark.uidvalidity, mark.last_uid, iso(now), iso(now)])
+                "INSERT INTO folders (account, name, kind, uidvalidity, last_uid, baseline_at, checked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, kind, name) DO UPDATE SET"
+                " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, baseline_at = excluded.baseline_at,"
+                " checked_at = excluded.checked_at",
+                [self.account, folder, kind, mark.uidvalidity, mark.last_uid, iso(now), iso(now)])
         else:
-            self.execute("UPDATE folders SET last_uid = ?, checked_at = ? WHERE kind = ? AND name = ?"
-                         " AND uidvalidity = ?", [mark.last_uid, iso(now), kind, folder, mark.uidvalidity])
+            self.execute("UPDATE folders SET last_uid = ?, checked_at = ? WHERE account = ? AND kind = ? AND name = ?"
+                         " AND uidvalidity = ?",
+                         [mark.last_uid, iso(now), self.account, kind, folder, mark.uidvalidity])
 
-    def folder_marks(self) -> list[FolderMark]:
-        """Every folder's mark: the triaged folders by name, then the Sent folder."""
+    def folder_marks(self, *, every_account: bool = False) -> list[FolderMark]:
+        """Every folder's mark of this account (or of every account, by account): the triaged folders
+        by name, then the Sent folder."""
+        where = "" if every_account else "WHERE account = ?"
         return [FolderMark.from_row(row) for row in self.rows(
-            "SELECT * FROM folders ORDER BY kind = ?, name", [FolderKind.SENT])]
+            f"SELECT * FROM folders {where} ORDER BY account, kind = ?, name",
+            [FolderKind.SENT] if every_account else [self.account, FolderKind.SENT])]
 
     def set_modseq(self, folder: str, modseq: int | None) -> None:
-        self.execute("UPDATE folders SET highestmodseq = ? WHERE kind = ? AND name = ?", [modseq, INCOMING, folder])
+        self.execute("UPDATE folders SET highestmodseq = ? WHERE account = ? AND kind = ? AND name = ?",
+                     [modseq, self.account, INCOMING, folder])
 
     def modseq(self, folder: str) -> int | None:
-        row = self.one("SELECT highestmodseq FROM folders WHERE kind = ? AND name = ?", [INCOMING, folder])
+        row = self.one("SELECT highestmodseq FROM folders WHERE account = ? AND kind = ? AND name = ?",
+                       [self.account, INCOMING, folder])
         return row["highestmodseq"] if row else None
 
     # --- meta ----------------------------------------------------------------------------------

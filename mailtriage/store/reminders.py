@@ -14,9 +14,10 @@ class Reminders(Database):
     def due_unreminded(self, now: datetime, end: datetime) -> list[Thread]:
         """Open threads due between now and `end` that no reminder named with this deadline yet."""
         rows = self.rows(
-            "SELECT * FROM threads t WHERE state = ? AND deadline >= ? AND deadline <= ? AND NOT EXISTS"
-            " (SELECT 1 FROM reminders r WHERE r.thread_id = t.id AND r.deadline = t.deadline)"
-            " ORDER BY deadline, number", [ThreadState.OPEN, iso(now), iso(end)])
+            "SELECT * FROM threads t WHERE account = ? AND state = ? AND deadline >= ? AND deadline <= ? AND NOT EXISTS"
+            " (SELECT 1 FROM reminders r WHERE r.account = t.account AND r.thread_id = t.id"
+            " AND r.deadline = t.deadline)"
+            " ORDER BY deadline, number", [self.account, ThreadState.OPEN, iso(now), iso(end)])
         return [Thread.from_row(row) for row in rows]
 
     def mark_reminded(self, threads: list[Thread], now: datetime) -> None:
@@ -30,5 +31,5 @@ class Reminders(Database):
         """The reminder could not be sent: let the next check try again."""
         for thread in threads:
             assert thread.deadline is not None
-            self.execute("DELETE FROM reminders WHERE thread_id = ? AND deadline = ?",
-                         [thread.id, iso(thread.deadline)])
+            self.execute("DELETE FROM reminders WHERE account = ? AND thread_id = ? AND deadline = ?",
+                         [self.account, thread.id, iso(thread.deadline)])

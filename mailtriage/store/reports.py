@@ -97,7 +97,8 @@ def undelivered(db: Database, since: str, limit: int) -> list[Undelivered]:
     """Holding replies planned since `since` that failed or may have, with their thread's number."""
     rows = db.rows(
         "SELECT t.number, t.client, t.subject, r.recipient, r.state, r.error FROM replies r"
-        " JOIN threads t ON t.id = r.thread_id WHERE r.state IN (?, ?) AND r.planned_at > ? ORDER BY r.id LIMIT ?",
+        " JOIN threads t ON t.account = r.account AND t.id = r.thread_id"
+        " WHERE r.state IN (?, ?) AND r.planned_at > ? ORDER BY r.id LIMIT ?",
         [ReplyState.FAILED, ReplyState.UNKNOWN, since, limit])
     return [Undelivered(r["number"], r["client"], r["subject"], r["recipient"], ReplyState(r["state"]), r["error"])
             for r in rows]
@@ -120,7 +121,8 @@ def notices_sent(db: Database, since: str, limit: int) -> list[Notice]:
     """Notices of a moved deadline sent after `since`, in the order they went."""
     rows = db.rows(
         "SELECT t.number, t.client, t.subject, r.recipient, r.kind, r.about, r.sent_at FROM replies r"
-        " JOIN threads t ON t.id = r.thread_id WHERE r.kind != ? AND r.state = ? AND r.sent_at > ?"
+        " JOIN threads t ON t.account = r.account AND t.id = r.thread_id"
+        " WHERE r.kind != ? AND r.state = ? AND r.sent_at > ?"
         " ORDER BY r.sent_at, r.id LIMIT ?", [ReplyKind.HOLDING, ReplyState.SENT, since, limit])
     return [Notice(r["number"], r["client"], r["subject"], r["recipient"], ReplyKind(r["kind"]),
                    datetime.fromisoformat(r["about"]), datetime.fromisoformat(r["sent_at"])) for r in rows]
@@ -137,7 +139,8 @@ def answered_since(db: Database, since: str, limit: int) -> list[Answered]:
     """Periods answered after `since`, in the order they were answered."""
     rows = db.rows(
         "SELECT t.number, a.client, t.sender, t.subject, a.answered_at, a.via, a.response_seconds,"
-        " a.business_seconds, a.within_window FROM answers a JOIN threads t ON t.id = a.thread_id"
+        " a.business_seconds, a.within_window FROM answers a JOIN threads t ON t.account = a.account"
+        " AND t.id = a.thread_id"
         " WHERE a.answered_at > ? ORDER BY a.answered_at LIMIT ?", [since, limit])
     return [Answered(r["number"], r["client"], r["sender"], r["subject"], datetime.fromisoformat(r["answered_at"]),
                      r["via"], r["response_seconds"], r["business_seconds"], bool(r["within_window"])) for r in rows]
@@ -226,7 +229,7 @@ def client_periods(db: Database, client: str, start: datetime, end: datetime, no
     answered = db.rows(
         "SELECT t.number, t.id, t.sender, t.subject, a.opened_at, a.deadline, a.answered_at, a.business_seconds,"
         " a.within_window, CASE WHEN t.opened_at = a.opened_at THEN t.snoozed_from END AS moved_from, 0 AS waiting"
-        " FROM answers a JOIN threads t ON t.id = a.thread_id"
+        " FROM answers a JOIN threads t ON t.account = a.account AND t.id = a.thread_id"
         " WHERE a.client = :client AND a.opened_at >= :start AND a.opened_at < :end", params)
     waiting = db.rows(
         "SELECT number, id, sender, subject, opened_at, deadline, NULL AS answered_at, NULL AS business_seconds,"

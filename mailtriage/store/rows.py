@@ -11,7 +11,15 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from mailtriage.core.models import AnsweredVia, Decision, FolderKind, ReplyKind, ReplyState, ThreadState
+from mailtriage.core.models import (
+    DEFAULT_ACCOUNT,
+    AnsweredVia,
+    Decision,
+    FolderKind,
+    ReplyKind,
+    ReplyState,
+    ThreadState,
+)
 
 SqlValue = str | int | float | bytes | None
 
@@ -54,11 +62,12 @@ class FolderMark:
     baseline_at: datetime
     checked_at: datetime | None
     highestmodseq: int | None
+    account: str = DEFAULT_ACCOUNT
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> FolderMark:
         return cls(row["name"], FolderKind(row["kind"]), row["uidvalidity"], row["last_uid"],
-                   _required(row["baseline_at"]), from_iso(row["checked_at"]), row["highestmodseq"])
+                   _required(row["baseline_at"]), from_iso(row["checked_at"]), row["highestmodseq"], row["account"])
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ class Thread:
     closed_at: datetime | None = None
     waiting_since: datetime | None = None  # waiting for the client since (`mailtriage wait`)
     waiting_until: datetime | None = None  # ... and to be chased after this, if given
+    account: str = DEFAULT_ACCOUNT  # whose mailbox; a store writes its own account, whatever this says
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Thread:
@@ -103,7 +113,7 @@ class Thread:
             response_seconds=row["response_seconds"], response_business_seconds=row["response_business_seconds"],
             overdue_at=from_iso(row["overdue_at"]), snoozed_from=from_iso(row["snoozed_from"]),
             closed_at=from_iso(row["closed_at"]), waiting_since=from_iso(row["waiting_since"]),
-            waiting_until=from_iso(row["waiting_until"]))
+            waiting_until=from_iso(row["waiting_until"]), account=row["account"])
 
     def columns(self) -> dict[str, SqlValue]:
         """The row to insert (the number is the database's to give)."""
@@ -112,7 +122,7 @@ class Thread:
             "subject": self.subject, "first_received": iso(self.first_received),
             "last_received": iso(self.last_received or self.first_received), "opened_at": iso(self.opened_at),
             "deadline": _iso_or_none(self.deadline), "window": self.window, "state": self.state,
-            "reason": self.reason, "language": self.language}
+            "reason": self.reason, "language": self.language, "account": self.account}
 
     @property
     def waiting(self) -> bool:
@@ -144,6 +154,7 @@ class Message:
     window: str | None = None  # None: recorded before the window was stored per message
     hits: tuple[tuple[str, str], ...] = ()  # (guard, reason) of every guard that objected
     broken: str | None = None
+    account: str = DEFAULT_ACCOUNT
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Message:
@@ -154,7 +165,7 @@ class Message:
             reply_to=row["reply_to"] or "", subject=row["subject"] or "", date_header=from_iso(row["date_header"]),
             size=row["size"], guard=row["guard"], client=row["client"], deadline=from_iso(row["deadline"]),
             window=row["window"], hits=tuple((str(g), str(r)) for g, r in json.loads(row["hits"] or "[]")),
-            broken=row["broken"])
+            broken=row["broken"], account=row["account"])
 
     def columns(self) -> dict[str, SqlValue]:
         return {
@@ -164,7 +175,8 @@ class Message:
             "date_header": _iso_or_none(self.date_header), "size": self.size, "decision": self.decision,
             "guard": self.guard, "reason": self.reason, "client": self.client,
             "deadline": _iso_or_none(self.deadline), "broken": self.broken,
-            "hits": json.dumps(self.hits, ensure_ascii=False) if self.hits else None, "window": self.window}
+            "hits": json.dumps(self.hits, ensure_ascii=False) if self.hits else None, "window": self.window,
+            "account": self.account}
 
 
 @dataclass(frozen=True)
@@ -191,6 +203,7 @@ class Reply:
     recipient_reason: str | None = None
     kind: ReplyKind = ReplyKind.HOLDING
     about: str = ""  # a notice of a moved deadline: the new deadline (one notice per move)
+    account: str = DEFAULT_ACCOUNT
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Reply:
@@ -201,7 +214,8 @@ class Reply:
             attempted_at=from_iso(row["attempted_at"]), sent_at=from_iso(row["sent_at"]),
             attempts=row["attempts"] or 0, envelope_sender=row["envelope_sender"],
             smtp_response=row["smtp_response"], error=row["error"], reply_via=row["reply_via"],
-            recipient_reason=row["recipient_reason"], kind=ReplyKind(row["kind"]), about=row["about"])
+            recipient_reason=row["recipient_reason"], kind=ReplyKind(row["kind"]), about=row["about"],
+            account=row["account"])
 
     def columns(self) -> dict[str, SqlValue]:
         """The row a new plan inserts (what happens to it later is written by the outbox)."""
@@ -210,4 +224,4 @@ class Reply:
             "recipient": self.recipient, "sender_key": self.sender_key, "language": self.language,
             "state": self.state, "planned_at": iso(self.planned_at), "data": self.data,
             "reply_via": self.reply_via, "recipient_reason": self.recipient_reason, "kind": self.kind,
-            "about": self.about}
+            "about": self.about, "account": self.account}

@@ -42,9 +42,11 @@ class Check:
 
     def __init__(self, rules: Rules, store: Store, now: datetime, *, dry_run: bool = False,
                  backfill: timedelta | None = None, emit: Callable[[Line], None] | None = None,
-                 should_stop: Callable[[], bool] = lambda: False, lock_wait: float = 30.0) -> None:
+                 should_stop: Callable[[], bool] = lambda: False, lock_wait: float = 30.0,
+                 locked: bool = False) -> None:
         self.rules, self.store, self.now = rules, store, now
         self.lock_wait = lock_wait
+        self.locked = locked  # the caller holds the check lock (several accounts in one check)
         self.should_stop = should_stop  # asked after every message: a stop commits what is done
         self.dry_run, self.backfill = dry_run, backfill
         self.emit = emit or (lambda line: None)
@@ -89,7 +91,7 @@ class Check:
 
     def _one_at_a_time(self) -> AbstractContextManager[None]:
         """The check lock of this database (a dry run on its private copy needs none)."""
-        if self.dry_run or self.store.path is None:
+        if self.dry_run or self.store.path is None or self.locked:
             return nullcontext()
         return one_check(self.store.path, self.lock_wait)
 
