@@ -4,6 +4,7 @@ fast way to fill a maildir. Not shipped: the runtime package keeps only what `ma
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -32,6 +33,37 @@ class PrivateDovecot(localservers.PrivateDovecot):
         imap = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
         imap.login(user, self.password)
         return imap
+
+
+    def crash(self) -> None:
+        """Stop the server and every process it started, the IMAP sessions too: a restart of the host's
+        Dovecot ends its clients' connections (stop() alone leaves our sessions' processes serving)."""
+        assert self.process is not None
+        children = _descendants(self.process.pid)
+        self.stop()
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        below = [child for child, parent in parents.items() if parent in frontier]
+        found += below
+        frontier = below
+    return found
 
 
 class SmtpSink(localservers.SmtpSink):
@@ -150,6 +182,8 @@ class CountingRelay:
         self.cut_after: int | None = None  # drop every connection once the server has sent this many bytes
         self._listener: socket.socket | None = None
         self._lock = threading.Lock()
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._silenced: set[int] = set()  # file numbers of client sockets whose traffic is thrown away
 
     def start(self) -> CountingRelay:
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -169,22 +203,47 @@ class CountingRelay:
             self._listener.close()
             self._listener = None
 
+    def drop(self) -> None:
+        """Close every connection now, both ways (a reset route): new ones still get through."""
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for sock in pair:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def silence(self) -> None:
+        """Every connection open now goes quiet without a word (a NAT box that forgot it, a cable
+        pulled): bytes either way are thrown away. New connections still get through."""
+        with self._lock:
+            self._silenced.update(id(client) for client, _ in self._pairs)
+
     def _accept(self) -> None:
         while self._listener is not None:
             try:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:  # the server is down: the client sees its connection closed
+                client.close()
+                continue
+            with self._lock:
+                self._pairs.append((client, upstream))
+            threading.Thread(target=self._pump, args=(upstream, client, True, id(client)), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream, False, id(client)), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, from_server: bool, key: int = 0) -> None:
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
+                if key in self._silenced:
+                    continue  # lost on the way
                 with self._lock:
                     if from_server:
                         self.server_bytes += len(data)

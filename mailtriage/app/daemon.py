@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
     from apscheduler.triggers.base import BaseTrigger
 
+    from mailtriage.app.watchers import Watcher
+
 log = logging.getLogger("mailtriage")
 MISFIRE_GRACE = 24 * 3600  # a check missed by less than a day is caught up (once)
 
@@ -87,6 +89,7 @@ class Daemon:
         self.scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone=rules.tz)
         self.running = threading.Lock()  # belt and braces: a check and a summary never run together
         self.sign_in_logged: str | None = None  # "sign in again" is logged once, not at every check
+        self.watchers: list[Watcher] = []  # push: one per account whose INBOX is watched between checks
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -253,10 +256,24 @@ class Daemon:
             return False
         self.rules = rules
         schedule(self.scheduler, rules, self.run_check, self.run_summary)
+        self.restart_push()
         times = ", ".join(clock_text(t) for t in sorted(rules.check_times))
         log.info("rules reloaded: %d clients, check times %s", len(rules.clients), times)
         self.notifier.ready(f"rules reloaded; check times {times}")
         return True
+
+    def restart_push(self) -> None:
+        """(Re)start watching the INBOXes of accounts with urgent clients (or `push: all`), by the rules in force."""
+        from mailtriage.app import watchers
+
+        self.stop_push()
+        self.watchers = watchers.start(self.rules)
+
+    def stop_push(self) -> None:
+        from mailtriage.app import watchers
+
+        watchers.stop(self.watchers)
+        self.watchers = []
 
     def serve(self) -> int:
         """Run until SIGTERM or SIGINT; return the exit code."""
@@ -266,6 +283,7 @@ class Daemon:
         Store(self.rules.database).close()  # the database opens (and is created) before READY
         schedule(self.scheduler, self.rules, self.run_check, self.run_summary)
         self.scheduler.start()
+        self.restart_push()
         upcoming = self.scheduler.get_job("check").next_run_time
         now = datetime.now(UTC)
         log.info("mailtriage running: next check %s", when(upcoming, self.rules.tz, now) if upcoming else "none")
@@ -281,6 +299,7 @@ class Daemon:
                 last_ping = time.monotonic()
         log.info("stopping: letting a running check finish its current message")
         self.notifier.stopping()
+        self.stop_push()
         self.scheduler.shutdown(wait=True)
         log.info("stopped")
         return 0

@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -115,6 +116,39 @@ class Summary(Section):
     to: Address
     at: Clock = time(7, 30)
     deliver: Literal["smtp", "imap"] = "smtp"
+    alert_urgent: bool = Field(default=False, description="a short alert to `to` when an urgent client's message "
+                               "is answered between check times")
+
+
+PushMode = Literal["urgent", "all", "off"]
+PUSH_HELP = ("urgent: the daemon watches the INBOX for urgent clients' mail between check times; all: every "
+             "message is answered as it comes; off: only at check times")
+
+
+class Idle(Section):
+    """How the daemon watches an INBOX between check times (push)."""
+
+    renew: Duration = Field(default=timedelta(minutes=9), description="IDLE is ended, the connection proven "
+                            "with NOOP and IDLE begun again this often (RFC 2177: under 29 minutes; NAT boxes "
+                            "drop quiet connections after 5 to 10)")
+    poll: Duration = Field(default=timedelta(minutes=2), description="a server without IDLE is asked this often")
+    reconnect_max: Duration = Field(default=timedelta(minutes=5), description="the longest wait between "
+                                    "attempts to reconnect (the wait doubles from 5 seconds)")
+
+    @field_validator("renew")
+    @classmethod
+    def _within_rfc(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=29):
+            raise error("renew", "must be between 1 second and 29 minutes: servers may log an idle client out "
+                        "after 30 minutes (RFC 2177); 9 minutes suits most")
+        return value
+
+    @field_validator("poll", "reconnect_max")
+    @classmethod
+    def _positive(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise error(str(info.field_name), "must be at least 1 second")
+        return value
 
 
 def _business_hours(value: object) -> Window:
@@ -176,6 +210,8 @@ class Client(Section):
                                     "relay from one of these belongs to this client")
     report_to: Address | None = Field(default=None, description="where `mailtriage report --send` (and, with "
                                       "reports: monthly, the daemon) mails this client's monthly report")
+    urgent: bool = Field(default=False, description="answered between check times too: the daemon watches the "
+                         "INBOX (IMAP IDLE) and sends this client's holding reply within seconds")
 
 
 class DeadlineCalendar(Section):
@@ -185,7 +221,7 @@ class DeadlineCalendar(Section):
 
 ACCOUNT_NAME = r"^[a-z0-9][a-z0-9_-]{0,19}$"
 # What an account may set for itself; what it leaves out comes from the top level (config/accounts.py).
-ACCOUNT_KEYS = ("identity", "imap", "smtp", "oauth2", "clients", "defaults", "language", "sender_limit")
+ACCOUNT_KEYS = ("identity", "imap", "smtp", "oauth2", "clients", "defaults", "language", "sender_limit", "push")
 
 
 class Account(Section):
@@ -205,6 +241,7 @@ class Account(Section):
     sent_folder: str | None = Field(default=None, description="default: imap.sent_folder")
     sender_limit: SenderLimit | None = Field(default=None, description="counted per account; default: the "
                                              "top-level sender_limit; null: no limit")
+    push: PushMode | None = Field(default=None, description=PUSH_HELP + "; default: the top-level push")
 
     @field_validator("name")
     @classmethod
@@ -272,6 +309,8 @@ class Rules(Section):
                                  "count the client's window again from then as the new deadline")
     accounts: list[Account] = Field(default=[], description="several mailboxes in one daemon and database; "
                                     "absent: one account, 'default', of the top-level keys")
+    push: PushMode = Field(default="urgent", description=PUSH_HELP)
+    idle: Idle = Idle()
 
     @model_validator(mode="before")
     @classmethod

@@ -63,7 +63,7 @@ service anvil {{
 {anvil}}}
 protocol imap {{
   mail_max_userip_connections = 100
-  imap_capability = +SPECIAL-USE
+  imap_capability = {capability}
 }}
 namespace inbox {{
   inbox = yes
@@ -133,6 +133,7 @@ class PrivateDovecot:
     detach: bool = False  # its own session: it outlives the process that started it (`demo --keep`)
     oauth2_url: str | None = None  # an OAuth2 authorization server with /introspect: tokens are accepted too
     oauth2_mechanisms: str = "xoauth2 oauthbearer"  # what it offers for them
+    capability: str = "+SPECIAL-USE"  # imap_capability: a whole list stands in for a server without IDLE
 
     def start(self) -> Self:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -163,7 +164,8 @@ class PrivateDovecot:
             mechanisms, anvil = " " + self.oauth2_mechanisms, NO_PENALTY
         config.write_text(CONFIG.format(root=self.root, uid=uid, gid=gid, port=self.port,
                                         password=self.password, login_users=login_users, chroot=chroot,
-                                        oauth2=oauth2, mechanisms=mechanisms, anvil=anvil))
+                                        oauth2=oauth2, mechanisms=mechanisms, anvil=anvil,
+                                        capability=self.capability))
         # Its stderr goes to a file, never a pipe: a pipe nobody reads can fill up, and one held by a
         # kept server would keep whoever reads our output waiting for an end that never comes.
         with open(self.root / "log" / "stderr.log", "ab") as stderr:

@@ -36,6 +36,14 @@ class Messages(Database):
     def _messages(self, where: str, params: Params, order: str = "received_at, id") -> list[Message]:
         return [Message.from_row(row) for row in self.rows(f"SELECT * FROM messages {where} ORDER BY {order}", params)]
 
+    def recorded_uids(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]:
+        """Which of `uids` are recorded already (by push, between checks): the check passes over them."""
+        if not uids:
+            return set()
+        rows = self.rows(f"SELECT uid FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ?"
+                         f" AND uid IN ({placeholders(uids)})", [self.account, folder, uidvalidity, *uids])
+        return {row["uid"] for row in rows}
+
     def open_messages(self, folder: str, uidvalidity: int, uids: list[int] | None = None) -> dict[int, str]:
         """uid -> thread id, for recorded messages of open or overdue threads in this folder."""
         sql = ("SELECT m.uid, m.thread_id FROM messages m"

@@ -35,7 +35,10 @@ def batch(store: Store, triage: Triage | None, fetched: Batch, now: datetime,
     None only for a batch without messages.)"""
     lines, mark = [], fetched.mark
     with store.transaction():
+        done = store.recorded_uids(fetched.folder, fetched.uidvalidity, [item.uid for item in fetched.items])
         for item in fetched.items:
+            if item.uid in done:
+                continue  # recorded (and answered) by push between checks
             assert triage is not None
             lines.append(safely(store, triage, fetched.folder, fetched.uidvalidity, item))
             if not fetched.baseline and should_stop():

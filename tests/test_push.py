@@ -1,0 +1,190 @@
+"""Push: urgent clients answered between check times by the daemon's IDLE watch, against real Dovecots."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from tests.cli import run_check
+from tests.conftest import IMAP_PASSWORD, Mailbox, open_db
+from tests.servers import CountingRelay, PrivateDovecot, SmtpSink
+from tests.test_check import ready
+from tests.test_daemon import Running, daemons, with_check_times  # noqa: F401 - the daemons fixture
+
+URGENT = "{name: Acme, match: {domains: [acme.pl]}, respond_within: same business day, language: en}"
+# Far from now, so no scheduled check runs during a test unless it says so; every day (it may be a Sunday).
+QUIET = "check_on_days_off: true\nflag_overdue: false\nidle: {renew: 3 seconds}\n"
+
+
+def far_away() -> str:
+    hour = (datetime.now(UTC).hour + 12) % 24
+    return f'["{hour:02d}:30"]'
+
+
+def message(sender: str, subject: str, n: int) -> bytes:
+    return (f"From: {sender}\r\nTo: Kasia Nowak <kasia@example.com>\r\nSubject: {subject}\r\n"
+            f"Date: {format_datetime(datetime.now(UTC))}\r\nMessage-ID: <push-{n}-{time.time_ns()}@test>\r\n"
+            f"\r\nPlease call me.\r\n").encode()
+
+
+def urgent_box(make: Callable[..., Mailbox], capsys: pytest.CaptureFixture[str], extra: str = "",
+               times: str | None = None) -> Mailbox:
+    """A mailbox whose first check ran, with Acme urgent and no check time near (or `times`)."""
+    box = ready(capsys, make, QUIET + extra)
+    text = box.rules.read_text().replace(URGENT, URGENT[:-1] + ", urgent: true}")
+    assert "urgent: true" in text
+    box.rules.write_text(text)
+    with_check_times(box, times or far_away())
+    return box
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> float:
+    """Wait for `condition`; how long it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if condition():
+            return time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+def to(smtp: SmtpSink) -> Counter[str]:
+    return Counter(rcpt for message in smtp.messages for rcpt in message.rcpt_tos)
+
+
+@pytest.mark.slow
+def test_an_urgent_message_is_answered_at_once_and_an_ordinary_one_waits_for_the_check(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running]) -> None:  # noqa: F811
+    box = urgent_box(mailbox, capsys, "summary: {to: kasia@example.com, alert_urgent: true}\n")
+    daemon = daemons(box)
+    daemon.wait_for("push: watching the INBOX (IDLE)")
+    box.deliver(message("Piekarnia <zamowienia@piekarnia-kielce.pl>", "Zamówienie na jutro", 1))
+    box.deliver(message("Jan Kowalski <jan@acme.pl>", "Server down", 2))
+    took = wait_until(lambda: to(smtp)["jan@acme.pl"] == 1, 15, "the urgent holding reply")
+    wait_until(lambda: len(smtp.messages) == 2, 10, "the alert")
+    assert took < 5
+    reply = next(m for m in smtp.messages if m.rcpt_tos == ["jan@acme.pl"])
+    parsed = email.message_from_bytes(reply.data, policy=email.policy.default)
+    assert parsed["Auto-Submitted"] == "auto-replied" and parsed["Subject"] == "Re: Server down"
+    alert = next(m for m in smtp.messages if m.rcpt_tos == ["kasia@example.com"])
+    alerted = email.message_from_bytes(alert.data, policy=email.policy.default)
+    assert alerted["Subject"] == "mailtriage: Urgent: Acme: Server down"
+    assert alerted["Auto-Submitted"] == "auto-generated"
+    assert "jan@acme.pl" in alerted.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    time.sleep(1.5)
+    assert to(smtp)["zamowienia@piekarnia-kielce.pl"] == 0  # not urgent: the check answers it
+    conn = open_db(box.rules.parent / "state" / "mailtriage.db")
+    assert [r[0] for r in conn.execute("SELECT sender FROM messages")] == ["jan@acme.pl"]
+    assert conn.execute("SELECT last_uid FROM folders WHERE name = 'INBOX'").fetchone()[0] == 0
+    # The next check answers the ordinary one and passes over the urgent one: one reply each.
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and [line["sender"] for line in lines] == ["zamowienia@piekarnia-kielce.pl"]
+    assert to(smtp) == Counter({"jan@acme.pl": 1, "zamowienia@piekarnia-kielce.pl": 1, "kasia@example.com": 1})
+    assert conn.execute("SELECT last_uid FROM folders WHERE name = 'INBOX'").fetchone()[0] == 2
+    assert daemon.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_scheduled_check_and_push_meet_and_no_reply_is_doubled(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running]) -> None:  # noqa: F811
+    from tests.test_daemon import soon
+
+    box = urgent_box(mailbox, capsys, times=soon(4, 5, 6, 7))
+    daemon = daemons(box)
+    daemon.wait_for("push: watching the INBOX")
+    for n in range(12):  # across the scheduled checks: each message seen by push, a check, or both
+        box.deliver(message(f"Osoba {n} <osoba{n}@acme.pl>", f"Pilne {n}", n))
+        time.sleep(0.4)
+    wait_until(lambda: len(to(smtp)) == 12, 30, "a reply to each of 12 senders")
+    daemon.wait_for("check done:", seconds=30, count=2)
+    time.sleep(1)
+    assert max(to(smtp).values()) == 1, to(smtp)
+    conn = open_db(box.rules.parent / "state" / "mailtriage.db")
+    assert tuple(conn.execute("SELECT count(*), count(DISTINCT uid) FROM messages").fetchone()) == (12, 12)
+    assert conn.execute("SELECT count(*) FROM replies WHERE state = 'sent'").fetchone()[0] == 12
+    assert daemon.stop() == 0
+
+
+@pytest.fixture
+def own_dovecot() -> Iterator[PrivateDovecot]:
+    server = PrivateDovecot(password=IMAP_PASSWORD).start()
+    yield server
+    server.cleanup()
+
+
+def on_server(box: Mailbox, server: PrivateDovecot, port: int) -> Mailbox:
+    text = box.rules.read_text().replace(f"port: {box.server.port}", f"port: {port}", 1)
+    box.rules.write_text(text)
+    return Mailbox(box.user, server, box.rules)
+
+
+@pytest.mark.slow
+def test_push_comes_back_after_the_server_restarts_under_it(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running], own_dovecot: PrivateDovecot) -> None:  # noqa: F811
+    box = on_server(mailbox(QUIET), own_dovecot, own_dovecot.port)
+    assert run_check(capsys, box)[0] == 0
+    box = urgent_box(lambda extra: box, capsys)
+    daemon = daemons(box)
+    daemon.wait_for("push: watching the INBOX (IDLE)")
+    own_dovecot.crash()
+    daemon.wait_for("connecting again", seconds=15)
+    own_dovecot.start()  # the same port and mail
+    daemon.wait_for("push: works again", seconds=60)
+    box.deliver(message("Jan Kowalski <jan@acme.pl>", "After the restart", 1))
+    wait_until(lambda: to(smtp)["jan@acme.pl"] == 1, 15, "the holding reply after the restart")
+    assert len([line for line in daemon.lines if "connecting again" in line]) == 1  # one line per outage
+    assert daemon.stop() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cut", ["drop", "silence"])
+def test_push_comes_back_after_the_connection_is_cut(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running], dovecot: PrivateDovecot, cut: str) -> None:  # noqa: F811
+    relay = CountingRelay(dovecot.port).start()
+    try:
+        box = on_server(mailbox(QUIET), dovecot, relay.port)
+        assert run_check(capsys, box)[0] == 0
+        box = urgent_box(lambda extra: box, capsys)
+        daemon = daemons(box)
+        daemon.wait_for("push: watching the INBOX (IDLE)")
+        getattr(relay, cut)()  # a reset route, or a silent one (found by the NOOP of the next renewal)
+        daemon.wait_for("connecting again", seconds=30)
+        daemon.wait_for("push: works again", seconds=60)
+        box.deliver(message("Jan Kowalski <jan@acme.pl>", "After the cut", 1))
+        wait_until(lambda: to(smtp)["jan@acme.pl"] == 1, 15, "the holding reply after the cut")
+        assert daemon.stop() == 0
+    finally:
+        relay.stop()
+
+
+@pytest.mark.slow
+def test_a_server_without_idle_is_polled(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running], tmp_path: Path) -> None:  # noqa: F811
+    server = PrivateDovecot(password=IMAP_PASSWORD, capability="IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UIDPLUS "
+                            "CONDSTORE SPECIAL-USE").start()
+    try:
+        box = on_server(mailbox(QUIET + "idle: {renew: 3 seconds, poll: 2 seconds}\n"), server, server.port)
+        box.rules.write_text(box.rules.read_text().replace("idle: {renew: 3 seconds}\n", ""))
+        assert run_check(capsys, box)[0] == 0
+        box = urgent_box(lambda extra: box, capsys)
+        daemon = daemons(box)
+        daemon.wait_for("push: watching the INBOX (polling every 2 s (no IDLE))")
+        box.deliver(message("Jan Kowalski <jan@acme.pl>", "Polled", 1))
+        took = wait_until(lambda: to(smtp)["jan@acme.pl"] == 1, 15, "the holding reply found by polling")
+        assert took < 6
+        assert daemon.stop() == 0
+    finally:
+        server.cleanup()
