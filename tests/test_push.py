@@ -188,3 +188,26 @@ def test_a_server_without_idle_is_polled(
         assert daemon.stop() == 0
     finally:
         server.cleanup()
+
+
+@pytest.mark.slow
+def test_each_account_is_watched_alone_and_one_down_stops_no_other(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running]) -> None:  # noqa: F811
+    from tests.servers import free_port
+    from tests.test_check_accounts import check, db, two_accounts
+
+    rules, kasia, _ = two_accounts(mailbox, smtp, biuro_port=free_port())  # biuro's server is down
+    text = rules.read_text().replace('check_times: ["08:00", "12:00", "16:00"]', f"check_times: {far_away()}")
+    rules.write_text(text + "check_on_days_off: true\nflag_overdue: false\npush: all\n")
+    code, _, err = check(capsys, rules)
+    assert code == 1 and "kasia: 0 new" in err  # the baseline of kasia; biuro cannot be reached
+    daemon = daemons(Mailbox(kasia.user, kasia.server, rules))
+    daemon.wait_for("push kasia: watching the INBOX (IDLE)")
+    daemon.wait_for("push biuro: imap 127.0.0.1")
+    kasia.deliver(message("Ktoś Nowy <ktos@nowy.pl>", "Pytanie", 1))  # no client: push: all answers it too
+    wait_until(lambda: to(smtp)["ktos@nowy.pl"] == 1, 15, "kasia's holding reply while biuro is down")
+    assert db(rules).execute("SELECT account FROM messages").fetchall()[0][0] == "kasia"
+    time.sleep(6)  # biuro's second attempt, after the 5 s backoff: said once for the whole outage
+    assert len([line for line in daemon.lines if "push biuro" in line]) == 1, daemon.lines
+    assert daemon.stop() == 0
