@@ -65,6 +65,8 @@ def test_only_accounts_with_an_urgent_client_or_push_all_are_watched(rules: Rule
     assert push.wanted(rules)
     assert push.urgent(rules, "Acme") and not push.urgent(rules, "Firma") and not push.urgent(rules, None)
     assert not push.wanted(rules.model_copy(update={"push": "off"}))
+    elsewhere = rules.model_copy(update={"imap": rules.imap.model_copy(update={"folders": ["Klienci"]})})
+    assert push.requested(elsewhere) and not push.wanted(elsewhere)  # only a checked INBOX has a mark to go by
     calm = rules.model_copy(update={"clients": [c.model_copy(update={"urgent": False}) for c in rules.clients]})
     assert not push.wanted(calm)
     everything = calm.model_copy(update={"push": "all"})

@@ -32,9 +32,15 @@ log = logging.getLogger("mailtriage")
 INBOX = "INBOX"
 
 
-def wanted(rules: Rules) -> bool:
-    """Whether this account's INBOX is watched: `push: all`, or `push: urgent` with an urgent client."""
+def requested(rules: Rules) -> bool:
+    """Push is asked for: `push: all`, or `push: urgent` with an urgent client."""
     return rules.push == "all" or (rules.push == "urgent" and any(c.urgent for c in rules.clients))
+
+
+def wanted(rules: Rules) -> bool:
+    """Whether this account's INBOX is watched: push is asked for and the check reads the INBOX
+    (push answers only past the INBOX's mark, which only a check of the INBOX sets)."""
+    return requested(rules) and INBOX in rules.imap.folders
 
 
 def urgent(rules: Rules, client: str | None) -> bool:

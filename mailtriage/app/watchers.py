@@ -15,7 +15,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from mailtriage.app.push import INBOX, alert, answer_urgent, wanted
+from mailtriage.app.push import INBOX, alert, answer_urgent, requested, wanted
 from mailtriage.app.schedule import skip_reason
 from mailtriage.config.accounts import Account, resolve
 from mailtriage.config.model import Rules
@@ -132,7 +132,12 @@ class Watcher(threading.Thread):
 
 def start(rules: Rules) -> list[Watcher]:
     """A started watcher for each account that wants push (none when none does)."""
-    watchers = [Watcher(rules, account) for account in resolve(rules) if wanted(account.rules)]
+    accounts = resolve(rules)
+    for account in accounts:
+        if requested(account.rules) and not wanted(account.rules):
+            where = f"account {account.name}: " if rules.accounts else ""
+            log.warning("%spush is off: it watches the INBOX, and imap.folders does not list INBOX", where)
+    watchers = [Watcher(rules, account) for account in accounts if wanted(account.rules)]
     for watcher in watchers:
         watcher.start()
     return watchers
