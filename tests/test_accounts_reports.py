@@ -174,3 +174,32 @@ def test_a_file_without_accounts_says_default_in_json_and_nothing_more_in_text(
     assert code == 0 and json.loads(out)["account"] == "default" and json.loads(out)["threads"] == 1
     code, out, _ = run_cli(capsys, "-c", box.rules, "summary", "--print")
     assert "kasia:" not in out and "default" not in out and "\n  #1  " in out
+
+
+def test_doctor_checks_each_account_and_names_the_one_whose_server_is_down(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        dead = closed.getsockname()[1]
+    rules, _, _ = two_accounts(mailbox, smtp, biuro_port=dead)
+    rules.write_text(rules.read_text().replace("kasia@example.com", "kasia@biuro-nowak.pl")
+                     .replace("biuro@example.com", "biuro@biuro-nowak.pl"))
+    code, out, err = run_cli(capsys, "-c", rules, "doctor")
+    lines = out.splitlines()
+    assert code == 1 and err == "", out + err
+    assert lines[0].startswith("✔ rules: ") and lines[1].startswith("✔ database: ")
+    kasia = [line for line in lines if line[2:].startswith("kasia: ")]
+    biuro = [line for line in lines if line[2:].startswith("biuro: ")]
+    assert len(kasia) + len(biuro) + 2 == len(lines)
+    assert kasia and all(line.startswith("✔ ") for line in kasia), kasia
+    assert any(line.startswith("✔ kasia: imap login: ") for line in kasia)
+    tcp = next(line for line in biuro if line[2:].startswith("biuro: imap TCP: "))
+    assert tcp.startswith("✘ ") and f"127.0.0.1:{dead}" in tcp
+    assert any(line.startswith("✔ biuro: smtp login: ") for line in biuro)  # the shared SMTP server is up
+    code, out, _ = run_cli(capsys, "-c", rules, "doctor", "--json")
+    steps = json.loads(out)
+    assert [s.get("account", "") for s in steps[:2]] == ["", ""]
+    failed = {(s["account"], s["step"]) for s in steps if s["status"] == "fail"}
+    assert ("biuro", "imap TCP") in failed and not any(account == "kasia" for account, _ in failed)
