@@ -203,3 +203,27 @@ def test_doctor_checks_each_account_and_names_the_one_whose_server_is_down(
     assert [s.get("account", "") for s in steps[:2]] == ["", ""]
     failed = {(s["account"], s["step"]) for s in steps if s["status"] == "fail"}
     assert ("biuro", "imap TCP") in failed and not any(account == "kasia" for account, _ in failed)
+
+
+def test_validate_reports_each_account_its_sign_in_and_warnings(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MT_TEST_UNSET", raising=False)
+    rules, _, _ = two_accounts(mailbox, smtp, biuro_password="MT_TEST_UNSET")
+    rules.write_text(rules.read_text().replace("biuro@example.com", "biuro@biuro-nowak.pl"))
+    code, out, err = run_cli(capsys, "-c", rules, "validate")
+    assert code == 0
+    assert "    imap password: environment variable MT_TEST_IMAP_PASSWORD" in out
+    assert "    imap password: environment variable MT_TEST_UNSET" in out
+    warned = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert [w for w in warned if "MT_TEST_UNSET" in w] == [
+        "warning: account biuro: imap password: the environment variable MT_TEST_UNSET is not set; set it where "
+        "mailtriage runs, or switch to password_file (systemd credentials, see README)"]
+    assert [w for w in warned if w.startswith("warning: account kasia:")] == [  # its own address is the example's
+        "warning: account kasia: identity.from: kasia@example.com is the example's placeholder address; put your "
+        "own address there"]
+    assert not any(w.startswith("warning: account biuro: identity") for w in warned)
+    code, out, _ = run_cli(capsys, "-c", rules, "validate", "--json")
+    found = {a["name"]: a for a in json.loads(out)["accounts"]}
+    assert len(found["kasia"]["warnings"]) == 1 and len(found["biuro"]["warnings"]) == 1
+    assert any("MT_TEST_UNSET" in note for note in found["biuro"]["sign_in"])
