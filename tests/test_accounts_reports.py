@@ -227,3 +227,22 @@ def test_validate_reports_each_account_its_sign_in_and_warnings(
     found = {a["name"]: a for a in json.loads(out)["accounts"]}
     assert len(found["kasia"]["warnings"]) == 1 and len(found["biuro"]["warnings"]) == 1
     assert any("MT_TEST_UNSET" in note for note in found["biuro"]["sign_in"])
+
+
+def test_the_check_command_sends_one_reminder_for_both_accounts(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from tests.conftest import DATA
+
+    rules, kasia, biuro = two_accounts(mailbox, smtp)
+    rules.write_text(rules.read_text() + TO_THE_USER)
+    assert run_cli(capsys, "-c", rules, "check")[0] == 0
+    fresh = (DATA / "client_acme.eml").read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    for box in (kasia, biuro):
+        box.deliver(fresh, when=datetime.now(WARSAW) - timedelta(minutes=5))
+    code, _, err = run_cli(capsys, "-c", rules, "check")
+    assert code == 0, err
+    assert len([line for line in err.splitlines() if line.startswith("reminder sent to boss@example.com: ")]) == 1
+    assert [m.rcpt_tos for m in smtp.messages].count(["boss@example.com"]) == 1
+    subject, text = text_of(next(m for m in smtp.messages if m.rcpt_tos == ["boss@example.com"]).data)
+    assert subject.startswith("mailtriage: 2 threads due before ") and "\r\n  kasia:\r\n" in text \
+        and "\r\n  biuro:\r\n" in text
