@@ -1,5 +1,6 @@
 """A check of several accounts (rules.yaml `accounts:`): one lock for the database, each account in a
 thread of its own with its own connections, and one account's failure its own line, never the others' stop.
+After the accounts, still under the lock, one reminder over all of them (not one per account).
 
 Why threads are safe here: the check lock is taken once, before the threads start, so nothing else
 writes meanwhile; each thread opens its own SQLite connection (a connection never crosses threads)
@@ -44,9 +45,10 @@ class Outcome:
 def check_accounts(rules: Rules, accounts: tuple[Account, ...], now: datetime, *, dry_run: bool = False,
                    backfill: timedelta | None = None, emit: Callable[[str, Line], None] | None = None,
                    should_stop: Callable[[], bool] = lambda: False, lock_wait: float = 30.0,
-                   parallel: int = PARALLEL) -> list[Outcome]:
-    """Check `accounts` under the database's one check lock, at most `parallel` at once; the outcomes
-    come back in the order of `accounts`. Raises only CheckRunning (another check holds the lock)."""
+                   parallel: int = PARALLEL, note: Callable[[str], None] = log.info) -> list[Outcome]:
+    """Check `accounts` under the database's one check lock, at most `parallel` at once, then send the
+    one reminder of the run (`note` says what became of it); the outcomes come back in the order of
+    `accounts`. Raises only CheckRunning (another check holds the lock)."""
 
     def one(account: Account) -> Outcome:
         return check_one(rules, account, now, dry_run=dry_run, backfill=backfill, emit=emit,
@@ -56,9 +58,35 @@ def check_accounts(rules: Rules, accounts: tuple[Account, ...], now: datetime, *
         if not dry_run:
             _made(rules)
         if len(accounts) <= 1 or parallel <= 1:
-            return [one(account) for account in accounts]
-        with ThreadPoolExecutor(max_workers=min(parallel, len(accounts)), thread_name_prefix="account") as pool:
-            return list(pool.map(one, accounts))
+            outcomes = [one(account) for account in accounts]
+        else:
+            with ThreadPoolExecutor(max_workers=min(parallel, len(accounts)), thread_name_prefix="account") as pool:
+                outcomes = list(pool.map(one, accounts))
+        if not dry_run and not should_stop():
+            said = remind(rules, now)
+            if said:
+                note(said)
+        return outcomes
+
+
+def remind(rules: Rules, now: datetime) -> str | None:
+    """The one reminder of a check run over every account (rules.yaml `reminders:`): what became of it,
+    None when nothing was due. A failure is its line; the threads are reminded of at the next check."""
+    if rules.reminders is None or rules.summary is None:
+        return None
+    from mailtriage.app.check import preload_holidays
+    from mailtriage.app.reminders import remind_accounts
+
+    try:
+        store = Store(rules.database)
+        try:
+            calendar = rules.calendar(preload_holidays(rules, store, now))
+        finally:
+            store.close()
+        sent = remind_accounts(rules, now, calendar)
+    except MailtriageError as exc:
+        return f"reminder not sent (tried again at the next check): {exc}"
+    return None if sent is None else f"reminder sent to {rules.summary.to}: {sent.subject}"
 
 
 def _made(rules: Rules) -> None:
@@ -84,7 +112,8 @@ def check_one(rules: Rules, account: Account, now: datetime, *, dry_run: bool = 
         return Outcome(account.name, error=str(exc))
     try:
         report = Check(account.rules, store, now, dry_run=dry_run, backfill=backfill, should_stop=should_stop,
-                       emit=(lambda line: emit(account.name, line)) if emit else None, locked=True).run()
+                       emit=(lambda line: emit(account.name, line)) if emit else None, locked=True,
+                       remind=False).run()
         return Outcome(account.name, report)
     except MailtriageError as exc:
         return Outcome(account.name, error=str(exc))

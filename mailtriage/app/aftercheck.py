@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from mailtriage.config.accounts import resolve
 from mailtriage.config.model import Rules
 from mailtriage.errors import MailtriageError
 from mailtriage.store.db import Store
@@ -25,7 +26,7 @@ def after_check(store: Store, rules: Rules, now: datetime, *, reports: bool) -> 
             refresh(store, rules, now)
         except OSError as exc:
             problems.append(f"calendar: cannot write {rules.deadline_calendar.file}: {exc.strerror or exc}")
-    if reports and rules.reports == "monthly" and any(c.report_to for c in rules.clients):
+    if reports and rules.reports == "monthly" and any(c.report_to for a in resolve(rules) for c in a.rules.clients):
         from mailtriage.app.monthly import send_due
 
         try:

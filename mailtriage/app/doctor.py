@@ -31,8 +31,8 @@ EXAMPLE_HOSTS, EXAMPLE_ADDRESSES = PLACEHOLDER_HOSTS, PLACEHOLDER_ADDRESSES  # o
 
 
 def diagnose(path: Path) -> list[Step]:
-    """Every step, in the order a newcomer would fix them."""
-    from mailtriage.app.doctor_net import imap_steps, smtp_steps
+    """Every step, in the order a newcomer would fix them; with `accounts:`, the rules and the database
+    once, then every account's own steps, each step naming its account."""
     from mailtriage.config.rulesfile import load
 
     try:
@@ -41,6 +41,24 @@ def diagnose(path: Path) -> list[Step]:
         fix = f"correct it, then run: mailtriage -c {path} validate"
         return [Step("rules", FAIL, str(problem), fix) for problem in exc.problems]
     steps = [Step("rules", OK, f"{path} is valid")]
+    if not rules.accounts:
+        return [*steps, *mailbox_steps(rules, with_database=True)]
+    from dataclasses import replace
+
+    from mailtriage.config.accounts import resolve
+
+    steps.append(database_step(rules.database))
+    for account in resolve(rules):
+        steps += [replace(step, account=account.name) for step in mailbox_steps(account.rules)]
+    return steps
+
+
+def mailbox_steps(rules: Rules, *, with_database: bool = False) -> list[Step]:
+    """The steps of one mailbox (a file without `accounts:`, or one account): the example's values, the
+    database (once per file), the sign-in, the passwords, then IMAP and SMTP over the network."""
+    from mailtriage.app.doctor_net import imap_steps, smtp_steps
+
+    steps = []
     leftovers = example_values(rules)
     demo = loopback_only(rules) and DEMO_ADDRESS in {a.lower() for _, a in addresses(rules)}
     steps.append(Step("example values", FAIL, "still the example's: " + ", ".join(leftovers),
@@ -48,7 +66,8 @@ def diagnose(path: Path) -> list[Step]:
                  else Step("example values", OK, f"the demo's address {DEMO_ADDRESS} on the demo's loopback servers: "
                            "fine for trying mailtriage; a real rules.yaml has your own") if demo
                  else Step("example values", OK, "none of the example's host names or addresses left"))
-    steps.append(database_step(rules.database))
+    if with_database:
+        steps.append(database_step(rules.database))
     steps += oauth2_steps(rules)
     imap_step, imap_password = password_step("imap", rules.imap, rules)
     steps.append(imap_step)

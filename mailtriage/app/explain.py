@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from mailtriage.config.accounts import DEFAULT, resolve
 from mailtriage.config.model import Rules
 from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.core.guards import GUARDS
@@ -63,14 +64,17 @@ class Explanation:
         return bool(self.reckoning and self.message.deadline and self.reckoning.deadline != self.message.deadline)
 
 
-def find(store: Store, ref: str) -> list[Message]:
-    """The recorded messages `ref` names: a thread number (12, #12), FOLDER:UID, or a Message-ID
-    (with or without <>; one of our holding replies' ids names the message it answered)."""
+def find(store: Store, ref: str, accounts: tuple[str, ...] = (DEFAULT,)) -> list[Message]:
+    """The recorded messages `ref` names: a thread number (12, #12), FOLDER:UID (in each of `accounts`),
+    or a Message-ID (with or without <>; one of our holding replies' ids names the message it answered)."""
     text = ref.strip()
     if re.fullmatch(r"#?\d+", text):
         found = store.messages_of_thread(int(text.lstrip("#")))
     elif not text.startswith("<") and (where := _FOLDER_UID.fullmatch(text)):
-        found = store.messages_at(where["folder"], int(where["uid"]))
+        found = []
+        for account in accounts:
+            store.account = account
+            found += store.messages_at(where["folder"], int(where["uid"]))
     else:
         message_id = text if text.startswith("<") else f"<{text}>"
         found = store.messages_by_id(message_id)
@@ -84,9 +88,16 @@ def find(store: Store, ref: str) -> list[Message]:
 
 
 def explain(store: Store, rules: Rules, ref: str, calendar: BusinessCalendar) -> list[Explanation]:
-    """An explanation of every recorded message `ref` names."""
-    matcher = Matcher(rules)
-    return [_explain(store, rules, matcher, calendar, message) for message in find(store, ref)]
+    """An explanation of every recorded message `ref` names, each by the rules of its own account."""
+    accounts = {account.name: account.rules for account in resolve(rules)}
+    matchers: dict[str, Matcher] = {}
+    result = []
+    for message in find(store, ref, tuple(accounts)):
+        own = accounts.get(message.account, rules)
+        matcher = matchers.setdefault(message.account, Matcher(own))
+        store.account = message.account  # its thread and reply are read in its account
+        result.append(_explain(store, own, matcher, calendar, message))
+    return result
 
 
 def _explain(store: Store, rules: Rules, matcher: Matcher, calendar: BusinessCalendar,
@@ -115,7 +126,8 @@ def as_dict(item: Explanation, tz: ZoneInfo) -> JsonObject:
     """One message's explanation as JSON-ready data; times in the rules' time zone."""
     m, rule, told = item.message, item.rule, item.reckoning
     return {
-        "folder": m.folder, "uidvalidity": m.uidvalidity, "uid": m.uid, "message_id": m.message_id,
+        "account": m.account, "folder": m.folder, "uidvalidity": m.uidvalidity, "uid": m.uid,
+        "message_id": m.message_id,
         "sender": m.sender, "sender_name": m.sender_name, "subject": m.subject, "received": _iso(m.received, tz),
         "decision": m.decision, "reason": m.reason, "guard": m.guard, "broken": m.broken,
         "objections": item.objections, "recorded_client": m.client,
@@ -144,11 +156,12 @@ def _thread_dict(thread: Thread, tz: ZoneInfo) -> JsonObject:
             "answered_via": thread.answered_via, "closed_at": _iso(thread.closed_at, tz)}
 
 
-def text(item: Explanation, tz: ZoneInfo) -> list[str]:
-    """One message's explanation as lines for people."""
+def text(item: Explanation, tz: ZoneInfo, accounts: bool = False) -> list[str]:
+    """One message's explanation as lines for people (its account first, with `accounts`)."""
     m = item.message
     who = f"{m.sender_name} <{m.sender}>" if m.sender_name else m.sender or "(no From)"
-    lines = [f"{m.folder}:{m.uid} {m.message_id} from {who}, {m.subject!r}, arrived {_at(m.received, tz)}",
+    where = f"{m.account}: {m.folder}" if accounts else m.folder
+    lines = [f"{where}:{m.uid} {m.message_id} from {who}, {m.subject!r}, arrived {_at(m.received, tz)}",
              *verdict_lines(item), *deadline_lines(item, tz), *_reply_lines(item, tz)]
     if item.thread is not None:
         lines.append(f"  thread:    {_thread_text(item.thread, tz)}")

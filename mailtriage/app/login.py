@@ -50,6 +50,25 @@ def account(rules: Rules) -> str:
     return rules.imap.username
 
 
+def uses_oauth2(rules: Rules) -> bool:
+    """Whether a server of these rules signs in with the oauth2 block's tokens."""
+    return any(server is not None and server.auth == "oauth2" and not server.token_command
+               for server in (rules.imap, rules.smtp))
+
+
+def who_signs_in(rules: Rules) -> Rules:
+    """`login` without --account in a file with `accounts:`: the one account that uses OAuth2 (the first
+    account when none does, which then says why not); more than one must be named."""
+    from mailtriage.config.accounts import resolve
+
+    accounts = resolve(rules)
+    oauth2 = [a for a in accounts if uses_oauth2(a.rules)]
+    if len(oauth2) > 1:
+        raise OAuthError(f"{len(oauth2)} accounts sign in with OAuth2 ({', '.join(a.name for a in oauth2)}): "
+                         "name one with --account NAME")
+    return (oauth2 or list(accounts))[0].rules
+
+
 def login(rules: Rules, show: Callable[[str], None], now: Callable[[], datetime]) -> SignedIn:
     """Run the provider's flow, save the token file, and say who signed in until when."""
     from mailtriage.mail.oauth2 import save_tokens

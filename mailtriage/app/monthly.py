@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from mailtriage.app.standards import language_of
+from mailtriage.config.accounts import DEFAULT, resolve
 from mailtriage.config.model import Client, Rules
 from mailtriage.core.wording import decimal, month_text, moved_text, when
 from mailtriage.errors import MailtriageError, SendError
@@ -26,6 +27,11 @@ from mailtriage.store.reports import Period
 from mailtriage.store.rows import iso
 
 SENT_KEY = "report_sent:{client}:{month}"  # meta: the monthly report of one client and month went out
+
+
+def sent_key(account: str, client: str, month: str) -> str:
+    """The meta key of a report sent: a named account's client as `account/client`."""
+    return SENT_KEY.format(client=client if account == DEFAULT else f"{account}/{client}", month=month)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class Report:
     median_hours: float | None = None
     p90_hours: float | None = None
     lines: list[Line] = field(default_factory=list)
+    account: str = DEFAULT  # whose client: the report reads only that account's threads
 
     @property
     def share_in_time(self) -> float | None:
@@ -101,16 +108,18 @@ def moved_notices(store: Store, periods: list[Period]) -> dict[str, bool]:
     return {p.thread_id: p.deadline is not None and iso(p.deadline) in sent[p.thread_id] for p in moved}
 
 
-def gather(store: Store, rules: Rules, client: Client, month: str, language: str, now: datetime) -> Report:
-    """The report of `client` for `month`, as of `now`."""
+def gather(store: Store, rules: Rules, client: Client, month: str, language: str, now: datetime,
+           account: str = DEFAULT) -> Report:
+    """The report of `client` of `account` for `month`, as of `now`."""
     start, end = month_bounds(month, rules)
-    periods = reports.client_periods(store, client.name, start, end, now)
+    periods = reports.client_periods(store, client.name, start, end, now, account)
     year, number = (int(part) for part in month.split("-"))
     title = f"{'Raport' if language == 'pl' else 'Report'}: {client.name}, {month_text(year, number, language)}"
     if start > now:
         raise FutureMonth(f"{month} has not begun yet: a report covers the current month or an earlier one")
-    report = Report(client.name, language, month, title, rules.identity.name, current=start <= now < end)
-    report.messages = reports.client_message_count(store, client.name, start, end)
+    report = Report(client.name, language, month, title, rules.identity.name, current=start <= now < end,
+                    account=account)
+    report.messages = reports.client_message_count(store, client.name, start, end, account)
     report.threads = len({p.number for p in periods})
     report.judged = sum(1 for p in periods if p.within_window is not None)
     report.in_time = sum(1 for p in periods if p.within_window)
@@ -156,7 +165,7 @@ def deliver(store: Store, rules: Rules, client: Client, report: Report, now: dat
         raise MailtriageError("rules.yaml has no smtp section: a report is mailed over SMTP")
     data = build(report, rules, client.report_to, now).as_bytes(policy=SMTP)
     send_to(rules, client.report_to, data, f"the report for {client.name}")
-    store.set_meta(SENT_KEY.format(client=client.name, month=report.month), f"sent {now.isoformat()}")
+    store.set_meta(sent_key(report.account, client.name, report.month), f"sent {now.isoformat()}")
     return client.report_to
 
 
@@ -166,24 +175,26 @@ def first_business_day(rules: Rules, today: date) -> date:
 
 
 def send_due(store: Store, rules: Rules, now: datetime) -> list[str]:
-    """On or after the first business day of a month, last month's report to every client with report_to
-    that has not had it: claimed in the store before sending, so never twice (a failed send is released
-    for the next run). Returns the clients reported to."""
+    """On or after the first business day of a month, last month's report to every client (of every
+    account) with report_to that has not had it, from its account's identity: claimed in the store before
+    sending, so never twice (a failed send is released for the next run). Returns the clients reported to."""
     if rules.reports != "monthly":
         return []
     today = now.astimezone(rules.tz).date()
     if today < first_business_day(rules, today):
         return []
     month, sent = previous_month(today), []
-    for client in rules.clients:
-        key = SENT_KEY.format(client=client.name, month=month)
-        if not client.report_to or not store.claim_meta(key, f"sending {now.isoformat()}"):
-            continue
-        language = language_of(rules, client, None)
-        try:
-            deliver(store, rules, client, gather(store, rules, client, month, language, now), now)
-        except SendError:
-            store.drop_meta(key)  # refused: try again at the next run
-            raise
-        sent.append(client.name)
+    for account in resolve(rules):
+        own = account.rules
+        for client in own.clients:
+            key = sent_key(account.name, client.name, month)
+            if not client.report_to or not store.claim_meta(key, f"sending {now.isoformat()}"):
+                continue
+            language = language_of(own, client, None)
+            try:
+                deliver(store, own, client, gather(store, own, client, month, language, now, account.name), now)
+            except SendError:
+                store.drop_meta(key)  # refused: try again at the next run
+                raise
+            sent.append(client.name if account.name == DEFAULT else f"{account.name}/{client.name}")
     return sent

@@ -1,6 +1,7 @@
 """Reminders before a deadline (`reminders: {before: 2 business hours}`): after a check, one email to
 summary.to listing every unanswered thread due within `before` of business time, each thread once
-per deadline; nothing is sent when nothing is due. Text and HTML, like the summary.
+per deadline; nothing is sent when nothing is due. Text and HTML, like the summary. With `accounts:`,
+one reminder per check run over every account (`remind_accounts`), grouped by account.
 
 A thread is recorded as reminded before the email goes (so it is never listed twice); when the
 email cannot be sent the record is taken back, and the next check tries again.
@@ -8,10 +9,12 @@ email cannot be sent the record is taken back, and the next check tries again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from mailtriage.config.accounts import DEFAULT, for_the_user, grouped, resolve
 from mailtriage.config.model import Rules
 from mailtriage.core.businessdays import BusinessCalendar
 from mailtriage.core.windows import deadline
@@ -34,6 +37,7 @@ class Item:
     sender_name: str | None
     subject: str | None
     deadline_text: str
+    account: str = DEFAULT
 
 
 @dataclass
@@ -41,6 +45,13 @@ class Reminder:
     language: str
     by: str  # the latest deadline listed: "12:00" today, else "pon. 30 lis 16:00"
     items: list[Item] = field(default_factory=list)
+    accounts: tuple[str, ...] = ()  # with more than one account: their names, the order of the groups
+
+    def groups(self) -> list[tuple[str, list[Item]]]:
+        """The items by account, in the order of `accounts:` ([("", items)] when not grouped)."""
+        if not self.accounts:
+            return [("", self.items)]
+        return [(name, mine) for name in self.accounts if (mine := [i for i in self.items if i.account == name])]
 
     @property
     def subject(self) -> str:
@@ -62,13 +73,13 @@ def due(store: Store, rules: Rules, now: datetime, calendar: BusinessCalendar) -
     return store.due_unreminded(now, end)
 
 
-def gather(threads: list[Thread], rules: Rules, now: datetime) -> Reminder:
+def gather(threads: list[Thread], rules: Rules, now: datetime, accounts: tuple[str, ...] = ()) -> Reminder:
     tz, language = rules.tz, rules.language
     latest = max(t.deadline for t in threads if t.deadline is not None).astimezone(tz)
     by = clock(latest, language) if latest.date() == now.astimezone(tz).date() else when(latest, tz, now, language)
     return Reminder(language, by, [
         Item(t.number, t.client or NO_CLIENT[language], t.sender, t.sender_name, t.subject,
-             when(t.deadline, tz, now, language) if t.deadline else "") for t in threads])
+             when(t.deadline, tz, now, language) if t.deadline else "", t.account) for t in threads], accounts)
 
 
 def render(reminder: Reminder, rules: Rules) -> tuple[str, str]:
@@ -92,23 +103,46 @@ def build(reminder: Reminder, rules: Rules, now: datetime) -> EmailMessage:
 def remind(store: Store, rules: Rules, now: datetime, calendar: BusinessCalendar) -> Reminder | None:
     """Send the reminder if anything is due soon; None when nothing is (or reminders are off).
     A failure to send raises MailtriageError, and those threads are reminded of at the next check."""
-    from mailtriage.app.summary import post
-
     if rules.reminders is None or rules.summary is None:
         return None
-    threads = due(store, rules, now, calendar)
-    if not threads:
+    return _send([(store, due(store, rules, now, calendar))], rules, now, ())
+
+
+def remind_accounts(rules: Rules, now: datetime, calendar: BusinessCalendar) -> Reminder | None:
+    """One reminder over every account of `accounts:` (grouped by account when there are several), sent
+    once per check run by whoever ran the accounts' checks; as `remind` otherwise."""
+    if rules.reminders is None or rules.summary is None:
         return None
+    stores = [Store(rules.database, account=account.name) for account in resolve(rules)]
+    try:
+        return _send([(store, due(store, rules, now, calendar)) for store in stores], for_the_user(rules), now,
+                     grouped(rules))
+    finally:
+        for store in stores:
+            store.close()
+
+
+def _send(due_by_store: Sequence[tuple[Store, list[Thread]]], rules: Rules, now: datetime,
+          accounts: tuple[str, ...]) -> Reminder | None:
+    """Mark the threads reminded (each in its account's store), post one reminder, take the marks back
+    when it cannot be sent."""
     from email.policy import SMTP
 
-    reminder = gather(threads, rules, now)
+    from mailtriage.app.summary import post
+
+    threads = sorted((t for _, mine in due_by_store for t in mine), key=lambda t: (t.deadline or now, t.number))
+    if not threads:
+        return None
+    reminder = gather(threads, rules, now, accounts)
     data = build(reminder, rules, now).as_bytes(policy=SMTP)
-    with store.transaction():
-        store.mark_reminded(threads, now)
+    for store, mine in due_by_store:
+        with store.transaction():
+            store.mark_reminded(mine, now)
     try:
         post(rules, data, "the reminder")
     except MailtriageError:
-        with store.transaction():
-            store.unmark_reminded(threads)
+        for store, mine in due_by_store:
+            with store.transaction():
+                store.unmark_reminded(mine)
         raise
     return reminder

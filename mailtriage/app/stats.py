@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
+from mailtriage.core.models import DEFAULT_ACCOUNT
 from mailtriage.store import reports
 from mailtriage.store.db import Store
 
@@ -28,6 +29,7 @@ class ClientStats:
     in_time: int
     median_business_hours: float | None
     median_hours: float | None
+    account: str = DEFAULT_ACCOUNT  # rules.yaml `accounts:`; a client of two accounts is a row in each
 
     @property
     def share_in_time(self) -> float | None:
@@ -40,11 +42,12 @@ class ClientStats:
 
 
 def client_stats(store: Store, now: datetime, days: int) -> list[ClientStats]:
-    """One row per client with threads in the last `days` days, busiest first."""
+    """One row per client (of each account) with threads in the last `days` days, busiest first."""
     return [ClientStats(
         client=None if row.client == reports.NO_CLIENT else row.client, days=days, threads=row.threads,
         answered=row.answered, judged=row.answered + row.late, in_time=row.in_time,
         median_business_hours=_hours(row.median_business_seconds), median_hours=_hours(row.median_seconds),
+        account=row.account,
     ) for row in reports.client_figures(store, now - timedelta(days=days), now)]
 
 

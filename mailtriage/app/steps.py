@@ -17,12 +17,18 @@ class Step:
     status: str
     detail: str
     fix: str = ""
+    account: str = ""  # with `accounts:`: the account this step checked ("" for the whole file's steps)
 
     def line(self) -> str:
-        return f"{MARKS[self.status]} {self.step}: {self.detail}" + (f" → {self.fix}" if self.fix else "")
+        whose = f"{self.account}: " if self.account else ""
+        return f"{MARKS[self.status]} {whose}{self.step}: {self.detail}" + (f" → {self.fix}" if self.fix else "")
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        """{step, status, detail, fix}, and `account` for a step of one account of `accounts:`."""
+        data = asdict(self)
+        if not self.account:
+            del data["account"]
+        return data
 
 
 def safe_to_go_live(steps: list[Step]) -> bool:

@@ -1,17 +1,20 @@
 """The morning summary: what is overdue, what is due today, what was answered, and how each
 client's window was kept. One multipart email (text and HTML from jinja2 templates, pl or en),
-sent over SMTP or appended to the INBOX."""
+sent over SMTP or appended to the INBOX. With `accounts:`, one summary over every account, each list
+grouped by account."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 
 from mailtriage.app.stats import ClientStats, client_stats
+from mailtriage.config.accounts import for_the_user, grouped, resolve
 from mailtriage.config.model import Rules
-from mailtriage.core.models import ReplyKind, ReplyState
+from mailtriage.core.models import DEFAULT_ACCOUNT, ReplyKind, ReplyState
 from mailtriage.core.wording import (
     NO_CLIENT,
     OTHER_SENDERS,
@@ -42,6 +45,7 @@ class Due:
     late_text: str
     moved_from: str | None
     moved_text: str | None
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Undelivered:
     recipient: str
     state: str
     why: str
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Answered:
     answered_text: str
     response_text: str
     business_text: str
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class Told:
     automatic: bool  # overdue_notice, not snooze --notify
     deadline_text: str
     past: bool = False  # that new deadline has passed by now: "was moved to", not "now due"
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class Chase:
     subject: str | None
     since_text: str
     until_text: str
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass
@@ -108,6 +116,19 @@ class Summary:
     undelivered: list[Undelivered] = field(default_factory=list)  # holding replies that did not go out
     told: list[Told] = field(default_factory=list)  # clients told that a deadline moved
     chase: list[Chase] = field(default_factory=list)  # no answer from the client (wait --until passed)
+    accounts: tuple[str, ...] = ()  # with more than one account: their names, the order of the groups
+
+    @property
+    def pad(self) -> str:
+        """The indent of a listed item under its account's name in the text part ("" when not grouped)."""
+        return "  " if self.accounts else ""
+
+    def groups(self, items: Sequence[object]) -> list[tuple[str, list[object]]]:
+        """`items` (or (month, week) pairs of statistics) by account, in the order of `accounts:`;
+        [("", items)] when not grouped."""
+        if not self.accounts:
+            return [("", list(items))]
+        return [(name, mine) for name in self.accounts if (mine := [i for i in items if _account(i) == name])]
 
     @property
     def nothing_open(self) -> bool:
@@ -122,12 +143,17 @@ class Summary:
                 else f"{self.overdue_total} overdue · {self.due_today_total} due today")
 
 
-def gather(store: Store, rules: Rules, now: datetime) -> Summary:
-    """Everything the summary says, from a few indexed queries; reads only (a thread past its
-    deadline counts as overdue whether or not a check has marked it yet)."""
+def _account(item: object) -> str:
+    first = item[0] if isinstance(item, tuple) else item
+    return str(getattr(first, "account", DEFAULT_ACCOUNT))
+
+
+def gather(store: Store, rules: Rules, now: datetime, accounts: tuple[str, ...] = ()) -> Summary:
+    """Everything the summary says, from a few indexed queries over every account; reads only (a thread
+    past its deadline counts as overdue whether or not a check has marked it yet). `accounts`: group by them."""
     tz, language = rules.tz, rules.language
     today = now.astimezone(tz).date()
-    summary = Summary(language, day_text(today, language, today=today))
+    summary = Summary(language, day_text(today, language, today=today), accounts=accounts)
     no_client = NO_CLIENT[language]
 
     def view(t: Thread) -> Due:
@@ -137,7 +163,7 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
                    late_text=duration_text((now - deadline).total_seconds(), language) if deadline else "",
                    moved_from=when(moved, tz, now, language) if moved else None,
                    moved_text=moved_text(moved.astimezone(tz), deadline.astimezone(tz), language, today=today)
-                   if moved and deadline else None)
+                   if moved and deadline else None, account=t.account)
 
     late, summary.overdue_total = reports.overdue(store, now, LIST_LIMIT)
     summary.overdue = [view(t) for t in late]
@@ -151,22 +177,22 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
         "fate unknown: sending was interrupted"
     summary.undelivered = [
         Undelivered(r.number, r.client or no_client, r.subject, r.recipient, r.state,
-                    why=unknown if r.state == ReplyState.UNKNOWN else r.error or r.state)
+                    why=unknown if r.state == ReplyState.UNKNOWN else r.error or r.state, account=r.account)
         for r in reports.undelivered(store, since, LIST_LIMIT)]
     summary.answered = [
         Answered(a.number, a.client or no_client, a.sender, a.subject, a.via, a.within_window,
                  answered_text=when(a.answered_at, tz, now, language),
                  response_text=duration_text(a.response_seconds, language),
-                 business_text=duration_text(a.business_seconds, language))
+                 business_text=duration_text(a.business_seconds, language), account=a.account)
         for a in reports.answered_since(store, since, LIST_LIMIT)]
     summary.told = [
         Told(n.number, n.client or no_client, n.subject, n.recipient, n.kind == ReplyKind.RENEWED,
-             deadline_text=when(n.deadline, tz, now, language), past=n.deadline <= now)
+             deadline_text=when(n.deadline, tz, now, language), past=n.deadline <= now, account=n.account)
         for n in reports.notices_sent(store, since, LIST_LIMIT)]
     summary.chase = [
         Chase(t.number, t.client or no_client, t.sender, t.subject,
               since_text=when(t.waiting_since, tz, now, language) if t.waiting_since else "",
-              until_text=when(t.waiting_until, tz, now, language) if t.waiting_until else "")
+              until_text=when(t.waiting_until, tz, now, language) if t.waiting_until else "", account=t.account)
         for t in reports.to_chase(store, end_of_day, LIST_LIMIT)]
     summary.week = client_stats(store, now, 7)
     summary.month = client_stats(store, now, 30)
@@ -185,7 +211,7 @@ def render(summary: Summary, rules: Rules) -> tuple[str, str]:
 
 
 def _match(rows: list[ClientStats], month: ClientStats) -> ClientStats | None:
-    return next((row for row in rows if row.client == month.client), None)
+    return next((row for row in rows if (row.account, row.client) == (month.account, month.client)), None)
 
 
 def build(summary: Summary, rules: Rules, now: datetime) -> EmailMessage:
@@ -194,13 +220,28 @@ def build(summary: Summary, rules: Rules, now: datetime) -> EmailMessage:
     return automatic_message(rules, rules.summary.to, f"mailtriage: {summary.subject}", *render(summary, rules), now)
 
 
+def overdue_now(store: Store, rules: Rules, now: datetime) -> None:
+    """The explicit step before a summary: threads past their deadline become overdue, in every account,
+    so the summary's counts are those `threads` shows."""
+    for account in resolve(rules):
+        store.account = account.name
+        store.newly_overdue(now)
+    store.account = DEFAULT_ACCOUNT
+
+
+def made(store: Store, rules: Rules, now: datetime) -> tuple[Summary, Rules]:
+    """The summary of every account as it will be sent, and the rules it is written and sent with."""
+    overdue_now(store, rules, now)
+    user = for_the_user(rules)
+    return gather(store, user, now, grouped(rules)), user
+
+
 def deliver(store: Store, rules: Rules, now: datetime) -> Summary:
     """Send (or append) the summary and remember when, for "answered since the last summary"."""
     assert rules.summary is not None
-    store.newly_overdue(now)  # the explicit step: the summary's counts are those `threads` shows
-    summary = gather(store, rules, now)
-    data = build(summary, rules, now).as_bytes(policy=SMTP)
-    post(rules, data, "the summary")
+    summary, user = made(store, rules, now)
+    data = build(summary, user, now).as_bytes(policy=SMTP)
+    post(user, data, "the summary")
     store.set_meta(LAST_SUMMARY, iso(now))
     return summary
 

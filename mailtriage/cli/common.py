@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from mailtriage.config.accounts import Account
     from mailtriage.config.model import Rules
     from mailtriage.store.db import Store
 
@@ -31,6 +32,19 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def account_named(obj: Context, rules: Rules, name: str) -> Account:
+    """The account `name` of rules.yaml (`default` for a file without `accounts:`), else a usage error
+    naming the accounts there are."""
+    from mailtriage.config.accounts import select
+
+    found = select(rules, name)
+    if not found:
+        known = ", ".join(a.name for a in select(rules, None))
+        raise click.BadParameter(f"no account {name!r} in {obj.config} (its accounts: {known})",
+                                 param_hint="--account")
+    return found[0]
 
 
 def emit(data: Mapping[str, object], as_json: bool, text: str) -> None:

@@ -19,7 +19,8 @@ def doctor(obj: Context, as_json: bool) -> None:
     Rules, passwords, the database, the OAuth2 token (present and refreshable: the one thing
     doctor may write is the refreshed token file), then for IMAP and SMTP: DNS, TCP, TLS, login,
     folders, the Sent folder, capabilities, the envelope sender, SMTPUTF8. Exit 0 only if no step
-    failed (warnings allowed): safe to go live.
+    failed (warnings allowed): safe to go live. With `accounts:` in rules.yaml, every account is
+    checked, each line starting with its name (and an `account` field in JSON).
 
     \b
     Example:

@@ -29,6 +29,32 @@ def _client(obj: Context, name: str | None) -> tuple[Rules, Client | None]:
         raise click.BadParameter(str(exc), param_hint="--client") from None
 
 
+def _account_client(obj: Context, name: str, account: str | None) -> tuple[str, Rules, Client]:
+    """The account whose client --client names (--account, else the one account that has such a client),
+    its rules, and the client; a usage error otherwise."""
+    from mailtriage.app.standards import find_client
+    from mailtriage.cli.common import account_named
+    from mailtriage.config.accounts import resolve
+
+    rules = obj.rules()
+    accounts = (account_named(obj, rules, account),) if account is not None else resolve(rules)
+    found, problems = [], []
+    for candidate in accounts:
+        try:
+            client = find_client(candidate.rules, name)
+        except ValueError as exc:
+            problems.append(f"{candidate.name}: {exc}" if rules.accounts else str(exc))
+            continue
+        assert client is not None
+        found.append((candidate.name, candidate.rules, client))
+    if len(found) > 1:
+        raise click.BadParameter(f"accounts {', '.join(f[0] for f in found)} each have a client {name!r}: "
+                                 "name one with --account", param_hint="--client")
+    if not found:
+        raise click.BadParameter("; ".join(problems), param_hint="--client")
+    return found[0]
+
+
 @click.command()
 @click.option("--client", "client_name", metavar="NAME", help="The document for this client (its own window).")
 @click.option("--language", type=LANGUAGES, help="pl or en; default: the client's language, then rules.yaml's.")
@@ -63,24 +89,29 @@ def standards(obj: Context, client_name: str | None, language: str | None, form:
 @click.option("--format", "form", type=click.Choice(["text", "html"]), default="text", show_default=True)
 @click.option("--send", is_flag=True, help="Mail it (text and HTML) to the client's report_to over SMTP.")
 @click.option("--json", "as_json", is_flag=True, help="The figures and every thread as one JSON object.")
+@click.option("--account", metavar="NAME", help="The client of this account of `accounts:` (needed when two "
+              "accounts have a client of that name).")
 @pass_ctx
 def report(obj: Context, client_name: str, month: str | None, language: str | None, form: str, send: bool,
-           as_json: bool) -> None:
+           as_json: bool, account: str | None) -> None:
     """A client's monthly report: messages, threads, answers within the window, response times, every thread.
+
+    With `accounts:` in rules.yaml, the report covers the client's threads in its own account, and is
+    mailed from that account's identity.
 
     \b
     Examples:
       mailtriage -c rules.yaml report --client Acme --month 2026-11
       mailtriage -c rules.yaml report --client Acme --format html > acme-2026-11.html
       mailtriage -c rules.yaml report --client Acme --send
+      mailtriage -c rules.yaml report --client Acme --account biuro --json
     """
     import re
 
     from mailtriage.app import monthly
     from mailtriage.app.standards import language_of
 
-    rules, client = _client(obj, client_name)
-    assert client is not None  # --client is required
+    whose, rules, client = _account_client(obj, client_name, account)
     now = utc_now()
     if month is None:
         month = monthly.previous_month(now.astimezone(rules.tz).date())
@@ -92,7 +123,7 @@ def report(obj: Context, client_name: str, month: str | None, language: str | No
                                    f"client {client.name} has no report_to: where should the report go?")])
     store = open_store(rules)
     try:
-        result = monthly.gather(store, rules, client, month, language_of(rules, client, language), now)
+        result = monthly.gather(store, rules, client, month, language_of(rules, client, language), now, whose)
         if send:
             recipient = monthly.deliver(store, rules, client, result, now)
             click.echo(f"report for {client.name}, {month}, sent to {recipient}", err=as_json)

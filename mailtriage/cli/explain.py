@@ -18,7 +18,8 @@ def explain(obj: Context, message: str, as_json: bool) -> None:
     """Why MESSAGE got what it got: guards, client rule, deadline step by step, reply, thread.
 
     MESSAGE is a Message-ID (with or without <>), FOLDER:UID (INBOX:42), or a thread number
-    (12 or #12: every message of that thread). Reads the database; changes nothing.
+    (12 or #12: every message of that thread). Reads the database; changes nothing. With `accounts:`,
+    each message is explained by its own account's rules and says its account.
 
     \b
     Examples:
@@ -40,7 +41,7 @@ def explain(obj: Context, message: str, as_json: bool) -> None:
         click.echo(json.dumps({"query": message, "messages": [why.as_dict(i, rules.tz) for i in items]},
                               ensure_ascii=False))
         return
-    click.echo("\n\n".join("\n".join(why.text(item, rules.tz)) for item in items))
+    click.echo("\n\n".join("\n".join(why.text(item, rules.tz, bool(rules.accounts))) for item in items))
 
 
 @click.command()

@@ -116,7 +116,8 @@ def _check_accounts(rules: Rules, accounts: tuple[Account, ...], dry_run: bool, 
         click.echo(json.dumps({"account": name, **line_dict(line, rules.tz)}, ensure_ascii=False) if as_json
                    else f"{name}: {line.text(rules.tz, now)}")
 
-    outcomes = check_accounts(rules, accounts, now, dry_run=dry_run, backfill=since, emit=emit, lock_wait=wait)
+    outcomes = check_accounts(rules, accounts, now, dry_run=dry_run, backfill=since, emit=emit, lock_wait=wait,
+                              note=lambda text: click.echo(text, err=True))
     for outcome in outcomes:
         if outcome.report is None:
             click.echo(f"{outcome.account}: failed: {outcome.error}", err=True)

@@ -14,17 +14,42 @@ if TYPE_CHECKING:
     from mailtriage.config.model import Rules
 
 
-def _account(name: str, rules: Rules) -> dict[str, object]:
-    """One account of `validate --json`: whose mailbox, which clients."""
+def _account(name: str, rules: Rules, warned: list[str]) -> dict[str, object]:
+    """One account of `validate --json`: whose mailbox, which clients, how it signs in, its warnings."""
     return {"name": name, "identity": rules.identity.address, "imap": f"{rules.imap.username}@{rules.imap.host}",
             "folders": rules.imap.folders, "clients": [c.name for c in rules.clients],
-            "smtp": rules.smtp.host if rules.smtp else None}
+            "smtp": rules.smtp.host if rules.smtp else None, "sign_in": _sign_in(rules), "warnings": warned}
 
 
-def _account_line(name: str, rules: Rules) -> str:
+def _account_lines(name: str, rules: Rules) -> list[str]:
     clients = ", ".join(c.name for c in rules.clients) or "none"
-    return (f"  account {name}: {rules.identity.address}, imap {rules.imap.username}@{rules.imap.host} "
-            f"({', '.join(rules.imap.folders)}), clients: {clients}")
+    return [f"  account {name}: {rules.identity.address}, imap {rules.imap.username}@{rules.imap.host} "
+            f"({', '.join(rules.imap.folders)}), clients: {clients}", *(f"    {note}" for note in _sign_in(rules))]
+
+
+def _sign_in(rules: Rules) -> list[str]:
+    """How each server signs in: 'imap password: the environment variable X', the oauth2 token file."""
+    from mailtriage.config.credentials import password_source
+
+    notes = [f"{name}: no login configured" if server.auth == "password" and not server.username
+             else f"{name} {'sign-in' if server.auth == 'oauth2' else 'password'}: {password_source(server)}"
+             for name, server in (("imap", rules.imap), ("smtp", rules.smtp)) if server]
+    if rules.oauth2 is not None and any(s is not None and s.auth == "oauth2" for s in (rules.imap, rules.smtp)):
+        notes.append(f"oauth2: {rules.oauth2.provider}, token file {rules.oauth2.token_file}")
+    return notes
+
+
+def _warnings(rules: Rules) -> tuple[list[str], dict[str, list[str]]]:
+    """What is valid but not ready yet: the file's (a file without `accounts:`, or what every account shares,
+    said once) and each account's own, by name."""
+    from mailtriage.config.accounts import resolve
+    from mailtriage.config.readiness import warnings
+
+    if not rules.accounts:
+        return warnings(rules), {}
+    own = {account.name: warnings(account.rules) for account in resolve(rules)}
+    shared = [line for line in next(iter(own.values())) if all(line in lines for lines in own.values())]
+    return shared, {name: [line for line in lines if line not in shared] for name, lines in own.items()}
 
 
 @click.command()
@@ -34,7 +59,8 @@ def validate(obj: Context, as_json: bool) -> None:
     """Check rules.yaml; print every problem as FILE:LINE: KEY: PROBLEM (exit 2).
 
     What is valid but not ready yet (an unset password variable, a host left from the example) is a
-    warning on stderr; the exit status stays 0.
+    warning on stderr; the exit status stays 0. With `accounts:`, every account is listed with how it
+    signs in, and a warning of one account starts with `account NAME:`.
 
     \b
     Example:
@@ -56,6 +82,9 @@ def validate(obj: Context, as_json: bool) -> None:
     from mailtriage.config.accounts import resolve
 
     accounts = resolve(rules)
+    if rules.accounts:
+        notes = []  # each account says how it signs in, on its own lines
+    found, warned = _warnings(rules)  # valid but not ready yet: said, and the exit status stays 0
     clients = [c.name for c in rules.clients]
     times = [clock_text(t) for t in rules.check_times]
     data = {
@@ -66,7 +95,7 @@ def validate(obj: Context, as_json: bool) -> None:
         "timezone": rules.timezone,
         "next_check": upcoming.isoformat(),
         "database": str(rules.database),
-        "accounts": [_account(a.name, a.rules) for a in accounts],
+        "accounts": [_account(a.name, a.rules, warned.get(a.name, [])) for a in accounts],
     }
     text = "\n".join([
         f"{obj.config}: OK",
@@ -75,15 +104,13 @@ def validate(obj: Context, as_json: bool) -> None:
         f"  next check:  {when(upcoming, rules.tz, now)}",
         f"  database:    {rules.database}",
         *(f"  {note}" for note in notes),
-        *(_account_line(a.name, a.rules) for a in accounts if rules.accounts),
+        *(line for a in accounts if rules.accounts for line in _account_lines(a.name, a.rules)),
     ])
-    from mailtriage.config.readiness import warnings
-
-    found = warnings(rules)  # valid but not ready yet: said, and the exit status stays 0
-    data["warnings"] = found
+    said = found + [f"account {name}: {line}" for name, lines in warned.items() for line in lines]
+    data["warnings"] = said
     emit(data, as_json, text)
     if not as_json:
-        for line in found:
+        for line in said:
             click.echo(f"warning: {line}", err=True)
 
 

@@ -198,6 +198,9 @@ def _moment(rules: Rules, text: str, hint: str, *, closing: bool) -> datetime:
 def stats(obj: Context, days: int, as_json: bool) -> None:
     """Per client: threads, share answered within the window, median response in business hours.
 
+    With `accounts:` in rules.yaml, a row per client of each account (an account column, an `account`
+    field in JSON).
+
     \b
     Example:
       mailtriage -c rules.yaml stats --days 7 --json
@@ -217,7 +220,8 @@ def stats(obj: Context, days: int, as_json: bool) -> None:
             share = "–" if row.share_in_time is None else f"{row.share_in_time:.0%}"
             median = wording.hours_text(row.median_business_hours, "en")
             threads = wording.plural(row.threads, ("thread", "threads"))
-            click.echo(f"{row.client or wording.OTHER_SENDERS['en']:20} {threads:12} {share:>5} in time "
+            account = f"{row.account:12} " if rules.accounts else ""
+            click.echo(f"{account}{row.client or wording.OTHER_SENDERS['en']:20} {threads:12} {share:>5} in time "
                        f"({row.in_time}/{row.judged})  median {median} of business time")
     if not rows and not as_json:
         click.echo(f"no threads in the last {days} days")
@@ -247,10 +251,9 @@ def summary(obj: Context, show: bool, send: bool) -> None:
     try:
         if show:
             now = utc_now()
-            store.newly_overdue(now)  # as deliver does: the counts shown are those `threads` and `status` show
-            result = morning.gather(store, rules, now)
+            result, user = morning.made(store, rules, now)  # as deliver does: counts as `threads` shows them
             click.echo(f"Subject: mailtriage: {result.subject}\n")
-            click.echo(morning.render(result, rules)[0].rstrip())
+            click.echo(morning.render(result, user)[0].rstrip())
         else:
             result = morning.deliver(store, rules, utc_now())
             click.echo(f"summary sent to {recipient}: {result.subject}")

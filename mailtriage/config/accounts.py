@@ -81,3 +81,19 @@ def _token_file(oauth2: OAuth2, rules: Rules, section: Section) -> OAuth2:
         return oauth2
     base = top or Path(rules.database).parent / TOKEN_FILE
     return oauth2.model_copy(update={"token_file": base.with_name(f"{base.stem}.{section.name}{base.suffix}")})
+
+
+def for_the_user(rules: Rules) -> Rules:
+    """The rules a message to the user (the summary, a reminder) is written and sent with: a file without
+    `accounts:` as it is; with them, the top-level language and smtp, else the first account's smtp,
+    identity and imap (summary.deliver: imap appends to the first account's INBOX)."""
+    if not rules.accounts:
+        return rules
+    first = resolve(rules)[0].rules
+    return first.model_copy(update={"language": rules.language, "smtp": rules.smtp or first.smtp})
+
+
+def grouped(rules: Rules) -> tuple[str, ...]:
+    """The names of the accounts a report to the user is grouped by: () when there is only one."""
+    accounts = resolve(rules)
+    return tuple(a.name for a in accounts) if len(accounts) > 1 else ()

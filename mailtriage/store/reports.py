@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from mailtriage.core.models import ReplyKind, ReplyState, ThreadState
+from mailtriage.core.models import DEFAULT_ACCOUNT, ReplyKind, ReplyState, ThreadState
 from mailtriage.store.base import Database
 from mailtriage.store.rows import SqlValue, Thread, from_iso, iso
 
@@ -33,6 +33,7 @@ class Undelivered:
     recipient: str
     state: ReplyState
     error: str | None
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,12 @@ class Answered:
     response_seconds: float
     business_seconds: float
     within_window: bool
+    account: str = DEFAULT_ACCOUNT
 
 
 @dataclass(frozen=True)
 class ClientFigures:
-    """One client's raw figures over threads opened since a time ('' for senders of no client)."""
+    """One client's raw figures in one account over threads opened since a time ('' for senders of no client)."""
 
     client: str
     threads: int  # that needed an answer
@@ -61,6 +63,7 @@ class ClientFigures:
     late: int  # open or overdue, past the deadline
     median_business_seconds: float | None
     median_seconds: float | None
+    account: str = DEFAULT_ACCOUNT
 
 
 def _threads(db: Database, where: str, params: dict[str, SqlValue], limit: int | None = None) -> list[Thread]:
@@ -96,12 +99,12 @@ def open_after(db: Database, end: datetime) -> int:
 def undelivered(db: Database, since: str, limit: int) -> list[Undelivered]:
     """Holding replies planned since `since` that failed or may have, with their thread's number."""
     rows = db.rows(
-        "SELECT t.number, t.client, t.subject, r.recipient, r.state, r.error FROM replies r"
+        "SELECT t.number, t.client, t.subject, r.recipient, r.state, r.error, r.account FROM replies r"
         " JOIN threads t ON t.account = r.account AND t.id = r.thread_id"
         " WHERE r.state IN (?, ?) AND r.planned_at > ? ORDER BY r.id LIMIT ?",
         [ReplyState.FAILED, ReplyState.UNKNOWN, since, limit])
-    return [Undelivered(r["number"], r["client"], r["subject"], r["recipient"], ReplyState(r["state"]), r["error"])
-            for r in rows]
+    return [Undelivered(r["number"], r["client"], r["subject"], r["recipient"], ReplyState(r["state"]), r["error"],
+                        r["account"]) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -115,17 +118,19 @@ class Notice:
     kind: ReplyKind
     deadline: datetime  # the new one
     sent_at: datetime
+    account: str = DEFAULT_ACCOUNT
 
 
 def notices_sent(db: Database, since: str, limit: int) -> list[Notice]:
     """Notices of a moved deadline sent after `since`, in the order they went."""
     rows = db.rows(
-        "SELECT t.number, t.client, t.subject, r.recipient, r.kind, r.about, r.sent_at FROM replies r"
+        "SELECT t.number, t.client, t.subject, r.recipient, r.kind, r.about, r.sent_at, r.account FROM replies r"
         " JOIN threads t ON t.account = r.account AND t.id = r.thread_id"
         " WHERE r.kind != ? AND r.state = ? AND r.sent_at > ?"
         " ORDER BY r.sent_at, r.id LIMIT ?", [ReplyKind.HOLDING, ReplyState.SENT, since, limit])
     return [Notice(r["number"], r["client"], r["subject"], r["recipient"], ReplyKind(r["kind"]),
-                   datetime.fromisoformat(r["about"]), datetime.fromisoformat(r["sent_at"])) for r in rows]
+                   datetime.fromisoformat(r["about"]), datetime.fromisoformat(r["sent_at"]), r["account"])
+            for r in rows]
 
 
 def to_chase(db: Database, end: datetime, limit: int) -> list[Thread]:
@@ -139,44 +144,46 @@ def answered_since(db: Database, since: str, limit: int) -> list[Answered]:
     """Periods answered after `since`, in the order they were answered."""
     rows = db.rows(
         "SELECT t.number, a.client, t.sender, t.subject, a.answered_at, a.via, a.response_seconds,"
-        " a.business_seconds, a.within_window FROM answers a JOIN threads t ON t.account = a.account"
+        " a.business_seconds, a.within_window, a.account FROM answers a JOIN threads t ON t.account = a.account"
         " AND t.id = a.thread_id"
         " WHERE a.answered_at > ? ORDER BY a.answered_at LIMIT ?", [since, limit])
     return [Answered(r["number"], r["client"], r["sender"], r["subject"], datetime.fromisoformat(r["answered_at"]),
-                     r["via"], r["response_seconds"], r["business_seconds"], bool(r["within_window"])) for r in rows]
+                     r["via"], r["response_seconds"], r["business_seconds"], bool(r["within_window"]), r["account"])
+            for r in rows]
 
 
 def client_figures(db: Database, since: datetime, now: datetime) -> list[ClientFigures]:
-    """Per client, over threads opened since `since`: all in SQL (a median by window functions),
-    so 100,000 threads cost a few queries, not a Python loop."""
+    """Per account and client, over threads opened since `since`: all in SQL (a median by window
+    functions), so 100,000 threads cost a few queries, not a Python loop."""
     params: dict[str, SqlValue] = {"since": iso(since), "now": iso(now)}
     c = _CLIENT
-    threads = _by_client(db, f"SELECT {c} AS c, count(*) AS n FROM threads WHERE state != {IGNORED}"
-                             " AND opened_at >= :since GROUP BY c", params)
-    late = _by_client(db, f"SELECT {c} AS c, count(*) AS n FROM threads WHERE state IN ({OPEN}, {OVERDUE})"
-                          " AND opened_at >= :since AND deadline < :now GROUP BY c", params)
-    answers = {row["c"]: row for row in db.rows(
-        f"SELECT {c} AS c, count(*) AS n, sum(within_window) AS in_time FROM answers WHERE opened_at >= :since"
-        " GROUP BY c", params)}
-    medians = {row["c"]: row for row in db.rows(
-        f"WITH r AS (SELECT {c} AS c, business_seconds AS b, response_seconds AS w,"
-        f" row_number() OVER (PARTITION BY {c} ORDER BY business_seconds) AS rb,"
-        f" row_number() OVER (PARTITION BY {c} ORDER BY response_seconds) AS rw,"
-        f" count(*) OVER (PARTITION BY {c}) AS n FROM answers WHERE opened_at >= :since)"
-        " SELECT c, avg(CASE WHEN rb IN ((n + 1) / 2, (n + 2) / 2) THEN b END) AS b,"
-        " avg(CASE WHEN rw IN ((n + 1) / 2, (n + 2) / 2) THEN w END) AS w FROM r GROUP BY c", params)}
+    threads = _by_client(db, f"SELECT account, {c} AS c, count(*) AS n FROM threads WHERE state != {IGNORED}"
+                             " AND opened_at >= :since GROUP BY account, c", params)
+    late = _by_client(db, f"SELECT account, {c} AS c, count(*) AS n FROM threads WHERE state IN ({OPEN}, {OVERDUE})"
+                          " AND opened_at >= :since AND deadline < :now GROUP BY account, c", params)
+    answers = {(row["account"], row["c"]): row for row in db.rows(
+        f"SELECT account, {c} AS c, count(*) AS n, sum(within_window) AS in_time FROM answers"
+        " WHERE opened_at >= :since GROUP BY account, c", params)}
+    medians = {(row["account"], row["c"]): row for row in db.rows(
+        f"WITH r AS (SELECT account, {c} AS c, business_seconds AS b, response_seconds AS w,"
+        f" row_number() OVER (PARTITION BY account, {c} ORDER BY business_seconds) AS rb,"
+        f" row_number() OVER (PARTITION BY account, {c} ORDER BY response_seconds) AS rw,"
+        f" count(*) OVER (PARTITION BY account, {c}) AS n FROM answers WHERE opened_at >= :since)"
+        " SELECT account, c, avg(CASE WHEN rb IN ((n + 1) / 2, (n + 2) / 2) THEN b END) AS b,"
+        " avg(CASE WHEN rw IN ((n + 1) / 2, (n + 2) / 2) THEN w END) AS w FROM r GROUP BY account, c", params)}
     result = []
-    for client in sorted(set(threads) | set(answers), key=lambda k: (-threads.get(k, 0), k)):
-        answered, median = answers.get(client), medians.get(client)
+    for key in sorted(set(threads) | set(answers), key=lambda k: (-threads.get(k, 0), k[1], k[0])):
+        answered, median = answers.get(key), medians.get(key)
         result.append(ClientFigures(
-            client=client, threads=threads.get(client, 0), answered=answered["n"] if answered else 0,
-            in_time=answered["in_time"] if answered else 0, late=late.get(client, 0),
-            median_business_seconds=median["b"] if median else None, median_seconds=median["w"] if median else None))
+            client=key[1], threads=threads.get(key, 0), answered=answered["n"] if answered else 0,
+            in_time=answered["in_time"] if answered else 0, late=late.get(key, 0),
+            median_business_seconds=median["b"] if median else None, median_seconds=median["w"] if median else None,
+            account=key[0]))
     return result
 
 
-def _by_client(db: Database, sql: str, params: dict[str, SqlValue]) -> dict[str, int]:
-    return {row["c"]: row["n"] for row in db.rows(sql, params)}
+def _by_client(db: Database, sql: str, params: dict[str, SqlValue]) -> dict[tuple[str, str], int]:
+    return {(row["account"], row["c"]): row["n"] for row in db.rows(sql, params)}
 
 
 def list_threads(db: Database, *, state: ThreadState | None, since: datetime,
@@ -222,20 +229,24 @@ class Period:
     waiting: bool = False  # waiting for the client (`mailtriage wait`): no deadline runs
 
 
-def client_periods(db: Database, client: str, start: datetime, end: datetime, now: datetime) -> list[Period]:
-    """The periods of `client`'s threads opened in [start, end): every answered one, and the current one
-    of each thread still open, overdue or waiting for the client, by the time they opened."""
-    params: dict[str, SqlValue] = {"client": client, "start": iso(start), "end": iso(end), "now": iso(now)}
+def client_periods(db: Database, client: str, start: datetime, end: datetime, now: datetime,
+                   account: str | None = None) -> list[Period]:
+    """The periods of `client`'s threads opened in [start, end) (in `account`, or in every one): every
+    answered one, and the current one of each thread still open, overdue or waiting for the client, by the
+    time they opened."""
+    params: dict[str, SqlValue] = {"client": client, "start": iso(start), "end": iso(end), "now": iso(now),
+                                   "account": account}
     answered = db.rows(
         "SELECT t.number, t.id, t.sender, t.subject, a.opened_at, a.deadline, a.answered_at, a.business_seconds,"
         " a.within_window, CASE WHEN t.opened_at = a.opened_at THEN t.snoozed_from END AS moved_from, 0 AS waiting"
         " FROM answers a JOIN threads t ON t.account = a.account AND t.id = a.thread_id"
-        " WHERE a.client = :client AND a.opened_at >= :start AND a.opened_at < :end", params)
+        " WHERE a.client = :client AND a.opened_at >= :start AND a.opened_at < :end"
+        " AND (:account IS NULL OR a.account = :account)", params)
     waiting = db.rows(
         "SELECT number, id, sender, subject, opened_at, deadline, NULL AS answered_at, NULL AS business_seconds,"
         f" CASE WHEN state != {WAITING} AND deadline < :now THEN 0 END AS within_window, snoozed_from AS moved_from,"
         f" state = {WAITING} AS waiting FROM threads WHERE client = :client AND state IN ({OPEN}, {OVERDUE},"
-        f" {WAITING}) AND opened_at >= :start AND opened_at < :end",
+        f" {WAITING}) AND opened_at >= :start AND opened_at < :end AND (:account IS NULL OR account = :account)",
         params)
     periods = [Period(
         number=r["number"], thread_id=r["id"], sender=r["sender"], subject=r["subject"],
@@ -246,10 +257,12 @@ def client_periods(db: Database, client: str, start: datetime, end: datetime, no
     return sorted(periods, key=lambda p: (p.opened_at, p.number))
 
 
-def client_message_count(db: Database, client: str, start: datetime, end: datetime) -> int:
-    """Messages of `client` recorded in a thread that arrived in [start, end)."""
+def client_message_count(db: Database, client: str, start: datetime, end: datetime,
+                         account: str | None = None) -> int:
+    """Messages of `client` (in `account`, or in every one) recorded in a thread that arrived in [start, end)."""
     return db.count("SELECT count(*) FROM messages WHERE client = ? AND thread_id IS NOT NULL"
-                    " AND received_at >= ? AND received_at < ?", [client, iso(start), iso(end)])
+                    " AND received_at >= ? AND received_at < ? AND (? IS NULL OR account = ?)",
+                    [client, iso(start), iso(end), account, account])
 
 
 def unanswered(db: Database) -> list[Thread]:

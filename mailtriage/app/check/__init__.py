@@ -43,8 +43,9 @@ class Check:
     def __init__(self, rules: Rules, store: Store, now: datetime, *, dry_run: bool = False,
                  backfill: timedelta | None = None, emit: Callable[[Line], None] | None = None,
                  should_stop: Callable[[], bool] = lambda: False, lock_wait: float = 30.0,
-                 locked: bool = False) -> None:
+                 locked: bool = False, remind: bool = True) -> None:
         self.rules, self.store, self.now = rules, store, now
+        self.reminds = remind  # False: the caller sends one reminder over several accounts (app/accounts.py)
         self.lock_wait = lock_wait
         self.locked = locked  # the caller holds the check lock (several accounts in one check)
         self.should_stop = should_stop  # asked after every message: a stop commits what is done
@@ -126,10 +127,9 @@ class Check:
             self.report.waiting = sending.waiting
             self.report.send_error = sending.error
 
-
     def remind(self) -> None:
         """The reminder before deadlines (`reminders:` in rules.yaml), when anything is due soon."""
-        if self.rules.reminders is None:
+        if self.rules.reminders is None or not self.reminds:
             return
         from mailtriage.app.reminders import remind
         from mailtriage.errors import MailtriageError
