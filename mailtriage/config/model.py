@@ -27,6 +27,7 @@ from mailtriage.config.fields import (
     FORMS_HELP,
     Action,
     Address,
+    Age,
     Clock,
     DefaultLanguage,
     Domain,
@@ -166,6 +167,15 @@ class Defaults(Section):
                                              "domain and letters); default: language")
 
 
+class Retention(Section):
+    """How long settled threads (closed, answered, ignored) and messages in no thread are kept."""
+
+    threads: Age = Field(default="12 months", description="a thread closed, answered or ignored longer ago than "
+                         "this is deleted with its messages and replies")
+    messages: Age = Field(default="12 months", description="a message in no thread (not answered: a machine's, "
+                          "a list's) received longer ago than this is deleted")
+
+
 class Client(Section):
     name: str = Field(min_length=1)
     match: Match
@@ -176,6 +186,8 @@ class Client(Section):
                                     "relay from one of these belongs to this client")
     report_to: Address | None = Field(default=None, description="where `mailtriage report --send` (and, with "
                                       "reports: monthly, the daemon) mails this client's monthly report")
+    retention: Retention | None = Field(default=None, description="this client's own retention of threads; "
+                                        "default: the top-level retention")
 
 
 class DeadlineCalendar(Section):
@@ -272,6 +284,11 @@ class Rules(Section):
                                  "count the client's window again from then as the new deadline")
     accounts: list[Account] = Field(default=[], description="several mailboxes in one daemon and database; "
                                     "absent: one account, 'default', of the top-level keys")
+    retention: Retention | None = Field(default=Retention(), description="how long records are kept (GDPR); "
+                                        "applied daily with the summary and by `mailtriage purge --expired`; "
+                                        "null: forever")
+    store_subjects: bool = Field(default=True, description="false: no subject is kept in the database (nor in "
+                                 "the stored copy of a holding reply once sent); lists show number and sender")
 
     @model_validator(mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from mailtriage.store.dbfile import make_folder, refuse_empty, store_error
 from mailtriage.store.marks import Marks
 from mailtriage.store.messages import Messages
 from mailtriage.store.migrations import SCHEMA_VERSION
+from mailtriage.store.privacy import Privacy
 from mailtriage.store.reminders import Reminders
 from mailtriage.store.replies import Replies
 from mailtriage.store.rows import Mark, Reply, from_iso, iso
@@ -54,7 +55,7 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
-class Store(Marks, Threads, Messages, Replies, Reminders):
+class Store(Marks, Threads, Messages, Replies, Reminders, Privacy):
     """The database of one mailtriage instance."""
 
     def __init__(self, path: Path | str | None, *, create: bool = True, account: str = DEFAULT_ACCOUNT) -> None:
