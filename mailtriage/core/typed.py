@@ -48,7 +48,8 @@ def ago(text: str, now: datetime) -> datetime:
     from dateutil.relativedelta import relativedelta
 
     count, unit = age(text)
-    return now - relativedelta(**{unit: count})  # type: ignore[arg-type]
+    earlier: datetime = now - relativedelta(**{unit: count})
+    return earlier
 
 
 def moment(text: str, tz: ZoneInfo, now: datetime, *, ahead: bool = False) -> tuple[datetime, bool]:
