@@ -108,6 +108,7 @@ class Summary:
     undelivered: list[Undelivered] = field(default_factory=list)  # holding replies that did not go out
     told: list[Told] = field(default_factory=list)  # clients told that a deadline moved
     chase: list[Chase] = field(default_factory=list)  # no answer from the client (wait --until passed)
+    removed: int = 0  # threads removed by retention since the last summary
 
     @property
     def nothing_open(self) -> bool:
@@ -168,6 +169,7 @@ def gather(store: Store, rules: Rules, now: datetime) -> Summary:
               since_text=when(t.waiting_since, tz, now, language) if t.waiting_since else "",
               until_text=when(t.waiting_until, tz, now, language) if t.waiting_until else "")
         for t in reports.to_chase(store, end_of_day, LIST_LIMIT)]
+    summary.removed = store.removed_since(since)
     summary.week = client_stats(store, now, 7)
     summary.month = client_stats(store, now, 30)
     return summary
