@@ -238,3 +238,38 @@ def test_the_summary_says_how_many_threads_retention_removed(tmp_path: Path) -> 
     text, _ = render(gather(store, polish, NOW + timedelta(hours=1)), polish)
     assert "PRZECHOWYWANIE: z bazy usunięto 2 wątki po upływie okresu przechowywania" in text
     store.close()
+
+
+def test_the_files_are_the_owners_alone_and_doctor_warns_when_not(tmp_path: Path) -> None:
+    from mailtriage.app.doctor import privacy_step
+
+    rules = rules_for(tmp_path)
+    store = Store(rules.database)  # open: the WAL and SHM files exist
+    thread_with(store, "<t@x.pl>", "a@x.pl", "Anna", "Temat", None, NOW)
+    files = [rules.database, Path(f"{rules.database}-wal"), Path(f"{rules.database}-shm")]
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o600"}
+    assert oct(rules.database.parent.stat().st_mode & 0o777) == "0o700"
+    assert privacy_step(rules).status == "ok"
+    files[1].chmod(0o644)
+    rules.database.chmod(0o640)
+    warned = privacy_step(rules)
+    assert warned.status == "warn" and f"{files[1]} (0644)" in warned.detail and "(0640)" in warned.detail
+    Store(rules.database).close()  # opening makes the WAL owner-only again (the first store keeps it there)
+    assert files[1].stat().st_mode & 0o777 == 0o600
+    store.close()
+
+
+def test_an_export_file_is_written_owner_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli import run_cli
+
+    rules = rules_for(tmp_path)
+    fill(rules.database)
+    output = tmp_path / "jan.json"
+    code, out, err = run_cli(capsys, "-c", tmp_path / "rules.yaml", "export", "--address", JAN, "--output", output,
+                             "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"output": str(output), "threads": 2, "messages": 3, "automatic_replies": 2}
+    assert output.stat().st_mode & 0o777 == 0o600
+    assert json.loads(output.read_text(encoding="utf-8"))["about"] == {"email_address": JAN}
+    code, _, err = run_cli(capsys, "-c", tmp_path / "rules.yaml", "export")
+    assert code == 2 and "give --address ADDRESS or --client NAME" in err

@@ -49,10 +49,23 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
         conn.execute("PRAGMA schema_version").fetchone()  # reads the header: a damaged file fails here
         if create:
             conn.execute("PRAGMA journal_mode = WAL")
+            _owner_only(path)
     except sqlite3.Error as exc:
         conn.close()
         raise store_error(exc, path) from None
     return conn
+
+
+def _owner_only(path: Path) -> None:
+    """The WAL and SHM files hold the same records as the database: owner-only too, also when an older
+    version or a copy left them readable by others (SQLite gives new ones the database file's mode)."""
+    for suffix in ("-wal", "-shm"):
+        journal = path.with_name(path.name + suffix)
+        try:
+            if journal.stat().st_mode & 0o077:
+                os.chmod(journal, 0o600)
+        except OSError:
+            pass  # not there, or not ours to change: doctor says so
 
 
 class Store(Marks, Threads, Messages, Replies, Reminders, Privacy):
