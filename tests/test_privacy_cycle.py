@@ -96,3 +96,22 @@ def test_after_forget_and_purge_nothing_removed_shows_anywhere(
     # The erasure log keeps counts and references, no person.
     code, out, _ = run_cli(capsys, "-c", box.rules, "export", "--address", "jan@acme.pl", "--json")
     assert code == 0 and json.loads(out)["messages"] == []
+
+
+def test_without_subjects_nothing_of_a_subject_is_stored_and_lists_show_number_and_sender(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    box = mailbox("store_subjects: false\nsummary: {to: kasia@example.com}\n")
+    assert run_check(capsys, box)[0] == 0
+    box.deliver_file("client_acme.eml", when=MONDAY_NOON)
+    box.deliver_file("out_of_office_pl.eml", when=MONDAY_NOON)
+    code, lines, _ = run_check(capsys, box)
+    assert code == 0 and len(lines) == 2
+    assert len(smtp.messages) == 1 and b"Subject: Re: Invoice for November" in smtp.messages[0].data  # sent whole
+    found = outputs(capsys, box)
+    for name, text in found.items():
+        assert "Invoice" not in text and "Oferta" not in text, name
+    assert "Acme from jan@acme.pl" in found["summary"]
+    assert '"subject": null' in found["threads"] and "jan@acme.pl" in found["threads text"]
+    assert "(subject not stored)" in found["explain 2"]
+    data = database_bytes(box)
+    assert b"Invoice" not in data and b"Oferta" not in data and b"jan@acme.pl" in data

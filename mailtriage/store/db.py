@@ -46,6 +46,7 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
         raise store_error(exc, path) from None
     try:
         conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA secure_delete = ON")  # a deleted or shortened record's bytes are overwritten
         conn.execute("PRAGMA schema_version").fetchone()  # reads the header: a damaged file fails here
         if create:
             conn.execute("PRAGMA journal_mode = WAL")
