@@ -273,3 +273,41 @@ def test_an_export_file_is_written_owner_only(tmp_path: Path, capsys: pytest.Cap
     assert json.loads(output.read_text(encoding="utf-8"))["about"] == {"email_address": JAN}
     code, _, err = run_cli(capsys, "-c", tmp_path / "rules.yaml", "export")
     assert code == 2 and "give --address ADDRESS or --client NAME" in err
+
+
+def test_validate_and_schema_know_retention_and_store_subjects(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli import run_cli
+
+    rules_for(tmp_path, "retention: {threads: 2 years, messages: 90 days}\nstore_subjects: false\n")
+    path = tmp_path / "rules.yaml"
+    path.write_text(path.read_text().replace("language: pl}", "language: pl, retention: {threads: 1 month}}"))
+    code, out, err = run_cli(capsys, "-c", path, "validate", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["retention"] == {"threads": "2 years", "messages": "90 days", "clients": {"Piekarnia": "1 month"}}
+    assert data["store_subjects"] is False
+    code, out, _ = run_cli(capsys, "-c", path, "validate")
+    assert "  retention:   threads 2 years, messages 90 days, Piekarnia: threads 1 month; no subjects stored" in out
+    code, out, _ = run_cli(capsys, "schema")
+    properties = json.loads(out)["properties"]
+    assert properties["store_subjects"]["type"] == "boolean"
+    assert "retention" in properties and "Retention" in json.dumps(json.loads(out)["$defs"])
+
+
+def test_forget_takes_whole_addresses_only(tmp_path: Path) -> None:
+    """an@acme.pl is not jan.kowalski@acme.pl's tail: nobody else's records go."""
+    rules = rules_for(tmp_path)
+    fill(rules.database)
+    store = Store(rules.database)
+    erasure = privacy.forget(store, rules, "kowalski@acme.pl", NOW)
+    assert erasure.counts["threads"] == erasure.counts["messages"] == erasure.counts["replies"] == 0
+    assert "removed 0 threads, 0 messages, 0 replies" in erasure.text("forget kowalski@acme.pl")
+    store.close()
+    assert b"Kowalski" in raw(rules.database) and b"jan.kowalski@acme.pl" in raw(rules.database)
+    assert table(rules.database, "SELECT value FROM meta WHERE key = 'last_check'") == [
+        (json.dumps({"status": f"1 new from {JAN}"}),)]
+    store = Store(rules.database)
+    text = privacy.forget(store, rules, JAN, NOW).text(f"forget {JAN}")
+    store.close()
+    assert text.startswith(f"forget {JAN}: removed 2 threads (#1, #4), 3 messages, 2 replies and ")

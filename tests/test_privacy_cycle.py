@@ -78,7 +78,7 @@ def test_after_forget_and_purge_nothing_removed_shows_anywhere(
     assert done["removed"] == dry["would_remove"] and done["file_rewritten"] and done["reference"] == "REQ-15"
     code, out, err = run_cli(capsys, "-c", box.rules, "purge", "--client", "Piekarnia", "--language", "en")
     assert code == 0, err
-    assert "removed 1 thread, 1 message, 1 reply" in out
+    assert "removed 1 thread (#3), 1 message, 1 reply" in out
     assert ("I confirm that on " in out and "all data about your correspondence processed by mailtriage was "
             "deleted: 1 thread and 1 message." in out)
 

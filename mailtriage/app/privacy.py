@@ -42,18 +42,22 @@ class Erasure:
     compacted: bool = False  # the file was rewritten and its WAL emptied
     notes: list[str] = field(default_factory=list)
     confirmation: dict[str, str] = field(default_factory=dict)  # purge --client: the text for the client, pl/en
+    numbers: list[int] = field(default_factory=list)  # the threads removed, by number (no personal data)
 
     def as_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "removed" if not self.dry_run else "would_remove": self.counts,
-                "reference": self.reference, "dry_run": self.dry_run, "file_rewritten": self.compacted,
-                "notes": self.notes, **({"confirmation": self.confirmation} if self.confirmation else {})}
+        found: dict[str, object] = {
+            "kind": self.kind, "removed" if not self.dry_run else "would_remove": self.counts,
+            "thread_numbers": self.numbers, "reference": self.reference, "dry_run": self.dry_run,
+            "file_rewritten": self.compacted, "notes": self.notes}
+        return {**found, "confirmation": self.confirmation} if self.confirmation else found
 
     def text(self, what: str) -> str:
         c = self.counts
         other = c.get("refs", 0) + c.get("answers", 0) + c.get("reminders", 0) + c.get("meta", 0)
-        counts = join([plural(c["threads"], _THREADS["en"]), plural(c["messages"], _MESSAGES["en"]),
-                       plural(c["replies"], ("reply", "replies")), plural(other, ("other record", "other records"))],
-                      "en")
+        shown = ", ".join(f"#{n}" for n in self.numbers[:20]) + (", …" if len(self.numbers) > 20 else "")
+        counts = join([plural(c["threads"], _THREADS["en"]) + (f" ({shown})" if shown else ""),
+                       plural(c["messages"], _MESSAGES["en"]), plural(c["replies"], ("reply", "replies")),
+                       plural(other, ("other record", "other records"))], "en")
         head = f"{what}: would remove {counts}; nothing was changed (dry run)" if self.dry_run else \
             f"{what}: removed {counts}" + ("; the database file was rewritten (secure_delete, VACUUM, WAL "
                                            "truncated)" if self.compacted else "")
@@ -130,7 +134,7 @@ def confirmation(day: date, threads: int, messages: int, language: str, referenc
 
 def _erase(store: Store, rules: Rules, selection: Selection, kind: str, now: datetime, reference: str | None,
            dry_run: bool, *, log_empty: bool = True) -> Erasure:
-    erasure = Erasure(kind, selection.counts(), reference, dry_run)
+    erasure = Erasure(kind, selection.counts(), reference, dry_run, numbers=list(selection.threads))
     if dry_run or (not selection.rows and not log_empty):
         return erasure
     from mailtriage.store.lock import one_check

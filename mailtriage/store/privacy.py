@@ -63,6 +63,8 @@ class Privacy(Database):
     def _functions(self) -> None:
         # Compared in Python: SQLite's lower() knows only ASCII, and a stored value may be 'Name <addr>'.
         self.conn.create_function("mt_addr", 1, address_of, deterministic=True)
+        self.conn.create_function("mt_mentions", 2, lambda text, needle: bool(text and _whole(needle).search(text)),
+                                  deterministic=True)
 
     def _keys(self, sql: str, params: Params) -> list[int]:
         return [int(row[0]) for row in self.rows(sql, params)]
@@ -84,8 +86,8 @@ class Privacy(Database):
         gone = f"(SELECT account, id FROM threads WHERE number IN ({placeholders(threads)}))"
         replies = self._keys(
             "SELECT id FROM replies r WHERE mt_addr(recipient) = ? OR mt_addr(sender_key) = ?"
-            " OR instr(lower(CAST(data AS TEXT)), ?) > 0"
-            f" OR (account, thread_id) IN {gone}", [a, a, a.lower(), *threads])
+            " OR mt_mentions(CAST(data AS TEXT), ?)"
+            f" OR (account, thread_id) IN {gone}", [a, a, a, *threads])
         selection = Selection(threads, sorted(set(messages) | set(self._thread_messages(threads))), replies,
                               handover=handover, needles=[a, *self._names(a)])
         selection.other = self._around(threads, gone, messages)
@@ -220,7 +222,7 @@ class Privacy(Database):
         for key in selection.meta:
             self.execute("DELETE FROM meta WHERE key = ?", [key])
         for needle in selection.needles:
-            pattern = re.compile(re.escape(needle), re.IGNORECASE)
+            pattern = _whole(needle)
             for table, columns in {**_TEXTS, "meta": ("value",)}.items():
                 key = "key" if table == "meta" else "rowid"
                 for column in columns:
@@ -238,6 +240,11 @@ class Privacy(Database):
         self.conn.execute("VACUUM")
         last = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return not ((first and first[0]) or (last and last[0]))
+
+
+def _whole(needle: str) -> re.Pattern[str]:
+    """`needle` as a whole address or name, in any case: an@acme.pl is not in jan@acme.pl, Jan not in Janina."""
+    return re.compile(rf"(?<![\w.+-]){re.escape(needle)}(?![\w-])", re.IGNORECASE)
 
 
 def _like(text: str) -> str:
