@@ -18,6 +18,7 @@ from mailtriage.core.models import AnsweredVia, Decision, ReplyState, ThreadStat
 from mailtriage.demo.rules import loopback_rules
 from mailtriage.store.db import Store
 from mailtriage.store.rows import Message, Reply, Thread
+from tests.servers import SmtpSink
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 JAN = "jan.kowalski@acme.pl"
@@ -272,7 +273,14 @@ def test_an_export_file_is_written_owner_only(tmp_path: Path, capsys: pytest.Cap
     assert output.stat().st_mode & 0o777 == 0o600
     assert json.loads(output.read_text(encoding="utf-8"))["about"] == {"email_address": JAN}
     code, _, err = run_cli(capsys, "-c", tmp_path / "rules.yaml", "export")
-    assert code == 2 and "give --address ADDRESS or --client NAME" in err
+    assert code == 2 and "give --address ADDRESS, --client NAME or --erasures" in err
+    code, _, err = run_cli(capsys, "-c", tmp_path / "rules.yaml", "forget", JAN, "--reference", "REQ-9", "--json")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "-c", tmp_path / "rules.yaml", "export", "--erasures", "--json")
+    assert code == 0, err
+    (entry,) = json.loads(out)["erasures"]
+    assert (entry["kind"], entry["reference"], entry["threads"], entry["messages"]) == ("forget", "REQ-9", 2, 3)
+    assert "kowalski" not in out.lower()
 
 
 def test_validate_and_schema_know_retention_and_store_subjects(tmp_path: Path,
@@ -311,3 +319,27 @@ def test_forget_takes_whole_addresses_only(tmp_path: Path) -> None:
     text = privacy.forget(store, rules, JAN, NOW).text(f"forget {JAN}")
     store.close()
     assert text.startswith(f"forget {JAN}: removed 2 threads (#1, #4), 3 messages, 2 replies and ")
+
+
+def test_the_daemon_applies_retention_once_a_day_before_the_summary(
+        tmp_path: Path, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailtriage.app.daemon import Daemon
+    from tests.conftest import SMTP_PASSWORD
+
+    monkeypatch.setenv("MT_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    path = tmp_path / "rules.yaml"
+    path.write_text(loopback_rules(1143, smtp.port, smtp_password="password_env: MT_TEST_SMTP_PASSWORD",
+                                   database=str(tmp_path / "state" / "mailtriage.db"),
+                                   extra="summary: {to: kasia@example.com}\ncheck_on_days_off: true\n"))
+    rules = load(path)
+    store = Store(rules.database)
+    now = datetime.now(UTC)
+    for n in range(3):
+        thread_with(store, f"<old{n}@x.pl>", "a@x.pl", "Anna Stara", "Stary-temat", None, now - timedelta(days=400),
+                    state=ThreadState.CLOSED)
+    store.close()
+    Daemon(path, rules).run_summary()
+    assert len(smtp.messages) == 1
+    assert b"RETENTION: 3 threads past the retention period removed from the database" in smtp.messages[0].data
+    assert table(rules.database, "SELECT count(*) FROM threads") == [(0,)]
+    assert b"Anna Stara" not in raw(rules.database)

@@ -196,6 +196,13 @@ def export(store: Store, rules: Rules, now: datetime, *, address: str | None = N
     }
 
 
+def erasure_log(store: Store, rules: Rules) -> dict[str, object]:
+    """Every erasure, oldest first: the proof that data was removed, without the data."""
+    return {"erasures": [{"when": datetime.fromisoformat(r["at"]).astimezone(rules.tz).isoformat(), "kind": r["kind"],
+                          "reference": r["reference"], "threads": r["threads"], "messages": r["messages"],
+                          "replies": r["replies"], "rows": r["rows"]} for r in store.erasures()]}
+
+
 def _time(instant: datetime | None, tz: ZoneInfo) -> str | None:
     return instant.astimezone(tz).isoformat() if instant else None
 

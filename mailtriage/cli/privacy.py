@@ -43,26 +43,32 @@ def forget(obj: Context, address: str, reference: str | None, dry_run: bool, as_
 @click.command()
 @click.option("--address", help="Everything stored about the person at this address.")
 @click.option("--client", help="Everything stored about this client's correspondence.")
+@click.option("--erasures", is_flag=True, help="The log of erasures instead (when, what, how many rows, the "
+              "reference): to show that data was removed.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the document to this file (owner-only, 0600) instead of printing it.")
 @click.option("--json", "as_json", is_flag=True, help="Compact JSON (with --output: what was written, as JSON).")
 @pass_ctx
-def export(obj: Context, address: str | None, client: str | None, output: Path | None, as_json: bool) -> None:
+def export(obj: Context, address: str | None, client: str | None, erasures: bool, output: Path | None,
+           as_json: bool) -> None:
     """Everything stored about a person or a client, as one JSON document (GDPR art. 15 and 20).
 
     \b
     Examples:
       mailtriage -c rules.yaml export --address jan@acme.pl --output jan.json
       mailtriage -c rules.yaml export --client Acme --json
+      mailtriage -c rules.yaml export --erasures
     """
+    from mailtriage.app.privacy import erasure_log
     from mailtriage.app.privacy import export as export_records
 
-    if (address is None) == (client is None):
-        raise click.UsageError("give --address ADDRESS or --client NAME (one of them)")
+    if [address is not None, client is not None, erasures].count(True) != 1:
+        raise click.UsageError("give --address ADDRESS, --client NAME or --erasures (one of them)")
     rules = obj.rules()
     store = open_store(rules)
     try:
-        document = export_records(store, rules, utc_now(), address=address, client=client)
+        document = erasure_log(store, rules) if erasures else \
+            export_records(store, rules, utc_now(), address=address, client=client)
     finally:
         store.close()
     text = json.dumps(document, ensure_ascii=False, indent=None if as_json and output is None else 2)
@@ -70,10 +76,9 @@ def export(obj: Context, address: str | None, client: str | None, output: Path |
         click.echo(text)
         return
     _write_private(output, text + "\n")
-    counts = {key: len(document[key]) for key in ("threads", "messages", "automatic_replies")}  # type: ignore[arg-type]
+    counts = {key: len(value) for key, value in document.items() if isinstance(value, list)}
     emit({"output": str(output), **counts}, as_json,
-         f"wrote {output}: {counts['threads']} threads, {counts['messages']} messages, "
-         f"{counts['automatic_replies']} automatic replies")
+         f"wrote {output}: " + ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in counts.items()))
 
 
 def _write_private(path: Path, text: str) -> None:
