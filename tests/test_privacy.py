@@ -99,9 +99,14 @@ def test_forget_removes_a_person_everywhere_and_leaves_no_byte_of_them(tmp_path:
     dry = privacy.forget(store, rules, "Jan.Kowalski@ACME.pl", NOW, dry_run=True)
     assert dry.counts["threads"] == 2 and dry.counts["messages"] == 3 and dry.counts["replies"] == 2
     assert table(rules.database, "SELECT count(*) FROM threads") == [(4,)]  # the dry run changed nothing
+    reader = Store(rules.database)  # another connection stays open (a daemon between jobs)
     erasure = privacy.forget(store, rules, "Jan.Kowalski@ACME.pl", NOW, reference="REQ-7")
+    assert Path(f"{rules.database}-wal").stat().st_size == 0 and Path(f"{rules.database}-shm").exists()
+    open_bytes = raw(rules.database)  # while both connections are open, WAL and SHM included
+    reader.close()
     store.close()
     assert erasure.counts == dry.counts and erasure.compacted
+    assert [word for word in GONE if word in open_bytes] == []
     data = raw(rules.database)
     assert [word for word in GONE if word in data] == []
     assert [word for word in KEPT if word not in data] == []

@@ -83,8 +83,9 @@ def purge_client(store: Store, rules: Rules, name: str, now: datetime, *, refere
         raise MailtriageError(f"no client named {name!r} in rules.yaml or in the database")
     erasure = _erase(store, rules, selection, PURGE, now, reference, dry_run)
     chosen = language or (client.language if client and client.language else rules.language)
-    erasure.confirmation = {chosen: confirmation(now.astimezone(rules.tz).date(), erasure.counts["threads"],
-                                                 erasure.counts["messages"], chosen, reference)}
+    if not dry_run:  # nothing to confirm before it is done
+        erasure.confirmation = {chosen: confirmation(now.astimezone(rules.tz).date(), erasure.counts["threads"],
+                                                     erasure.counts["messages"], chosen, reference)}
     if client is not None:
         erasure.notes.append(f"{client.name} is still in rules.yaml: remove it, or its new mail is recorded again")
     return erasure

@@ -118,15 +118,15 @@ class Privacy(Database):
     def client_records(self, client: str) -> Selection:
         """Everything of one client: its threads and messages, the replies in its threads, its
         answered periods, and the record of its monthly reports."""
-        threads = self._keys("SELECT number FROM threads WHERE client = ?", [client])
+        threads = self._keys("SELECT number FROM threads WHERE lower(client) = lower(?)", [client])
         gone = f"(SELECT account, id FROM threads WHERE number IN ({placeholders(threads)}))"
-        messages = sorted(set(self._keys("SELECT id FROM messages WHERE client = ?", [client]))
+        messages = sorted(set(self._keys("SELECT id FROM messages WHERE lower(client) = lower(?)", [client]))
                           | set(self._thread_messages(threads)))
         replies = self._keys(f"SELECT id FROM replies WHERE (account, thread_id) IN {gone}", list(threads))
         selection = Selection(threads, messages, replies)
         selection.other = self._around(threads, gone, messages)
-        selection.other["answers"] = sorted(set(selection.other["answers"])
-                                            | set(self._keys("SELECT id FROM answers WHERE client = ?", [client])))
+        answers = self._keys("SELECT id FROM answers WHERE lower(client) = lower(?)", [client])
+        selection.other["answers"] = sorted(set(selection.other["answers"]) | set(answers))
         selection.meta = [str(r[0]) for r in self.rows("SELECT key FROM meta WHERE key LIKE ? ESCAPE '\\'",
                                                        [f"report\\_sent:{_like(client)}:%"])]
         return selection
