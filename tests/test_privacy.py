@@ -348,3 +348,15 @@ def test_the_daemon_applies_retention_once_a_day_before_the_summary(
     assert b"RETENTION: 3 threads past the retention period removed from the database" in smtp.messages[0].data
     assert table(rules.database, "SELECT count(*) FROM threads") == [(0,)]
     assert b"Anna Stara" not in raw(rules.database)
+
+
+@pytest.mark.parametrize(("text", "now", "then"), [
+    ("1 month", datetime(2026, 3, 31, 9, tzinfo=UTC), datetime(2026, 2, 28, 9, tzinfo=UTC)),
+    ("12 months", datetime(2028, 2, 29, tzinfo=UTC), datetime(2027, 2, 28, tzinfo=UTC)),
+    ("2 years", datetime(2026, 11, 29, tzinfo=UTC), datetime(2024, 11, 29, tzinfo=UTC)),
+    ("90 days", datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 8, 31, tzinfo=UTC)),
+])
+def test_retention_counts_calendar_months(text: str, now: datetime, then: datetime) -> None:
+    from mailtriage.core.typed import ago
+
+    assert ago(text, now) == then
