@@ -360,3 +360,17 @@ def test_retention_counts_calendar_months(text: str, now: datetime, then: dateti
     from mailtriage.core.typed import ago
 
     assert ago(text, now) == then
+
+
+def test_retention_removes_more_threads_than_sqlite_takes_parameters(tmp_path: Path) -> None:
+    """40,000 threads at once: the keys go to SQLite as one JSON array, not one ? each (at most 32,766)."""
+    rules = rules_for(tmp_path)
+    store = Store(rules.database)
+    old = "2025-01-01T00:00:00+00:00"
+    with store.transaction():
+        store.conn.executemany(
+            "INSERT INTO threads (id, sender, first_received, last_received, opened_at, state, closed_at)"
+            " VALUES (?, 'a@x.pl', ?, ?, ?, 'closed', ?)", [(f"<{n}@x.pl>", old, old, old, old) for n in range(40_000)])
+    assert privacy.expire(store, rules, NOW).counts["threads"] == 40_000
+    assert store.count("SELECT count(*) FROM threads") == 0
+    store.close()

@@ -10,6 +10,7 @@ Every query here reads across accounts: a person or a client is the same in ever
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ _TEXTS = {"threads": ("reason",), "messages": ("reason", "hits", "broken"),
 # A thread's last activity: its last message, its answer or its closing, whichever came last.
 _LAST_ACTIVITY = "max(last_received, coalesce(answered_at, ''), coalesce(closed_at, ''))"
 _REMOVED = "[removed]"
+# A list of keys as one parameter (a JSON array): no limit on how many, unlike one ? per key.
+EACH = "(SELECT value FROM json_each(?))"
+GONE = f"(SELECT account, id FROM threads WHERE number IN {EACH})"  # the removed threads' keys
 
 
 def address_of(text: str | None) -> str:
@@ -83,14 +87,12 @@ class Privacy(Database):
         threads = [int(r[0]) for r in self.rows(f"SELECT number FROM threads t WHERE {alone}", params)]
         handover = [int(r[0]) for r in self.rows(
             f"SELECT number FROM threads t WHERE mt_addr(t.sender) = :a AND NOT ({alone})", params)]
-        gone = f"(SELECT account, id FROM threads WHERE number IN ({placeholders(threads)}))"
         replies = self._keys(
             "SELECT id FROM replies r WHERE mt_addr(recipient) = ? OR mt_addr(sender_key) = ?"
-            " OR mt_mentions(CAST(data AS TEXT), ?)"
-            f" OR (account, thread_id) IN {gone}", [a, a, a, *threads])
+            f" OR mt_mentions(CAST(data AS TEXT), ?) OR (account, thread_id) IN {GONE}", [a, a, a, _json(threads)])
         selection = Selection(threads, sorted(set(messages) | set(self._thread_messages(threads))), replies,
                               handover=handover, needles=[a, *self._names(a)])
-        selection.other = self._around(threads, gone, messages)
+        selection.other = self._around(threads, messages)
         return selection
 
     def _names(self, a: str) -> list[str]:
@@ -102,29 +104,27 @@ class Privacy(Database):
     def _thread_messages(self, threads: list[int]) -> list[int]:
         return self._keys(
             "SELECT m.id FROM messages m JOIN threads t ON t.account = m.account AND t.id = m.thread_id"
-            f" WHERE t.number IN ({placeholders(threads)})", list(threads))
+            f" WHERE t.number IN {EACH}", [_json(threads)])
 
-    def _around(self, threads: list[int], gone: str, messages: list[int]) -> dict[str, list[int]]:
+    def _around(self, threads: list[int], messages: list[int]) -> dict[str, list[int]]:
         """The refs, answered periods and reminders of the removed threads, and the refs of removed messages."""
         refs = self._keys(
-            f"SELECT rowid FROM refs WHERE (account, thread_id) IN {gone} OR (account, message_id) IN"
-            f" (SELECT account, message_id FROM messages WHERE id IN ({placeholders(messages)}))",
-            [*threads, *messages])
+            f"SELECT rowid FROM refs WHERE (account, thread_id) IN {GONE} OR (account, message_id) IN"
+            f" (SELECT account, message_id FROM messages WHERE id IN {EACH})", [_json(threads), _json(messages)])
         return {"refs": refs,
-                "answers": self._keys(f"SELECT id FROM answers WHERE (account, thread_id) IN {gone}", list(threads)),
-                "reminders": self._keys(f"SELECT rowid FROM reminders WHERE (account, thread_id) IN {gone}",
-                                        list(threads))}
+                "answers": self._keys(f"SELECT id FROM answers WHERE (account, thread_id) IN {GONE}", [_json(threads)]),
+                "reminders": self._keys(f"SELECT rowid FROM reminders WHERE (account, thread_id) IN {GONE}",
+                                        [_json(threads)])}
 
     def client_records(self, client: str) -> Selection:
         """Everything of one client: its threads and messages, the replies in its threads, its
         answered periods, and the record of its monthly reports."""
         threads = self._keys("SELECT number FROM threads WHERE lower(client) = lower(?)", [client])
-        gone = f"(SELECT account, id FROM threads WHERE number IN ({placeholders(threads)}))"
         messages = sorted(set(self._keys("SELECT id FROM messages WHERE lower(client) = lower(?)", [client]))
                           | set(self._thread_messages(threads)))
-        replies = self._keys(f"SELECT id FROM replies WHERE (account, thread_id) IN {gone}", list(threads))
+        replies = self._keys(f"SELECT id FROM replies WHERE (account, thread_id) IN {GONE}", [_json(threads)])
         selection = Selection(threads, messages, replies)
-        selection.other = self._around(threads, gone, messages)
+        selection.other = self._around(threads, messages)
         answers = self._keys("SELECT id FROM answers WHERE lower(client) = lower(?)", [client])
         selection.other["answers"] = sorted(set(selection.other["answers"]) | set(answers))
         selection.meta = [str(r[0]) for r in self.rows("SELECT key FROM meta WHERE key LIKE ? ESCAPE '\\'",
@@ -143,13 +143,12 @@ class Privacy(Database):
         for name in own:
             threads += self._keys(f"SELECT number FROM threads WHERE {settled} AND {_LAST_ACTIVITY} < ?"
                                   " AND client = ?", [*SETTLED, iso(cutoffs[name]), name])
-        gone = f"(SELECT account, id FROM threads WHERE number IN ({placeholders(threads)}))"
         loose = self._keys("SELECT id FROM messages WHERE thread_id IS NULL AND received_at < ?",
                            [iso(messages_before)])
         messages = sorted(set(loose) | set(self._thread_messages(threads)))
-        replies = self._keys(f"SELECT id FROM replies WHERE (account, thread_id) IN {gone}", list(threads))
+        replies = self._keys(f"SELECT id FROM replies WHERE (account, thread_id) IN {GONE}", [_json(threads)])
         selection = Selection(sorted(threads), messages, replies)
-        selection.other = self._around(threads, gone, loose)
+        selection.other = self._around(threads, loose)
         return selection
 
     # --- reading out ----------------------------------------------------------------------------
@@ -158,13 +157,12 @@ class Privacy(Database):
         """The rows of a selection (for `export`), the threads it hands over included."""
         numbers = [*selection.threads, *selection.handover]
         return ([Thread.from_row(r) for r in self.rows(
-                    f"SELECT * FROM threads WHERE number IN ({placeholders(numbers)}) ORDER BY number", numbers)],
+                    f"SELECT * FROM threads WHERE number IN {EACH} ORDER BY number", [_json(numbers)])],
                 [Message.from_row(r) for r in self.rows(
-                    f"SELECT * FROM messages WHERE id IN ({placeholders(selection.messages)}) ORDER BY received_at, id",
-                    selection.messages)],
+                    f"SELECT * FROM messages WHERE id IN {EACH} ORDER BY received_at, id",
+                    [_json(selection.messages)])],
                 [Reply.from_row(r) for r in self.rows(
-                    f"SELECT * FROM replies WHERE id IN ({placeholders(selection.replies)}) ORDER BY planned_at, id",
-                    selection.replies)])
+                    f"SELECT * FROM replies WHERE id IN {EACH} ORDER BY planned_at, id", [_json(selection.replies)])])
 
     def erasures(self) -> list[sqlite3.Row]:
         return self.rows("SELECT * FROM erasures ORDER BY id")
@@ -187,9 +185,7 @@ class Privacy(Database):
                       "refs": ("rowid", selection.other.get("refs", [])),
                       "reminders": ("rowid", selection.other.get("reminders", []))}
             for table, (key, keys) in tables.items():
-                for start in range(0, len(keys), 500):
-                    chunk = keys[start:start + 500]
-                    self.execute(f"DELETE FROM {table} WHERE {key} IN ({placeholders(chunk)})", chunk)
+                self.execute(f"DELETE FROM {table} WHERE {key} IN {EACH}", [_json(keys)])
             self._scrub(selection)
             counts = selection.counts()
             self.insert("erasures", {"at": iso(now), "kind": kind, "reference": reference,
@@ -240,6 +236,10 @@ class Privacy(Database):
         self.conn.execute("VACUUM")
         last = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return not ((first and first[0]) or (last and last[0]))
+
+
+def _json(keys: list[int]) -> str:
+    return json.dumps(keys)
 
 
 def _whole(needle: str) -> re.Pattern[str]:
