@@ -316,6 +316,7 @@ def test_forget_takes_whole_addresses_only(tmp_path: Path) -> None:
     erasure = privacy.forget(store, rules, "kowalski@acme.pl", NOW)
     assert erasure.counts["threads"] == erasure.counts["messages"] == erasure.counts["replies"] == 0
     assert "removed 0 threads, 0 messages, 0 replies" in erasure.text("forget kowalski@acme.pl")
+    assert "nothing was stored about kowalski@acme.pl" in erasure.text("forget kowalski@acme.pl")
     store.close()
     assert b"Kowalski" in raw(rules.database) and b"jan.kowalski@acme.pl" in raw(rules.database)
     assert table(rules.database, "SELECT value FROM meta WHERE key = 'last_check'") == [

@@ -69,7 +69,10 @@ def forget(store: Store, rules: Rules, address: str, now: datetime, *, reference
     """Everything about the person at `address`, in every account (art. 17)."""
     if "@" not in address:
         raise MailtriageError(f"not an email address: {address!r}")
-    erasure = _erase(store, rules, store.person(address), FORGET, now, reference, dry_run)
+    selection = store.person(address)
+    erasure = _erase(store, rules, selection, FORGET, now, reference, dry_run)
+    if not (selection.rows or selection.handover):
+        erasure.notes.append(f"nothing was stored about {address_of(address)} (the erasure is logged all the same)")
     erasure.notes.append("their mail itself is still in the mailbox: mailtriage never deletes mail")
     return erasure
 
