@@ -80,6 +80,11 @@ def test_every_problem_is_reported_not_just_the_first(write_rules: Write) -> Non
         ("reminders: {bfore: 2 business hours}\n", 0, "reminders: unknown key 'bfore' (did you mean 'before'?)"),
         ("reminders: {before: 2 business hours}\n", 0, "reminders: reminders go to summary.to"),
         ("overdue_notice: maybe\n", 0, "overdue_notice: input should be a valid boolean"),
+        ("retention: {threads: 12 moons}\n", 0, "retention.threads: not a length of time to keep records"),
+        ("retention: {thread: 12 months}\n", 0, "retention: unknown key 'thread' (did you mean 'threads'?)"),
+        ("clients:\n  - {name: A, match: {domains: [a.pl]}, retention: {threads: 0 months}}\n", 1,
+         "clients[0].retention.threads: not a length of time"),
+        ("store_subjects: sometimes\n", 0, "store_subjects: input should be a valid boolean"),
     ],
 )
 def test_each_kind_of_mistake_names_line_key_and_problem(write_rules: Write, extra: str, offset: int,

@@ -51,7 +51,7 @@ def test_a_version_3_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> 
     version_3(path)
     store = Store(path)
     try:
-        assert migrations.version(store.conn) == SCHEMA_VERSION == 6
+        assert migrations.version(store.conn) == SCHEMA_VERSION == 7
         assert store.mark("INBOX") == Mark(7, 120) and store.modseq("INBOX") == 55
         assert store.mark("Sent", FolderKind.SENT) == Mark(3, 40)  # no longer under a "sent:" name
         assert store.mark("sent:Sent") is None and store.mark("Sent") is None
@@ -161,6 +161,28 @@ def test_a_migrated_database_has_the_schema_of_a_new_one(tmp_path: Path) -> None
             conn.close()
 
     assert indexes(tmp_path / "old.db") == indexes(tmp_path / "new.db") == indexes(tmp_path / "five.db")
+
+
+def test_a_version_6_database_gets_an_empty_erasure_log(tmp_path: Path) -> None:
+    """Schema 7: the log of erasures (forget, purge, retention) is added, the records stay as they were."""
+    path = tmp_path / "mailtriage.db"
+    version_5(path)
+    conn = sqlite3.connect(path)
+    for statement in migrations.MIGRATIONS[6]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 6")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    try:
+        assert migrations.version(store.conn) == SCHEMA_VERSION
+        assert store.count("SELECT count(*) FROM erasures") == 0
+        assert store.thread("<t1@acme.pl>") is not None
+        store.log_erasure("forget", datetime(2026, 11, 29, tzinfo=UTC), "REQ-1", threads=1, messages=2, replies=1)
+        assert [tuple(r) for r in store.rows("SELECT kind, reference, threads, messages, replies, rows"
+                                             " FROM erasures")] == [("forget", "REQ-1", 1, 2, 1, 4)]
+    finally:
+        store.close()
 
 
 def test_every_version_has_its_migration() -> None:

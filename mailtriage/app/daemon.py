@@ -209,6 +209,7 @@ class Daemon:
             log.error("%s", problem)
 
     def run_summary(self) -> None:
+        from mailtriage.app.privacy import daily_retention
         from mailtriage.app.summary import deliver
 
         rules = self.rules
@@ -221,6 +222,7 @@ class Daemon:
                 log.error("summary failed: %s", exc)
                 return
             try:
+                daily_retention(store, rules, datetime.now(UTC))  # once a day, before the summary that counts it
                 sent = deliver(store, rules, datetime.now(UTC))
                 log.info("summary sent to %s: %s", rules.summary.to, sent.subject)
             except MailtriageError as exc:

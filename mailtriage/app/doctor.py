@@ -68,6 +68,7 @@ def mailbox_steps(rules: Rules, *, with_database: bool = False) -> list[Step]:
                  else Step("example values", OK, "none of the example's host names or addresses left"))
     if with_database:
         steps.append(database_step(rules.database))
+        steps.append(privacy_step(rules))
     steps += oauth2_steps(rules)
     imap_step, imap_password = password_step("imap", rules.imap, rules)
     steps.append(imap_step)
@@ -215,6 +216,37 @@ def database_step(path: Path) -> Step:
         problem = store_error(exc, path)
         return Step(step, FAIL, str(problem))  # store_error's line says what to do
     return Step(step, OK, f"{path} opens ({tables} tables) and may be written")
+
+
+def private_paths(rules: Rules) -> list[Path]:
+    """What holds personal data or secrets: the database and its WAL, SHM and lock files, the token files,
+    and the database's folder."""
+    database = rules.database
+    found = [database.parent, database, *(database.with_name(database.name + s) for s in ("-wal", "-shm", ".lock"))]
+    blocks = [rules.oauth2, *(account.oauth2 for account in rules.accounts)]
+    found += [block.token_file for block in blocks if block is not None and block.token_file is not None]
+    folder = database.parent
+    found += sorted(folder.glob("oauth2-tokens*.json")) if folder.is_dir() else []
+    return list(dict.fromkeys(found))
+
+
+def privacy_step(rules: Rules) -> Step:
+    """Files owner-only (0600) and the database's folder too (0700): others on the machine may not read
+    senders, subjects or tokens. A warning, not a failure: mailtriage works, but it is not private."""
+    step = "file permissions"
+    open_to_others = []
+    for path in private_paths(rules):
+        try:
+            mode = path.stat().st_mode & 0o777
+        except OSError:
+            continue  # not there (yet): made owner-only when it is
+        if mode & 0o077:
+            open_to_others.append(f"{path} ({mode:04o})")
+    if open_to_others:
+        return Step(step, WARN, "readable by others than the owner: " + ", ".join(open_to_others),
+                    "chmod 600 each file and chmod 700 the folder (mailtriage creates them so)")
+    return Step(step, OK, "the database, its journal and lock files, the token files and their folder are "
+                "the owner's alone")
 
 
 def _nearest_existing(folder: Path) -> Path:

@@ -86,7 +86,7 @@ def answer_urgent(rules: Rules, store: Store, mailbox: Mailbox, uidvalidity: int
                     triaged = triage.fetched(INBOX, uidvalidity, item)
                     if not urgent(rules, triaged.verdict.client):
                         continue  # the next check answers it, as promised
-                    done.lines.append(write(store, triaged, now))
+                    done.lines.append(write(store, triaged, now, keep_subjects=rules.store_subjects))
             except Exception as exc:  # noqa: BLE001 - the check records it as broken, with why
                 if is_database_fault(exc):
                     raise
@@ -122,15 +122,16 @@ def alert(rules: Rules, store: Store, lines: list[Line], now: datetime) -> str |
     if not items:
         return None
     first = items[0]
+    about = f"{first[1]}: {first[3] or f'#{first[0]}'}"  # the number when no subject is stored
     if language == "pl":
-        subject = f"Pilne: {first[1]}: {first[3]}" if len(items) == 1 else f"Pilne: {len(items)} wiadomości"
+        subject = f"Pilne: {about}" if len(items) == 1 else f"Pilne: {len(items)} wiadomości"
         intro = ("Między sprawdzeniami poczty przyszła pilna wiadomość. Nadawca dostał już potwierdzenie "
                  "przyjęcia z terminem odpowiedzi:") if len(items) == 1 else (
                  "Między sprawdzeniami poczty przyszły pilne wiadomości. Nadawcy dostali już potwierdzenie "
                  "przyjęcia z terminem odpowiedzi:")
         labels = ("Temat", "Termin")
     else:
-        subject = f"Urgent: {first[1]}: {first[3]}" if len(items) == 1 else f"Urgent: {len(items)} messages"
+        subject = f"Urgent: {about}" if len(items) == 1 else f"Urgent: {len(items)} messages"
         intro = ("An urgent message came between checks. Its sender has already had a holding reply with the "
                  "deadline:") if len(items) == 1 else (
                  "Urgent messages came between checks. Their senders have already had a holding reply with the "

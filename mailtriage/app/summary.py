@@ -129,6 +129,7 @@ class Summary:
         if not self.accounts:
             return [("", list(items))]
         return [(name, mine) for name in self.accounts if (mine := [i for i in items if _account(i) == name])]
+    removed: int = 0  # threads removed by retention since the last summary
 
     @property
     def nothing_open(self) -> bool:
@@ -194,6 +195,7 @@ def gather(store: Store, rules: Rules, now: datetime, accounts: tuple[str, ...] 
               since_text=when(t.waiting_since, tz, now, language) if t.waiting_since else "",
               until_text=when(t.waiting_until, tz, now, language) if t.waiting_until else "", account=t.account)
         for t in reports.to_chase(store, end_of_day, LIST_LIMIT)]
+    summary.removed = store.removed_since(since)
     summary.week = client_stats(store, now, 7)
     summary.month = client_stats(store, now, 30)
     return summary

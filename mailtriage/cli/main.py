@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from mailtriage import __version__
-from mailtriage.cli import doctor, documents, explain, init, login, mailbox, rules, threads
+from mailtriage.cli import doctor, documents, explain, init, login, mailbox, privacy, rules, threads
 from mailtriage.cli.common import Context
 from mailtriage.errors import MailtriageError
 from mailtriage.store.dbfile import DatabaseFault, store_error
@@ -43,6 +43,7 @@ COMMANDS = (
     explain.explain, explain.preview,
     documents.standards, documents.report, documents.calendar,
     login.login, threads.wait,
+    privacy.forget, privacy.export, privacy.purge,
 )
 for command in COMMANDS:
     cli.add_command(command)

@@ -96,6 +96,7 @@ def validate(obj: Context, as_json: bool) -> None:
         "next_check": upcoming.isoformat(),
         "database": str(rules.database),
         "accounts": [_account(a.name, a.rules, warned.get(a.name, [])) for a in accounts],
+        "retention": _retention(rules), "store_subjects": rules.store_subjects,
     }
     text = "\n".join([
         f"{obj.config}: OK",
@@ -103,6 +104,7 @@ def validate(obj: Context, as_json: bool) -> None:
         f"  check times: {', '.join(times)} ({rules.timezone})",
         f"  next check:  {when(upcoming, rules.tz, now)}",
         f"  database:    {rules.database}",
+        f"  retention:   {_retention_text(rules)}",
         *(f"  {note}" for note in notes),
         *(line for a in accounts if rules.accounts for line in _account_lines(a.name, a.rules)),
     ])
@@ -112,6 +114,25 @@ def validate(obj: Context, as_json: bool) -> None:
     if not as_json:
         for line in said:
             click.echo(f"warning: {line}", err=True)
+
+
+def _retention(rules: Rules) -> dict[str, object] | None:
+    """How long records are kept: the top level's, and the clients' own."""
+    if rules.retention is None:
+        return None
+    return {"threads": rules.retention.threads, "messages": rules.retention.messages, "clients": _own(rules)}
+
+
+def _own(rules: Rules) -> dict[str, str]:
+    return {c.name: c.retention.threads for c in rules.clients if c.retention is not None}
+
+
+def _retention_text(rules: Rules) -> str:
+    subjects = "" if rules.store_subjects else "; no subjects stored"
+    if rules.retention is None:
+        return "none (retention: null): records are kept forever" + subjects
+    own = "".join(f", {name}: threads {age}" for name, age in _own(rules).items())
+    return f"threads {rules.retention.threads}, messages {rules.retention.messages}{own}{subjects}"
 
 
 @click.command()

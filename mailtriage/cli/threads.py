@@ -53,7 +53,7 @@ def threads(obj: Context, state: str | None, client: str | None, days: int, as_j
             due = wording.when(t.deadline, rules.tz, now) if t.deadline else ""
         account = f"{t.account:12} " if rules.accounts else ""  # a column only where there are several
         click.echo(f"#{t.number:<5} {account}{t.state:8} {due:16}  {t.client or wording.NO_CLIENT['en']:14} "
-                   f"{t.sender:30} {t.subject}")
+                   f"{t.sender:30} {t.subject or ''}")
     if not views and not as_json:
         click.echo("no threads" + (f" in state {state}" if state else f" in the last {days} days")
                    + (f" for client {client}" if client else ""))

@@ -109,7 +109,18 @@ def _duration(value: object) -> timedelta:
         raise error("duration", str(exc)) from None
 
 
+def _age(value: object) -> str:
+    try:
+        count, unit = typed.age(str(value))
+    except ValueError as exc:
+        raise error("age", str(exc)) from None
+    return f"{count} {unit[:-1] if count == 1 else unit}"
+
+
 Zone = Annotated[str, BeforeValidator(check_zone)]
+# How long records are kept ('12 months'): normalised text, turned into an instant by typed.ago.
+Age = Annotated[str, BeforeValidator(_age), WithJsonSchema(
+    {"type": "string", "pattern": typed.AGE_PATTERN, "examples": ["12 months"]})]
 Duration = Annotated[
     timedelta,
     BeforeValidator(_duration),

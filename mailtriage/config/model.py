@@ -28,6 +28,7 @@ from mailtriage.config.fields import (
     FORMS_HELP,
     Action,
     Address,
+    Age,
     Clock,
     DefaultLanguage,
     Domain,
@@ -200,6 +201,15 @@ class Defaults(Section):
                                              "domain and letters); default: language")
 
 
+class Retention(Section):
+    """How long settled threads (closed, answered, ignored) and messages in no thread are kept."""
+
+    threads: Age = Field(default="12 months", description="a thread closed, answered or ignored longer ago than "
+                         "this is deleted with its messages and replies")
+    messages: Age = Field(default="12 months", description="a message in no thread (not answered: a machine's, "
+                          "a list's) received longer ago than this is deleted")
+
+
 class Client(Section):
     name: str = Field(min_length=1)
     match: Match
@@ -212,6 +222,8 @@ class Client(Section):
                                       "reports: monthly, the daemon) mails this client's monthly report")
     urgent: bool = Field(default=False, description="answered between check times too: the daemon watches the "
                          "INBOX (IMAP IDLE) and sends this client's holding reply within seconds")
+    retention: Retention | None = Field(default=None, description="this client's own retention of threads; "
+                                        "default: the top-level retention")
 
 
 class DeadlineCalendar(Section):
@@ -311,6 +323,11 @@ class Rules(Section):
                                     "absent: one account, 'default', of the top-level keys")
     push: PushMode = Field(default="urgent", description=PUSH_HELP)
     idle: Idle = Idle()
+    retention: Retention | None = Field(default=Retention(), description="how long records are kept (GDPR); "
+                                        "applied daily with the summary and by `mailtriage purge --expired`; "
+                                        "null: forever")
+    store_subjects: bool = Field(default=True, description="false: no subject is kept in the database (nor in "
+                                 "the stored copy of a holding reply once sent); lists show number and sender")
 
     @model_validator(mode="before")
     @classmethod

@@ -28,6 +28,30 @@ def duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[unit]: int(found.group(1))})
 
 
+AGE = re.compile(r"(\d+)\s*(days?|weeks?|months?|years?)", re.IGNORECASE)
+AGE_PATTERN = r"^\d+\s*(days?|weeks?|months?|years?)$"
+AGE_EXAMPLES = "e.g. '12 months', '2 years', '90 days'"
+
+
+def age(text: str) -> tuple[int, str]:
+    """'12 months', '1 year', '90 days' -> (12, 'months'): how long records are kept. Months and years
+    are calendar ones (`ago`), not a count of days."""
+    found = AGE.fullmatch(text.strip())
+    if not found or int(found.group(1)) < 1:
+        raise ValueError(f"not a length of time to keep records: {text!r}; write {AGE_EXAMPLES}")
+    unit = found.group(2).lower()
+    return int(found.group(1)), unit if unit.endswith("s") else unit + "s"
+
+
+def ago(text: str, now: datetime) -> datetime:
+    """The instant `text` ('12 months') before `now`, by the calendar (31 March - 1 month = 28/29 February)."""
+    from dateutil.relativedelta import relativedelta
+
+    count, unit = age(text)
+    earlier: datetime = now - relativedelta(**{unit: count})
+    return earlier
+
+
 def moment(text: str, tz: ZoneInfo, now: datetime, *, ahead: bool = False) -> tuple[datetime, bool]:
     """A date or a date and time typed by a person, in `tz` unless it names an offset; and whether it has a time.
 

@@ -162,3 +162,10 @@ _PL_MONTHS = ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lip
 def month_text(year: int, month: int, language: str) -> str:
     """'listopad 2026' / 'November 2026': a month as the title of a report."""
     return f"{(_PL_MONTHS if language == 'pl' else _EN_MONTHS)[month - 1]} {year}"
+
+
+def date_text(day: date, language: str) -> str:
+    """'29 listopada 2026 r.' / '29 November 2026': a date in a letter."""
+    if language == "pl":
+        return f"{day.day} {_PL_MONTHS_GENITIVE[day.month - 1]} {day.year} r."
+    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"

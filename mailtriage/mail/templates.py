@@ -35,4 +35,7 @@ def environment(rules: Rules, language: str = "en") -> jinja2.Environment:
     env.filters["percent"] = lambda share: "–" if share is None else f"{share * 100:.0f}%"
     env.filters["hours"] = lambda value: hours_text(value, language)
     env.filters["plural"] = lambda n, *forms: plural(n, forms[0] if len(forms) == 1 else forms)
+    # A subject in quotes after `before`; nothing at all when none is stored (store_subjects: false).
+    marks = ("„", "”") if language == "pl" else ('"', '"')
+    env.filters["quoted"] = lambda subject, before="": f"{before}{marks[0]}{subject}{marks[1]}" if subject else ""
     return env

@@ -6,5 +6,6 @@
 - `rows`: the frozen dataclasses (`Thread`, `Message`, `Reply`, `FolderMark`, `Mark`);
 - `marks`, `threads`, `messages`, `replies`: the repositories (marks also keeps `meta`);
 - `reports`: read-only queries for the summary, statistics, listings and status;
+- `privacy`: GDPR: a person's, a client's or expired records found, read out and erased, the file compacted;
 - `dbfile`, `lock`: the file at the edge (errors as one line) and one check at a time.
 """

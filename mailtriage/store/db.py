@@ -20,6 +20,7 @@ from mailtriage.store.dbfile import make_folder, refuse_empty, store_error
 from mailtriage.store.marks import Marks
 from mailtriage.store.messages import Messages
 from mailtriage.store.migrations import SCHEMA_VERSION
+from mailtriage.store.privacy import Privacy
 from mailtriage.store.reminders import Reminders
 from mailtriage.store.replies import Replies
 from mailtriage.store.rows import Mark, Reply, from_iso, iso
@@ -45,16 +46,30 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
         raise store_error(exc, path) from None
     try:
         conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA secure_delete = ON")  # a deleted or shortened record's bytes are overwritten
         conn.execute("PRAGMA schema_version").fetchone()  # reads the header: a damaged file fails here
         if create:
             conn.execute("PRAGMA journal_mode = WAL")
+            _owner_only(path)
     except sqlite3.Error as exc:
         conn.close()
         raise store_error(exc, path) from None
     return conn
 
 
-class Store(Marks, Threads, Messages, Replies, Reminders):
+def _owner_only(path: Path) -> None:
+    """The WAL and SHM files hold the same records as the database: owner-only too, also when an older
+    version or a copy left them readable by others (SQLite gives new ones the database file's mode)."""
+    for suffix in ("-wal", "-shm"):
+        journal = path.with_name(path.name + suffix)
+        try:
+            if journal.stat().st_mode & 0o077:
+                os.chmod(journal, 0o600)
+        except OSError:
+            pass  # not there, or not ours to change: doctor says so
+
+
+class Store(Marks, Threads, Messages, Replies, Reminders, Privacy):
     """The database of one mailtriage instance."""
 
     def __init__(self, path: Path | str | None, *, create: bool = True, account: str = DEFAULT_ACCOUNT) -> None:

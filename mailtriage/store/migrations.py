@@ -11,7 +11,7 @@ import sqlite3
 
 from mailtriage.errors import MailtriageError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # The columns schema 5 had, copied as they are into the tables of schema 6.
 _THREAD_COLUMNS = ("number, id, client, sender, sender_name, subject, first_received, last_received, opened_at,"
                    " deadline, window, state, reason, language, acknowledged_at, answered_at, answered_via,"
@@ -23,6 +23,9 @@ _MESSAGE_COLUMNS = ("id, folder, uidvalidity, uid, message_id, thread_id, sender
 _REPLY_COLUMNS = ("id, thread_id, in_reply_to, message_id, recipient, sender_key, language, state, planned_at,"
                   " attempted_at, sent_at, envelope_sender, smtp_response, error, data, attempts, reply_via,"
                   " recipient_reason, kind, about")
+_ERASURES = ("CREATE TABLE IF NOT EXISTS erasures (id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL,"
+             " reference TEXT, threads INTEGER NOT NULL DEFAULT 0, messages INTEGER NOT NULL DEFAULT 0,"
+             " replies INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0)")
 # What each version adds to the one before.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE messages ADD COLUMN hits TEXT",
@@ -133,6 +136,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "DROP TABLE reminders",
         "ALTER TABLE reminders_v6 RENAME TO reminders",
     ),
+    # GDPR erasures (mailtriage forget / purge, retention): when, what kind, how many rows, the reference.
+    7: (_ERASURES,),
 }
 SCHEMA = """
 -- Every record knows its account (rules.yaml `accounts:`; 'default' without it), and the keys include it.
@@ -197,7 +202,8 @@ CREATE TABLE IF NOT EXISTS reminders (
     account TEXT NOT NULL DEFAULT 'default', thread_id TEXT NOT NULL, deadline TEXT NOT NULL,
     sent_at TEXT NOT NULL, PRIMARY KEY (account, thread_id, deadline)
 );
-"""
+-- Each erasure (forget, purge, retention), without personal data: when, what, how many rows, a reference.
+""" + _ERASURES + ";\n"
 
 
 

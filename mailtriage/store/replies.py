@@ -110,11 +110,15 @@ class Replies(Database):
                 [SENDING, iso(datetime.now(UTC)), self.account, PLANNED, after]).fetchone()
         return Reply.from_row(row) if row else None
 
-    def finish_reply(self, reply_id: int, state: ReplyState, envelope_sender: str, response: str) -> None:
-        """What the SMTP server said: sent, failed (5xx), planned again (4xx) or unknown."""
+    def finish_reply(self, reply_id: int, state: ReplyState, envelope_sender: str, response: str, *,
+                     keep_text: bool = True) -> None:
+        """What the SMTP server said: sent, failed (5xx), planned again (4xx) or unknown. A sent reply's
+        text (it quotes the subject) is dropped when `keep_text` is False (store_subjects: false)."""
         fields: dict[str, SqlValue] = {"state": state, "envelope_sender": envelope_sender, "smtp_response": response}
         if state == SENT:
             fields["sent_at"] = iso(datetime.now(UTC))
+            if not keep_text:
+                fields["data"] = b""
         else:
             fields["error"] = response
         with self.transaction():

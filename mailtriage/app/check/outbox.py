@@ -69,7 +69,8 @@ def send(store: Store, rules: Rules, now: datetime) -> Sending | None:
                     if result is None:
                         store.fail_reply(reply.id, why_not)
                     else:
-                        store.finish_reply(reply.id, result.state, result.envelope_sender, result.response)
+                        store.finish_reply(reply.id, result.state, result.envelope_sender, result.response,
+                                           keep_text=rules.store_subjects)
                     following = store.claim_next(reply.id) if session.alive else None
                 if result is None:
                     outcome.count(reply.id, FAILED, why_not)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -52,7 +53,8 @@ def safely(store: Store, triage: Triage, folder: str, uidvalidity: int, item: Fe
     """One message in a savepoint of its own; a message whose handling fails is shunted."""
     try:
         with store.savepoint():
-            return write(store, triage.fetched(folder, uidvalidity, item), triage.now)
+            return write(store, triage.fetched(folder, uidvalidity, item), triage.now,
+                         keep_subjects=triage.rules.store_subjects)
     except TemplateUnusable:
         raise  # the same for every message: stop, record nothing, say so
     except Exception as exc:  # noqa: BLE001 - the shunt: one message must never stop a check
@@ -61,19 +63,21 @@ def safely(store: Store, triage: Triage, folder: str, uidvalidity: int, item: Fe
         return shunt(store, folder, uidvalidity, item, exc)
 
 
-def write(store: Store, t: Triaged, now: datetime) -> Line:
-    """What triage decided, written: the thread, the message, the planned reply."""
+def write(store: Store, t: Triaged, now: datetime, *, keep_subjects: bool) -> Line:
+    """What triage decided, written: the thread, the message, the planned reply (without the subject
+    anywhere but in the reply still to be sent, with rules.yaml `store_subjects: false`)."""
     msg, verdict = t.msg, t.verdict
     if t.new_thread:
         assert t.thread_id is not None
-        store.insert_thread(thread_row(t, t.thread_id))
+        thread = thread_row(t, t.thread_id)
+        store.insert_thread(thread if keep_subjects else replace(thread, subject=None))
     elif t.thread_id is not None:
         store.touch_thread(t.thread_id, t.judged.received)
         if t.reopen:
             store.reopen(t.thread_id, t.judged.received, verdict.deadline, verdict.window)
     if t.thread_id is not None and not t.duplicate:
         store.add_ref(msg.message_id, t.thread_id)
-    store.insert_message(message_row(t))
+    store.insert_message(message_row(t) if keep_subjects else without_subject(message_row(t)))
     if t.draft is not None:
         d = t.draft
         assert t.thread_id is not None
@@ -96,6 +100,17 @@ def shunt(store: Store, folder: str, uidvalidity: int, item: Fetched, exc: Excep
             folder, uidvalidity, item.uid, message_id, item.internaldate, SKIP, reason, size=item.size,
             guard="broken", broken=reason), or_ignore=True)
         return Line(folder, item.uid, message_id, "", None, SKIP, reason, None, None, "broken")
+
+
+def without_subject(message: Message) -> Message:
+    """The message as recorded when no subject may be kept: none, and none quoted in a guard's reason."""
+    def scrub(text: str) -> str:
+        for length in sorted({40, 50, 60, len(message.subject)}, reverse=True):
+            text = text.replace(repr(message.subject[:length]), "(subject not stored)")
+        return text.replace(message.subject, "(subject not stored)") if message.subject.strip() else text
+
+    return replace(message, subject="", reason=scrub(message.reason),
+                   hits=tuple((guard, scrub(why)) for guard, why in message.hits))
 
 
 def thread_row(t: Triaged, thread_id: str) -> Thread:

@@ -1,0 +1,243 @@
+"""GDPR for a processor (art. 28): one person's data found, exported and erased (`forget`, `export`),
+a client's data at the end of a contract (`purge --client`), and records past their retention
+(`purge --expired`, and daily with the summary).
+
+An erasure runs under the check lock, deletes in one transaction with secure_delete on, then rewrites
+the file (WAL checkpoint, VACUUM, WAL truncated) and the deadline calendar, and is logged without
+personal data. The mailbox itself is never touched: mailtriage stores headers, the mail stays the user's.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from mailtriage.config.model import Client, Rules
+from mailtriage.core.typed import ago
+from mailtriage.core.wording import date_text, join, plural
+from mailtriage.errors import MailtriageError
+from mailtriage.store.db import Store
+from mailtriage.store.privacy import Selection, address_of
+from mailtriage.store.rows import Message, Reply, Thread
+
+FORGET, PURGE, RETENTION = "forget", "purge", "retention"
+_THREADS = {"pl": ("wątek", "wątki", "wątków"), "en": ("thread", "threads")}
+_MESSAGES = {"pl": ("wiadomość", "wiadomości", "wiadomości"), "en": ("message", "messages")}
+STORED = ("headers only (From, Reply-To, Subject, Date, Message-ID, References) and what mailtriage decided; "
+          "never the body of a message; the full text of mailtriage's own automatic replies")
+
+
+@dataclass
+class Erasure:
+    """What an erasure removed (or, dry, would remove), and what else the user should know."""
+
+    kind: str
+    counts: dict[str, int]
+    reference: str | None = None
+    dry_run: bool = False
+    compacted: bool = False  # the file was rewritten and its WAL emptied
+    notes: list[str] = field(default_factory=list)
+    confirmation: dict[str, str] = field(default_factory=dict)  # purge --client: the text for the client, pl/en
+    numbers: list[int] = field(default_factory=list)  # the threads removed, by number (no personal data)
+
+    def as_dict(self) -> dict[str, object]:
+        found: dict[str, object] = {
+            "kind": self.kind, "removed" if not self.dry_run else "would_remove": self.counts,
+            "thread_numbers": self.numbers, "reference": self.reference, "dry_run": self.dry_run,
+            "file_rewritten": self.compacted, "notes": self.notes}
+        return {**found, "confirmation": self.confirmation} if self.confirmation else found
+
+    def text(self, what: str) -> str:
+        c = self.counts
+        other = c.get("refs", 0) + c.get("answers", 0) + c.get("reminders", 0) + c.get("meta", 0)
+        shown = ", ".join(f"#{n}" for n in self.numbers[:20]) + (", …" if len(self.numbers) > 20 else "")
+        counts = join([plural(c["threads"], _THREADS["en"]) + (f" ({shown})" if shown else ""),
+                       plural(c["messages"], _MESSAGES["en"]), plural(c["replies"], ("reply", "replies")),
+                       plural(other, ("other record", "other records"))], "en")
+        head = f"{what}: would remove {counts}; nothing was changed (dry run)" if self.dry_run else \
+            f"{what}: removed {counts}" + ("; the database file was rewritten (secure_delete, VACUUM, WAL "
+                                           "truncated)" if self.compacted else "")
+        return "\n".join([head, *self.notes])
+
+
+def forget(store: Store, rules: Rules, address: str, now: datetime, *, reference: str | None = None,
+           dry_run: bool = False) -> Erasure:
+    """Everything about the person at `address`, in every account (art. 17)."""
+    if "@" not in address:
+        raise MailtriageError(f"not an email address: {address!r}")
+    selection = store.person(address)
+    erasure = _erase(store, rules, selection, FORGET, now, reference, dry_run)
+    if not (selection.rows or selection.handover):
+        erasure.notes.append(f"nothing was stored about {address_of(address)} (the erasure is logged all the same)")
+    erasure.notes.append("their mail itself is still in the mailbox: mailtriage never deletes mail")
+    return erasure
+
+
+def purge_client(store: Store, rules: Rules, name: str, now: datetime, *, reference: str | None = None,
+                 dry_run: bool = False, language: str | None = None) -> Erasure:
+    """All of one client's data, at the end of a contract (art. 28(3)(g)), and the text to tell them."""
+    client = _client(rules, name)
+    selection = store.client_records(client.name if client else name)
+    if client is None and not selection.rows:
+        raise MailtriageError(f"no client named {name!r} in rules.yaml or in the database")
+    erasure = _erase(store, rules, selection, PURGE, now, reference, dry_run)
+    chosen = language or (client.language if client and client.language else rules.language)
+    if not dry_run:  # nothing to confirm before it is done
+        erasure.confirmation = {chosen: confirmation(now.astimezone(rules.tz).date(), erasure.counts["threads"],
+                                                     erasure.counts["messages"], chosen, reference)}
+    if client is not None:
+        erasure.notes.append(f"{client.name} is still in rules.yaml: remove it, or its new mail is recorded again")
+    return erasure
+
+
+def expire(store: Store, rules: Rules, now: datetime, *, dry_run: bool = False) -> Erasure:
+    """Records past their retention (rules.yaml `retention:`, a client's own first)."""
+    if rules.retention is None:
+        return Erasure(RETENTION, Selection().counts(), dry_run=dry_run,
+                       notes=["retention: null in rules.yaml: nothing expires"])
+    cutoffs: dict[str | None, datetime] = {
+        c.name: ago(c.retention.threads, now) for c in _clients(rules) if c.retention is not None}
+    selection = store.expired(cutoffs, ago(rules.retention.threads, now), ago(rules.retention.messages, now))
+    return _erase(store, rules, selection, RETENTION, now, None, dry_run, log_empty=False)
+
+
+def daily_retention(store: Store, rules: Rules, now: datetime) -> None:
+    """The daemon's daily run, before the summary: a failure is one log line and the summary goes on."""
+    import logging
+
+    from mailtriage.store.dbfile import DatabaseFault, store_error
+
+    log = logging.getLogger("mailtriage")
+    try:
+        erasure = expire(store, rules, now)
+    except MailtriageError as exc:
+        log.error("retention failed: %s", exc)
+        return
+    except DatabaseFault as exc:
+        log.error("retention failed: %s", store_error(exc, rules.database))
+        return
+    if erasure.counts["threads"] or erasure.counts["messages"]:
+        log.info("%s", erasure.text("retention"))
+
+
+def confirmation(day: date, threads: int, messages: int, language: str, reference: str | None) -> str:
+    """The confirmation a client gets at the end of a contract, in their language."""
+    if language == "pl":
+        text = (f"Potwierdzam, że w dniu {date_text(day, 'pl')} zostały usunięte wszystkie dane dotyczące "
+                f"Państwa korespondencji przetwarzane przez mailtriage: {plural(threads, _THREADS['pl'])} "
+                f"i {plural(messages, _MESSAGES['pl'])}.")
+        return text + (f" Numer referencyjny: {reference}." if reference else "")
+    text = (f"I confirm that on {date_text(day, 'en')} all data about your correspondence processed by mailtriage "
+            f"was deleted: {plural(threads, _THREADS['en'])} and {plural(messages, _MESSAGES['en'])}.")
+    return text + (f" Reference: {reference}." if reference else "")
+
+
+def _erase(store: Store, rules: Rules, selection: Selection, kind: str, now: datetime, reference: str | None,
+           dry_run: bool, *, log_empty: bool = True) -> Erasure:
+    erasure = Erasure(kind, selection.counts(), reference, dry_run, numbers=list(selection.threads))
+    if dry_run or (not selection.rows and not log_empty):
+        return erasure
+    from mailtriage.store.lock import one_check
+
+    with one_check(rules.database):  # no check writes meanwhile
+        store.erase(selection, kind, now, reference)
+        erasure.compacted = store.compact()
+    if not erasure.compacted:
+        erasure.notes.append("another process kept the database open: run this again once it has ended, "
+                             "so the removed bytes leave the write-ahead log")
+    erasure.notes += _calendar(store, rules, now)
+    return erasure
+
+
+def _calendar(store: Store, rules: Rules, now: datetime) -> list[str]:
+    """The deadline calendar holds subjects and senders: rewritten without the removed threads."""
+    if rules.deadline_calendar is None:
+        return []
+    from mailtriage.app.deadline_calendar import refresh
+
+    try:
+        refresh(store, rules, now)
+    except OSError as exc:
+        return [f"calendar: cannot rewrite {rules.deadline_calendar.file} ({exc.strerror or exc}): it may still "
+                "name what was removed; delete it"]
+    return [f"calendar: {rules.deadline_calendar.file} rewritten without it"]
+
+
+def _clients(rules: Rules) -> list[Client]:
+    return [*rules.clients, *(c for account in rules.accounts for c in account.clients or [])]
+
+
+def _client(rules: Rules, name: str) -> Client | None:
+    return next((c for c in _clients(rules) if c.name.casefold() == name.casefold()), None)
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def export(store: Store, rules: Rules, now: datetime, *, address: str | None = None,
+           client: str | None = None) -> dict[str, object]:
+    """Everything stored about a person or a client, with field names a person can read (art. 15, 20)."""
+    if address is not None:
+        about: dict[str, str] = {"email_address": address_of(address)}
+        selection = store.person(address)
+    else:
+        assert client is not None
+        found = _client(rules, client)
+        about = {"client": found.name if found else client}
+        selection = store.client_records(about["client"])
+    threads, messages, replies = store.selected(selection)
+    tz = rules.tz
+    numbers = {(t.account, t.id): t.number for t in threads}
+    return {
+        "exported_at": now.astimezone(tz).isoformat(), "about": about, "what_is_stored": STORED,
+        "threads": [_thread(t, tz) for t in threads],
+        "messages": [_message(m, numbers.get((m.account, m.thread_id or "")), tz) for m in messages],
+        "automatic_replies": [_reply(r, tz) for r in replies],
+    }
+
+
+def erasure_log(store: Store, rules: Rules) -> dict[str, object]:
+    """Every erasure, oldest first: the proof that data was removed, without the data."""
+    return {"erasures": [{"when": datetime.fromisoformat(r["at"]).astimezone(rules.tz).isoformat(), "kind": r["kind"],
+                          "reference": r["reference"], "threads": r["threads"], "messages": r["messages"],
+                          "replies": r["replies"], "rows": r["rows"]} for r in store.erasures()]}
+
+
+def _time(instant: datetime | None, tz: ZoneInfo) -> str | None:
+    return instant.astimezone(tz).isoformat() if instant else None
+
+
+def _thread(t: Thread, tz: ZoneInfo) -> dict[str, object]:
+    return {"thread_number": t.number, "mailbox": t.account, "client": t.client, "started_by": t.sender,
+            "started_by_name": t.sender_name, "subject": t.subject, "first_message": _time(t.first_received, tz),
+            "last_message": _time(t.last_received, tz), "state": str(t.state), "answer_due": _time(t.deadline, tz),
+            "answered": _time(t.answered_at, tz), "closed": _time(t.closed_at, tz)}
+
+
+def _message(m: Message, number: int | None, tz: ZoneInfo) -> dict[str, object]:
+    return {"received": _time(m.received, tz), "mailbox": m.account, "folder": m.folder, "from": m.sender,
+            "from_name": m.sender_name, "reply_to": m.reply_to or None, "subject": m.subject,
+            "date_written": _time(m.date_header, tz), "message_id": m.message_id, "thread_number": number,
+            "client": m.client, "what_mailtriage_did": str(m.decision), "why": m.reason,
+            "answer_due": _time(m.deadline, tz)}
+
+
+def _reply(r: Reply, tz: ZoneInfo) -> dict[str, object]:
+    return {"to": r.recipient, "kind": str(r.kind), "state": str(r.state), "planned": _time(r.planned_at, tz),
+            "sent": _time(r.sent_at, tz), "mailbox": r.account, "text": _reply_text(r.data)}
+
+
+def _reply_text(data: bytes) -> str | None:
+    """The stored reply as a person reads it: its headers and its plain-text part."""
+    if not data:
+        return None
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    head = "\n".join(f"{key}: {message[key]}" for key in ("Date", "From", "To", "Subject") if message[key])
+    body = message.get_body(("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    return f"{head}\n\n{text}".rstrip()

@@ -1,0 +1,251 @@
+"""GDPR in the store: the records of one person or one client found, read out and erased; expired
+threads removed; and the file itself made to forget (secure_delete, a WAL checkpoint, VACUUM).
+
+A selection (`Selection`) names the rows to remove by their keys; `erase` deletes them in one
+transaction with `PRAGMA secure_delete` on, takes the person's address out of the text that stays
+(reasons, errors, the last check's status), and logs the erasure in `erasures` without personal data.
+`compact` then empties the WAL and rebuilds the file, so no removed byte stays on disk.
+Every query here reads across accounts: a person or a client is the same in every mailbox.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parseaddr
+
+from mailtriage.core.addresses import normalise
+from mailtriage.core.models import ThreadState
+from mailtriage.store.base import Database, Params, placeholders
+from mailtriage.store.rows import Message, Reply, SqlValue, Thread, iso
+
+# Threads retention may remove: nobody waits for an answer in them any more.
+SETTLED = (ThreadState.CLOSED, ThreadState.ANSWERED, ThreadState.IGNORED)
+# Text columns that may mention a person in a row that stays (a guard's reason, an SMTP error...).
+_TEXTS = {"threads": ("reason",), "messages": ("reason", "hits", "broken"),
+          "replies": ("recipient_reason", "error", "smtp_response")}
+# A thread's last activity: its last message, its answer or its closing, whichever came last.
+_LAST_ACTIVITY = "max(last_received, coalesce(answered_at, ''), coalesce(closed_at, ''))"
+_REMOVED = "[removed]"
+# A list of keys as one parameter (a JSON array): no limit on how many, unlike one ? per key.
+EACH = "(SELECT value FROM json_each(?))"
+GONE = f"(SELECT account, id FROM threads WHERE number IN {EACH})"  # the removed threads' keys
+
+
+def address_of(text: str | None) -> str:
+    """'Jan <JAN@Acme.pl>' -> 'jan@acme.pl': the one form addresses are compared in."""
+    if not text:
+        return ""
+    return normalise(parseaddr(text)[1] or text)
+
+
+@dataclass
+class Selection:
+    """The rows an erasure removes, by key, and what it rewrites instead of removing."""
+
+    threads: list[int] = field(default_factory=list)  # numbers
+    messages: list[int] = field(default_factory=list)  # ids
+    replies: list[int] = field(default_factory=list)  # ids
+    other: dict[str, list[int]] = field(default_factory=dict)  # refs, answers, reminders: rowids
+    meta: list[str] = field(default_factory=list)  # keys
+    handover: list[int] = field(default_factory=list)  # shared threads the person started: given to another
+    needles: list[str] = field(default_factory=list)  # an address and names to take out of the rows that stay
+
+    def counts(self) -> dict[str, int]:
+        found = {"threads": len(self.threads), "messages": len(self.messages), "replies": len(self.replies)}
+        return {**found, **{table: len(keys) for table, keys in self.other.items()}, "meta": len(self.meta)}
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts().values())
+
+
+class Privacy(Database):
+    def _functions(self) -> None:
+        # Compared in Python: SQLite's lower() knows only ASCII, and a stored value may be 'Name <addr>'.
+        self.conn.create_function("mt_addr", 1, address_of, deterministic=True)
+        self.conn.create_function("mt_mentions", 2, lambda text, needle: bool(text and _whole(needle).search(text)),
+                                  deterministic=True)
+
+    def _keys(self, sql: str, params: Params) -> list[int]:
+        return [int(row[0]) for row in self.rows(sql, params)]
+
+    # --- finding ------------------------------------------------------------------------------
+
+    def person(self, address: str) -> Selection:
+        """Everything about one person: their messages, the threads only they took part in, the
+        replies to them and their sender-limit entries (which are those replies)."""
+        self._functions()
+        a = address_of(address)
+        params: dict[str, SqlValue] = {"a": a}
+        messages = self._keys("SELECT id FROM messages WHERE mt_addr(sender) = :a OR mt_addr(reply_to) = :a", params)
+        alone = ("mt_addr(t.sender) = :a AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.account = t.account"
+                 " AND m.thread_id = t.id AND NOT (mt_addr(m.sender) = :a OR mt_addr(m.reply_to) = :a))")
+        threads = [int(r[0]) for r in self.rows(f"SELECT number FROM threads t WHERE {alone}", params)]
+        handover = [int(r[0]) for r in self.rows(
+            f"SELECT number FROM threads t WHERE mt_addr(t.sender) = :a AND NOT ({alone})", params)]
+        replies = self._keys(
+            "SELECT id FROM replies r WHERE mt_addr(recipient) = ? OR mt_addr(sender_key) = ?"
+            f" OR mt_mentions(CAST(data AS TEXT), ?) OR (account, thread_id) IN {GONE}", [a, a, a, _json(threads)])
+        selection = Selection(threads, sorted(set(messages) | set(self._thread_messages(threads))), replies,
+                              handover=handover, needles=[a, *self._names(a)])
+        selection.other = self._around(threads, messages)
+        return selection
+
+    def _names(self, a: str) -> list[str]:
+        """The person's display names as stored: taken out of text that stays, like the address."""
+        rows = self.rows("SELECT sender_name FROM messages WHERE mt_addr(sender) = ? UNION"
+                         " SELECT sender_name FROM threads WHERE mt_addr(sender) = ?", [a, a])
+        return sorted({str(r[0]) for r in rows if r[0] and len(str(r[0]).strip()) >= 3}, key=len, reverse=True)
+
+    def _thread_messages(self, threads: list[int]) -> list[int]:
+        return self._keys(
+            "SELECT m.id FROM messages m JOIN threads t ON t.account = m.account AND t.id = m.thread_id"
+            f" WHERE t.number IN {EACH}", [_json(threads)])
+
+    def _around(self, threads: list[int], messages: list[int]) -> dict[str, list[int]]:
+        """The refs, answered periods and reminders of the removed threads, and the refs of removed messages."""
+        refs = self._keys(
+            f"SELECT rowid FROM refs WHERE (account, thread_id) IN {GONE} OR (account, message_id) IN"
+            f" (SELECT account, message_id FROM messages WHERE id IN {EACH})", [_json(threads), _json(messages)])
+        return {"refs": refs,
+                "answers": self._keys(f"SELECT id FROM answers WHERE (account, thread_id) IN {GONE}", [_json(threads)]),
+                "reminders": self._keys(f"SELECT rowid FROM reminders WHERE (account, thread_id) IN {GONE}",
+                                        [_json(threads)])}
+
+    def client_records(self, client: str) -> Selection:
+        """Everything of one client: its threads and messages, the replies in its threads, its
+        answered periods, and the record of its monthly reports."""
+        threads = self._keys("SELECT number FROM threads WHERE lower(client) = lower(?)", [client])
+        messages = sorted(set(self._keys("SELECT id FROM messages WHERE lower(client) = lower(?)", [client]))
+                          | set(self._thread_messages(threads)))
+        replies = self._keys(f"SELECT id FROM replies WHERE (account, thread_id) IN {GONE}", [_json(threads)])
+        selection = Selection(threads, messages, replies)
+        selection.other = self._around(threads, messages)
+        answers = self._keys("SELECT id FROM answers WHERE lower(client) = lower(?)", [client])
+        selection.other["answers"] = sorted(set(selection.other["answers"]) | set(answers))
+        selection.meta = [str(r[0]) for r in self.rows("SELECT key FROM meta WHERE key LIKE ? ESCAPE '\\'",
+                                                       [f"report\\_sent:{_like(client)}:%"])]
+        return selection
+
+    def expired(self, cutoffs: dict[str | None, datetime], default: datetime, messages_before: datetime) -> Selection:
+        """Threads settled (closed, answered, ignored) before their client's cutoff (`cutoffs`, by
+        client; `default` for the rest), with their messages; and messages in no thread received
+        before `messages_before`."""
+        own = [name for name in cutoffs if name is not None]
+        settled = f"state IN ({placeholders(SETTLED)})"
+        threads = self._keys(
+            f"SELECT number FROM threads WHERE {settled} AND {_LAST_ACTIVITY} < ?"
+            f" AND (client IS NULL OR client NOT IN ({placeholders(own)}))", [*SETTLED, iso(default), *own])
+        for name in own:
+            threads += self._keys(f"SELECT number FROM threads WHERE {settled} AND {_LAST_ACTIVITY} < ?"
+                                  " AND client = ?", [*SETTLED, iso(cutoffs[name]), name])
+        loose = self._keys("SELECT id FROM messages WHERE thread_id IS NULL AND received_at < ?",
+                           [iso(messages_before)])
+        messages = sorted(set(loose) | set(self._thread_messages(threads)))
+        replies = self._keys(f"SELECT id FROM replies WHERE (account, thread_id) IN {GONE}", [_json(threads)])
+        selection = Selection(sorted(threads), messages, replies)
+        selection.other = self._around(threads, loose)
+        return selection
+
+    # --- reading out ----------------------------------------------------------------------------
+
+    def selected(self, selection: Selection) -> tuple[list[Thread], list[Message], list[Reply]]:
+        """The rows of a selection (for `export`), the threads it hands over included."""
+        numbers = [*selection.threads, *selection.handover]
+        return ([Thread.from_row(r) for r in self.rows(
+                    f"SELECT * FROM threads WHERE number IN {EACH} ORDER BY number", [_json(numbers)])],
+                [Message.from_row(r) for r in self.rows(
+                    f"SELECT * FROM messages WHERE id IN {EACH} ORDER BY received_at, id",
+                    [_json(selection.messages)])],
+                [Reply.from_row(r) for r in self.rows(
+                    f"SELECT * FROM replies WHERE id IN {EACH} ORDER BY planned_at, id", [_json(selection.replies)])])
+
+    def erasures(self) -> list[sqlite3.Row]:
+        return self.rows("SELECT * FROM erasures ORDER BY id")
+
+    def removed_since(self, since: str, kind: str = "retention") -> int:
+        """Threads removed by erasures of `kind` after `since` (for the morning summary)."""
+        return self.count("SELECT coalesce(sum(threads), 0) FROM erasures WHERE kind = ? AND at > ?", [kind, since])
+
+    # --- erasing --------------------------------------------------------------------------------
+
+    def erase(self, selection: Selection, kind: str, now: datetime, reference: str | None) -> None:
+        """Delete the selection in one transaction, overwriting the freed bytes (secure_delete),
+        take its needles out of the text that stays, and log the erasure (counts and reference only)."""
+        self._functions()
+        self.conn.execute("PRAGMA secure_delete = ON")
+        with self.transaction():
+            self._handover(selection.handover, selection.needles[:1])
+            tables = {"threads": ("number", selection.threads), "messages": ("id", selection.messages),
+                      "replies": ("id", selection.replies), "answers": ("id", selection.other.get("answers", [])),
+                      "refs": ("rowid", selection.other.get("refs", [])),
+                      "reminders": ("rowid", selection.other.get("reminders", []))}
+            for table, (key, keys) in tables.items():
+                self.execute(f"DELETE FROM {table} WHERE {key} IN {EACH}", [_json(keys)])
+            self._scrub(selection)
+            counts = selection.counts()
+            self.insert("erasures", {"at": iso(now), "kind": kind, "reference": reference,
+                                     "threads": counts["threads"], "messages": counts["messages"],
+                                     "replies": counts["replies"], "rows": selection.rows})
+
+    def log_erasure(self, kind: str, now: datetime, reference: str | None, *, threads: int = 0, messages: int = 0,
+                    replies: int = 0) -> None:
+        with self.transaction():
+            self.insert("erasures", {"at": iso(now), "kind": kind, "reference": reference, "threads": threads,
+                                     "messages": messages, "replies": replies, "rows": threads + messages + replies})
+
+    def _handover(self, numbers: list[int], needles: list[str]) -> None:
+        """A shared thread the person started stays with the others: it takes the sender, name and
+        subject of its earliest remaining message from someone else."""
+        if not needles:
+            return
+        for number in numbers:
+            row = self.one(
+                "SELECT m.sender, m.sender_name, m.subject FROM messages m JOIN threads t ON t.account = m.account"
+                " AND t.id = m.thread_id WHERE t.number = ? AND mt_addr(m.sender) != ? AND mt_addr(m.reply_to) != ?"
+                " ORDER BY m.received_at, m.id LIMIT 1", [number, needles[0], needles[0]])
+            if row is not None:
+                self.execute(
+                    "UPDATE threads SET sender = ?, sender_name = ?, subject = ? WHERE number = ?",
+                    [row["sender"], row["sender_name"], row["subject"], number])
+
+    def _scrub(self, selection: Selection) -> None:
+        """The needles (an address, names) taken out of text columns and meta values that stay."""
+        for key in selection.meta:
+            self.execute("DELETE FROM meta WHERE key = ?", [key])
+        for needle in selection.needles:
+            pattern = _whole(needle)
+            for table, columns in {**_TEXTS, "meta": ("value",)}.items():
+                key = "key" if table == "meta" else "rowid"
+                for column in columns:
+                    for row in self.rows(f"SELECT {key} AS k, {column} AS v FROM {table}"
+                                         f" WHERE instr(lower({column}), ?) > 0", [needle.lower()]):
+                        self.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?",
+                                     [pattern.sub(_REMOVED, str(row["v"])), row["k"]])
+
+    def compact(self) -> bool:
+        """Leave no removed byte in the file or its WAL: checkpoint, VACUUM (a new file, page by page),
+        and checkpoint again, truncating the WAL to nothing. False when another connection kept the
+        WAL busy (a reader): run again once it has ended."""
+        self.conn.execute("PRAGMA secure_delete = ON")
+        first = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        self.conn.execute("VACUUM")
+        last = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not ((first and first[0]) or (last and last[0]))
+
+
+def _json(keys: list[int]) -> str:
+    return json.dumps(keys)
+
+
+def _whole(needle: str) -> re.Pattern[str]:
+    """`needle` as a whole address or name, in any case: an@acme.pl is not in jan@acme.pl, Jan not in Janina."""
+    return re.compile(rf"(?<![\w.+-]){re.escape(needle)}(?![\w-])", re.IGNORECASE)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
