@@ -199,7 +199,8 @@ def test_done_closes_and_snooze_moves_a_deadline_that_the_summary_shows(
     row = thread(box, "<inject-1@customer.example>")
     assert (row["state"], row["answered_via"]) == ("closed", "done") and row["response_seconds"] > 0
     code, out, _ = cli(capsys, box, "snooze", "<zamowienie@piekarnia-krakow.pl>", "2030-01-07")
-    assert code == 0 and "#2 now due Mon 7 Jan 2030 16:00 ('Re: Zamówienie chleba na środę')" in out
+    assert code == 0 and ("#2 now due Mon 7 Jan 2030 16:00 ('Re: Zamówienie chleba na środę' from "
+                          "zofia@piekarnia-krakow.pl)") in out
     row = thread(box, "<zamowienie@piekarnia-krakow.pl>")
     assert row["state"] == "open" and row["snoozed_from"] == "2026-11-24T07:20:00+00:00"
     code, out, _ = cli(capsys, box, "threads", "--state", "open", "--json")
@@ -207,7 +208,15 @@ def test_done_closes_and_snooze_moves_a_deadline_that_the_summary_shows(
     code, out, _ = cli(capsys, box, "summary", "--print")
     assert "DEADLINES MOVED (1)" in out
     assert "moved from Tuesday 24 November, 08:20 to Monday 7 January 2030, 16:00" in out
+    code, out, _ = cli(capsys, box, "summary", "--print", "--json")
+    listed = json.loads(out)
+    assert listed["subject"].startswith("mailtriage: ") and [t["number"] for t in listed["moved"]] == [2]
     assert cli(capsys, box, "done", "999")[0] == 2
+    code, out, _ = cli(capsys, box, "done", "2", "--json")
+    closed = json.loads(out)
+    assert code == 0 and (closed["number"], closed["state"], closed["already_closed"]) == (2, "closed", False)
+    code, out, _ = cli(capsys, box, "done", "2")
+    assert out == "#2 was already closed ('Re: Zamówienie chleba na środę' from zofia@piekarnia-krakow.pl)\n"
 
 
 def test_the_summary_counts_equal_threads_and_stats_and_polish_survives(

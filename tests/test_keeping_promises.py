@@ -60,7 +60,7 @@ def test_snooze_notify_tells_the_client_once_per_move_threaded_and_marked_automa
     assert len(smtp.messages) == 1  # the holding reply: the per-sender limit (1 a day) is used up now
     code, out, err = cli(capsys, box, "snooze", "1", "2030-01-07", "--notify")
     assert code == 0, err
-    assert out == "#1 now due Mon 7 Jan 2030 16:00 ('Invoice for November'); jan@acme.pl told\n"
+    assert out == "#1 now due Mon 7 Jan 2030 16:00 ('Invoice for November' from jan@acme.pl); jan@acme.pl told\n"
     assert len(smtp.messages) == 2 and smtp.messages[1].rcpt_tos == ["jan@acme.pl"]
     notice = parsed(smtp.messages[1].data)
     assert [(k, str(v)) for k, v in notice.items() if k not in ("Date", "Message-ID")] == [

@@ -351,6 +351,30 @@ def test_the_daemon_applies_retention_once_a_day_before_the_summary(
     assert b"Anna Stara" not in raw(rules.database)
 
 
+def test_without_a_summary_the_daemon_applies_retention_after_the_first_check_of_the_day(tmp_path: Path) -> None:
+    from mailtriage.app.daemon import Daemon
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(loopback_rules(1143, 1025, smtp_password="password_env: MT_TEST_SMTP",
+                                   database=str(tmp_path / "state" / "mailtriage.db")))
+    rules = load(path)
+    assert rules.summary is None
+    store = Store(rules.database)
+    now = datetime.now(UTC)
+    thread_with(store, "<old@x.pl>", "a@x.pl", "Anna Stara", "Stary-temat", None, now - timedelta(days=400),
+                state=ThreadState.CLOSED)
+    daemon = Daemon(path, rules)
+    daemon.after_check(store, rules, now)
+    assert table(rules.database, "SELECT count(*) FROM threads") == [(0,)]
+    thread_with(store, "<old2@x.pl>", "b@x.pl", "Bogdan Stary", "Temat", None, now - timedelta(days=400),
+                state=ThreadState.CLOSED)
+    daemon.after_check(store, rules, now + timedelta(hours=4))  # the same day: once is enough
+    assert table(rules.database, "SELECT count(*) FROM threads") == [(1,)]
+    daemon.after_check(store, rules, now + timedelta(days=1))
+    assert table(rules.database, "SELECT count(*) FROM threads") == [(0,)]
+    store.close()
+
+
 @pytest.mark.parametrize(("text", "now", "then"), [
     ("1 month", datetime(2026, 3, 31, 9, tzinfo=UTC), datetime(2026, 2, 28, 9, tzinfo=UTC)),
     ("12 months", datetime(2028, 2, 29, tzinfo=UTC), datetime(2027, 2, 28, tzinfo=UTC)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import run_check
+from tests.cli import run_check, run_cli
 from tests.conftest import IMAP_PASSWORD, Mailbox, open_db
 from tests.servers import CountingRelay, PrivateDovecot, SmtpSink
 from tests.test_check import ready
@@ -90,7 +91,11 @@ def test_an_urgent_message_is_answered_at_once_and_an_ordinary_one_waits_for_the
     assert code == 0 and [line["sender"] for line in lines] == ["zamowienia@piekarnia-kielce.pl"]
     assert to(smtp) == Counter({"jan@acme.pl": 1, "zamowienia@piekarnia-kielce.pl": 1, "kasia@example.com": 1})
     assert conn.execute("SELECT last_uid FROM folders WHERE name = 'INBOX'").fetchone()[0] == 2
+    code, out, _ = run_cli(capsys, "-c", box.rules, "status")
+    assert "\npush:        watching since " in out and ": the INBOX, by IDLE\n" in out
     assert daemon.stop() == 0
+    code, out, _ = run_cli(capsys, "-c", box.rules, "status", "--json")
+    assert [(p["account"], p["state"]) for p in json.loads(out)["push"]] == [("default", "stopped")]
 
 
 @pytest.mark.slow
@@ -210,4 +215,8 @@ def test_each_account_is_watched_alone_and_one_down_stops_no_other(
     assert db(rules).execute("SELECT account FROM messages").fetchall()[0][0] == "kasia"
     time.sleep(6)  # biuro's second attempt, after the 5 s backoff: said once for the whole outage
     assert len([line for line in daemon.lines if "push biuro" in line]) == 1, daemon.lines
+    code, out, _ = run_cli(capsys, "-c", rules, "status", "--json")
+    said = {p["account"]: (p["state"], p["detail"]) for p in json.loads(out)["push"]}
+    assert said["kasia"] == ("watching", "the INBOX, by IDLE")
+    assert said["biuro"][0] == "out" and "connecting again" in said["biuro"][1]
     assert daemon.stop() == 0

@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,6 +89,7 @@ class Daemon:
         self.scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone=rules.tz)
         self.running = threading.Lock()  # belt and braces: a check and a summary never run together
         self.sign_in_logged: str | None = None  # "sign in again" is logged once, not at every check
+        self.retained_on: date | None = None  # without a summary, retention runs after the day's first check
         self.watchers: list[Watcher] = []  # push: one per account whose INBOX is watched between checks
 
     # --- jobs ---------------------------------------------------------------------------------
@@ -199,14 +200,20 @@ class Daemon:
                 return
             delay *= 2
 
-    @staticmethod
-    def after_check(store: Store, rules: Rules, now: datetime) -> None:
-        """What follows a good check: the deadline calendar rewritten, the monthly client reports sent.
-        Either may fail on its own (a full disk, a refused recipient) without failing the check."""
+    def after_check(self, store: Store, rules: Rules, now: datetime) -> None:
+        """What follows a good check: the deadline calendar rewritten, the monthly client reports sent,
+        and, without a summary to run it, retention once a day. Each may fail on its own (a full disk,
+        a refused recipient) without failing the check."""
         from mailtriage.app.aftercheck import after_check
 
         for problem in after_check(store, rules, now, reports=True):
             log.error("%s", problem)
+        today = now.astimezone(rules.tz).date()
+        if rules.summary is None and self.retained_on != today:
+            from mailtriage.app.privacy import daily_retention
+
+            daily_retention(store, rules, now)
+            self.retained_on = today
 
     def run_summary(self) -> None:
         from mailtriage.app.privacy import daily_retention

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mailtriage.app.check import Report
 
 LAST_CHECK = "last_check"
+PUSH = "push:"  # + account name: what the daemon's watch of that INBOX last said (app/watchers.py)
 
 
 def remember(store: Store, now: datetime, ok: bool, status: str) -> None:
@@ -52,6 +53,39 @@ class FolderStatus:
 
 
 @dataclass(frozen=True)
+class PushStatus:
+    """The daemon's watch of one account's INBOX, as it last said: watching, out (and why), stopped."""
+
+    account: str
+    state: str  # watching | out | stopped | not started
+    detail: str
+    since: str | None  # in the rules' time zone
+
+
+def remember_push(store: Store, account: str, state: str, detail: str, now: datetime) -> None:
+    store.set_meta(PUSH + account, json.dumps({"state": state, "detail": detail, "since": iso(now)}))
+
+
+def push_states(store: Store, rules: Rules) -> list[PushStatus]:
+    """Each account whose INBOX the daemon watches (urgent clients, push: all), as the watch last said."""
+    from mailtriage.app.push import wanted
+    from mailtriage.config.accounts import resolve
+
+    states = []
+    for account in resolve(rules):
+        if not wanted(account.rules):
+            continue
+        said = store.get_meta(PUSH + account.name)
+        if said is None:
+            states.append(PushStatus(account.name, "not started", "the daemon (mailtriage run) watches it", None))
+            continue
+        data = json.loads(said)
+        states.append(PushStatus(account.name, str(data["state"]), str(data["detail"]),
+                                 _local(datetime.fromisoformat(data["since"]), rules.tz)))
+    return states
+
+
+@dataclass(frozen=True)
 class Status:
     """What `status` shows; `as_dict` is its --json."""
 
@@ -63,6 +97,7 @@ class Status:
     waiting: int  # holding replies planned, not sent yet
     failed: int
     waiting_threads: int = 0  # threads waiting for the client (`mailtriage wait`)
+    push: list[PushStatus] = field(default_factory=list)  # urgent clients answered between checks
 
     def as_dict(self) -> JsonObject:
         return asdict(self)
@@ -83,7 +118,7 @@ def gather(store: Store, rules: Rules, upcoming: datetime) -> Status:
         last_check, folders, upcoming.astimezone(rules.tz).isoformat(),
         open=counts.get(ThreadState.OPEN, 0), overdue=counts.get(ThreadState.OVERDUE, 0),
         waiting=replies.get(ReplyState.PLANNED, 0), failed=replies.get(ReplyState.FAILED, 0),
-        waiting_threads=counts.get(ThreadState.WAITING, 0))
+        waiting_threads=counts.get(ThreadState.WAITING, 0), push=push_states(store, rules))
 
 
 def _local(instant: datetime | None, tz: ZoneInfo) -> str | None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from mailtriage.app.push import INBOX, alert, answer_urgent, requested, wanted
 from mailtriage.app.schedule import skip_reason
+from mailtriage.app.status import remember_push
 from mailtriage.config.accounts import Account, resolve
 from mailtriage.config.model import Rules
 from mailtriage.errors import MailtriageError
@@ -48,6 +49,18 @@ class Watcher(threading.Thread):
     def label(self) -> str:
         return f"push {self.account.name}" if self.rules.accounts else "push"
 
+    def said(self, state: str, detail: str) -> None:
+        """What `status` shows of this watch; a database that cannot be written is said in the log only."""
+        rules = self.account.rules
+        try:
+            store = Store(rules.database)
+            try:
+                remember_push(store, self.account.name, state, detail, datetime.now(UTC))
+            finally:
+                store.close()
+        except (MailtriageError, DatabaseFault) as exc:
+            log.error("%s: %s", self.label, exc)
+
     def stop(self) -> None:
         self.stopping.set()
         watch = self.watch
@@ -59,21 +72,23 @@ class Watcher(threading.Thread):
         while not self.stopping.is_set():
             try:
                 self.connected(outage)
-                return  # stopped
+                break  # stopped
             except MailtriageError as exc:
                 if self.stopping.is_set():
-                    return
+                    break
                 if outage is None:
                     outage = time.monotonic()
                     log.warning("%s: %s; connecting again (with backoff) until it works", self.label, exc)
+                    self.said("out", f"{exc}; connecting again")
             except Exception:  # noqa: BLE001 - a bug must not end push for good: logged whole, then retried
                 log.exception("%s: unexpected error", self.label)
                 outage = outage or time.monotonic()
             finally:
                 self.watch = None
             if self.stopping.wait(delay):
-                return
+                break
             delay = min(delay * 2, self.account.rules.idle.reconnect_max.total_seconds())
+        self.said("stopped", "the daemon stopped or reloaded its rules")
 
     def connected(self, outage: float | None) -> None:
         """One connection's life: select, pass, wait, pass... Returns only on stop; raises when it fails."""
@@ -89,6 +104,7 @@ class Watcher(threading.Thread):
                          time.monotonic() - outage, how)
             else:
                 log.info("%s: watching the INBOX (%s)", self.label, how)
+            self.said("watching", f"the INBOX, by {how}")
             self.looked_to, dirty = 0, True  # a new connection: anything since the mark is looked at
             try:
                 while not self.stopping.is_set():

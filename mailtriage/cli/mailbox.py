@@ -210,6 +210,10 @@ def status(obj: Context, as_json: bool) -> None:
     click.echo(f"threads:     {data.open} open, {data.overdue} overdue"
                + (f", {data.waiting_threads} waiting for the client" if data.waiting_threads else ""))
     click.echo(f"replies:     {data.waiting} waiting to be sent, {data.failed} failed")
+    for push in data.push:
+        since = f" since {when(datetime.fromisoformat(push.since), rules.tz, now)}" if push.since else ""
+        who = f"{push.account}: " if several else ""
+        click.echo(f"push:        {who}{push.state}{since}: {push.detail}")
 
 
 @click.command()

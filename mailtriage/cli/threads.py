@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from mailtriage.core.models import STATES
 if TYPE_CHECKING:
     from mailtriage.config.model import Rules
     from mailtriage.store.db import Store
+    from mailtriage.store.rows import Thread
 
 
 @click.command()
@@ -61,15 +63,16 @@ def threads(obj: Context, state: str | None, client: str | None, days: int, as_j
 
 @click.command()
 @click.argument("thread")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: the thread, and whether it was already closed.")
 @pass_ctx
-def done(obj: Context, thread: str) -> None:
+def done(obj: Context, thread: str, as_json: bool) -> None:
     """Close THREAD (a number such as 12, or its Message-ID), answered outside email.
 
     \b
     Example:
       mailtriage -c rules.yaml done 12
     """
-    from mailtriage.app.threads import close, find
+    from mailtriage.app.threads import ThreadView, close, find
     from mailtriage.core.models import ThreadState
 
     rules = obj.rules()
@@ -80,10 +83,14 @@ def done(obj: Context, thread: str) -> None:
         _refresh_calendar(store, rules)
     finally:
         store.close()
-    if before.state == ThreadState.CLOSED:
-        click.echo(f"#{row.number} was already closed ({row.subject!r} from {row.sender})")
-    else:
-        click.echo(f"#{row.number} closed ({row.subject!r} from {row.sender})")
+    already = before.state == ThreadState.CLOSED
+    emit({**ThreadView(row, rules.tz).as_dict(), "already_closed": already}, as_json,
+         f"#{row.number} {'was already closed' if already else 'closed'} ({_about(row)})")
+
+
+def _about(row: Thread) -> str:
+    """'"Invoice" from jan@acme.pl', or the sender alone when no subject is stored (store_subjects: false)."""
+    return f"{row.subject!r} from {row.sender}" if row.subject else f"from {row.sender}"
 
 
 @click.command()
@@ -127,7 +134,7 @@ def snooze(obj: Context, thread: str, until: str, notify: bool, as_json: bool) -
     data = {**ThreadView(row, rules.tz).as_dict(), "notice": None if notice is None else {
         "recipient": notice.recipient, "message_id": notice.message_id, "state": moved.state,
         "error": moved.error}}
-    emit(data, as_json, f"#{row.number} now due {wording.when(until_time, rules.tz, utc_now())} ({row.subject!r})"
+    emit(data, as_json, f"#{row.number} now due {wording.when(until_time, rules.tz, utc_now())} ({_about(row)})"
          + (f"; {told}" if told else ""))
 
 
@@ -161,7 +168,7 @@ def wait(obj: Context, thread: str, until: str | None, as_json: bool) -> None:
         store.close()
     chase = f"; chase from {wording.when(until_time, rules.tz, utc_now())}" if until_time else ""
     emit(ThreadView(row, rules.tz).as_dict(), as_json,
-         f"#{row.number} waits for the client ({row.subject!r} from {row.sender}){chase}")
+         f"#{row.number} waits for the client ({_about(row)}){chase}")
 
 
 def _refresh_calendar(store: Store, rules: Rules) -> None:
@@ -230,8 +237,10 @@ def stats(obj: Context, days: int, as_json: bool) -> None:
 @click.command()
 @click.option("--print", "show", is_flag=True, help="Print the summary (text part) instead of sending it.")
 @click.option("--send", is_flag=True, help="Send it to summary.to (or append it to INBOX: summary.deliver).")
+@click.option("--json", "as_json", is_flag=True, help="With --print: what the summary lists, as one JSON object; "
+              "with --send: where it went and its subject.")
 @pass_ctx
-def summary(obj: Context, show: bool, send: bool) -> None:
+def summary(obj: Context, show: bool, send: bool, as_json: bool) -> None:
     """The morning summary: overdue, due today, answered, and each client's figures.
 
     \b
@@ -252,10 +261,15 @@ def summary(obj: Context, show: bool, send: bool) -> None:
         if show:
             now = utc_now()
             result, user = morning.made(store, rules, now)  # as deliver does: counts as `threads` shows them
+            if as_json:
+                click.echo(json.dumps({"subject": f"mailtriage: {result.subject}", **asdict(result)},
+                                      ensure_ascii=False, default=str))
+                return
             click.echo(f"Subject: mailtriage: {result.subject}\n")
             click.echo(morning.render(result, user)[0].rstrip())
         else:
             result = morning.deliver(store, rules, utc_now())
-            click.echo(f"summary sent to {recipient}: {result.subject}")
+            emit({"sent_to": recipient, "subject": f"mailtriage: {result.subject}"}, as_json,
+                 f"summary sent to {recipient}: {result.subject}")
     finally:
         store.close()
