@@ -6,7 +6,8 @@ Builds private Dovecot mailboxes (1,000 and 100,000 messages, a Sent folder of 5
 bench/cache/ between runs), then measures mailtriage against a bare imapclient loop on the same
 server in the same run. IMAP bytes are counted exactly by a loopback relay; wall time and peak
 RSS are those of whole processes (`mailtriage ... check` as a user runs it). Each figure is the
-median of --rounds rounds. Writes bench/RESULTS.md and bench/results.json. Needs the dovecot
+median of --rounds rounds. The last step is bench/accounts.py (20 accounts in one check and in one
+daemon with push; also runnable alone). Writes bench/RESULTS.md and bench/results.json. Needs the dovecot
 binary (apt-get install dovecot-imapd); touches no system service.
 """
 
@@ -260,6 +261,12 @@ class Bench:
                                    "threads_empty": self.summarise(threads_runs, "seconds", "rss_mb")}
 
 
+def many_accounts(bench: Bench) -> None:
+    import accounts  # bench/accounts.py (it imports this module for Bench)
+
+    accounts.measure(bench)
+
+
 def fill_database(path: Path, count: int) -> None:
     """100,000 recorded threads over about three years (a busy assistant's history), with answers."""
     from mailtriage.store.db import Store, iso
@@ -381,6 +388,12 @@ def write_results(r: dict[str, Any], command: str) -> None:
         row(f"{name.replace('_', ' --')}, 100,000 threads", r["reports"][name])
     row("mailtriage --help", r["startup"]["help"])
     row("threads, empty database", r["startup"]["threads_empty"])
+    if "accounts" in r:
+        import accounts
+
+        r["accounts"].update(command=command, date=r["date"])
+        (HERE / "results.json").write_text(json.dumps(r, indent=2) + "\n")
+        lines += accounts.section(r["accounts"])
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -425,7 +438,7 @@ def main() -> None:
         for step in (bench.idle_tiny, bench.first_run_and_idle, lambda: bench.hundred_new(1000),
                      lambda: bench.hundred_new(big),
                      lambda: bench.answer_detection(1000), lambda: bench.answer_detection(50_000),
-                     bench.monday_burst, bench.reports, bench.startup):
+                     bench.monday_burst, bench.reports, bench.startup, lambda: many_accounts(bench)):
             started = time.perf_counter()
             step()
             print(f"  step done in {time.perf_counter() - started:.1f} s", flush=True)
