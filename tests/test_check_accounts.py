@@ -98,6 +98,14 @@ def test_two_accounts_are_checked_in_one_run_each_with_its_own_identity(
         ("biuro", "<invoice-1@acme.pl>"), ("kasia", "<invoice-1@acme.pl>")]
     code, out, _ = run_cli(capsys, "-c", rules, "threads")
     assert sorted(line.split()[1] for line in out.splitlines()) == ["biuro", "kasia"]
+    # The one Message-ID is a thread in each account: by it, `done` asks for the number instead of guessing.
+    code, _, err = run_cli(capsys, "-c", rules, "done", "<invoice-1@acme.pl>")
+    assert code == 2 and "is a thread in 2 accounts: name it by its number, #" in err and "(biuro)" in err
+    number = conn.execute("SELECT number FROM threads WHERE account = 'biuro'").fetchone()[0]
+    code, out, _ = run_cli(capsys, "-c", rules, "done", str(number), "--json")
+    assert code == 0 and (json.loads(out)["account"], json.loads(out)["state"]) == ("biuro", "closed")
+    states = dict(conn.execute("SELECT account, state FROM threads").fetchall())
+    assert states["biuro"] == "closed" and states["kasia"] != "closed"  # the other account's is untouched
 
 
 def test_one_account_that_cannot_log_in_stops_nothing_else(

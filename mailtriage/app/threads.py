@@ -73,8 +73,14 @@ def client_named(store: Store, text: str) -> str | None:
 def find(store: Store, ref: str) -> Thread:
     """A thread by its number (12 or #12) or by its Message-ID."""
     number = ref.lstrip("#")
-    thread = (store.thread_numbered(int(number)) if number.isdigit()
-              else store.thread(ref if ref.startswith("<") else f"<{ref}>"))
+    if number.isdigit():
+        thread = store.thread_numbered(int(number))
+    else:  # a Message-ID: in any account; the same one in two accounts must be named by number
+        found = store.threads_with_id(ref if ref.startswith("<") else f"<{ref}>")
+        if len(found) > 1:
+            numbers = " or ".join(f"#{t.number} ({t.account})" for t in found)
+            raise ThreadNotFound(f"{ref!r} is a thread in {len(found)} accounts: name it by its number, {numbers}")
+        thread = found[0] if found else None
     if thread is None:
         raise ThreadNotFound(f"no thread {ref!r}: `mailtriage threads` lists them")
     store.account = thread.account  # what the command then does to it is done in its own account
@@ -88,7 +94,7 @@ def close(store: Store, ref: str, now: datetime, calendar: BusinessCalendar) -> 
         if thread.waiting:
             mark_answered(store, thread, now, AnsweredVia.DONE, calendar)
         store.close_thread(thread.id, now)
-    return find(store, thread.id)
+    return find(store, str(thread.number))
 
 
 def snooze(store: Store, ref: str, until: datetime, now: datetime) -> Thread:
@@ -152,12 +158,13 @@ def snooze_and_tell(store: Store, ref: str, until: datetime, now: datetime, rule
             notice = plan(store, rules, thread, until, now, ReplyKind.MOVED)
         store.snooze_thread(thread.id, until, now)
     if rules is None or notice is None:
-        return Moved(find(store, thread.id), notice)
+        return Moved(find(store, str(thread.number)), notice)
     from mailtriage.app.check.outbox import send
 
     sending = send(store, rules, now)
     after = store.reply_by_id(notice.message_id)
-    return Moved(find(store, thread.id), notice, after.state if after else None, sending.error if sending else None)
+    return Moved(find(store, str(thread.number)), notice, after.state if after else None,
+                 sending.error if sending else None)
 
 
 def wait(store: Store, ref: str, now: datetime, until: datetime | None) -> Thread:
@@ -171,7 +178,7 @@ def wait(store: Store, ref: str, now: datetime, until: datetime | None) -> Threa
                       "the time to chase the client must be later than now")
     with store.transaction():
         store.wait_for_client(thread.id, now, until)
-    return find(store, thread.id)
+    return find(store, str(thread.number))
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> str | None:

@@ -26,6 +26,11 @@ class Threads(Database):
         row = self.one("SELECT * FROM threads WHERE account = ? AND id = ?", [self.account, thread_id])
         return Thread.from_row(row) if row else None
 
+    def threads_with_id(self, thread_id: str) -> list[Thread]:
+        """The threads with this id in every account (one, unless a message came to two of our mailboxes)."""
+        return [Thread.from_row(row) for row in self.rows("SELECT * FROM threads WHERE id = ? ORDER BY number",
+                                                          [thread_id])]
+
     def thread_numbered(self, number: int) -> Thread | None:
         """A thread by its number, the one handle across accounts (its `account` says whose it is)."""
         row = self.one("SELECT * FROM threads WHERE number = ?", [number])
