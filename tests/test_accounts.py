@@ -169,3 +169,20 @@ def test_validate_lists_the_accounts(write_rules: Write, capsys: pytest.CaptureF
         ("biuro", ["Acme"], ["INBOX"]), ("kasia", ["Piekarnia"], ["INBOX", "Zlecenia"])]
     code, out, _ = run(capsys, "-c", str(path), "validate")
     assert "account kasia: kasia@example.com, imap kasia@127.0.0.1 (INBOX, Zlecenia), clients: Piekarnia" in out
+
+
+def test_an_accounts_imap_and_smtp_take_what_they_leave_out_from_the_top_level(write_rules: Write) -> None:
+    text = TOP + (
+        "imap: {host: imap.example.com, username: shared, password_env: MT_TEST_IMAP, timeout: 15}\n"
+        "identity: {from: \"Kasia <kasia@example.com>\"}\n"
+        "accounts:\n"
+        "  - {name: kasia, imap: {username: kasia}}\n"
+        "  - {name: biuro, imap: {username: biuro, password_file: /run/credentials/biuro}, smtp: {port: 2525}}\n")
+    kasia, biuro = resolve(load(write_rules(text)))
+    assert (kasia.rules.imap.host, kasia.rules.imap.username, kasia.rules.imap.password_env,
+            kasia.rules.imap.timeout) == ("imap.example.com", "kasia", "MT_TEST_IMAP", 15)
+    # How an account signs in is its own when it says anything of it: no password_env beside its file.
+    assert (biuro.rules.imap.host, biuro.rules.imap.password_env, biuro.rules.imap.password_file) == (
+        "imap.example.com", None, "/run/credentials/biuro")
+    assert biuro.rules.smtp is not None and (biuro.rules.smtp.host, biuro.rules.smtp.port) == ("127.0.0.1", 2525)
+    assert biuro.rules.smtp.password_env == "MT_TEST_SMTP"

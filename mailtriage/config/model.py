@@ -264,14 +264,31 @@ class Account(Section):
         return value
 
 
+# How an account signs in is one choice: when it sets any of these, none of the top level's is kept.
+SIGN_IN_KEYS = ("auth", "password_env", "password_file", "password_command", "token_command")
+
+
+def _server_defaults(top: object, own: object) -> object:
+    """An account's imap or smtp: the top level's keys, with the account's own over them (host, port,
+    username...), except how it signs in, which is the account's alone when it says anything of it."""
+    if not isinstance(top, dict) or not isinstance(own, dict):
+        return own
+    keep = {k: v for k, v in top.items() if not (k in SIGN_IN_KEYS and any(key in own for key in SIGN_IN_KEYS))}
+    return {**keep, **own}
+
+
 def _first_account_fills(data: object) -> object:
-    """With `accounts:`, the top-level identity and imap may be left out: commands that do not know
-    accounts yet read the first account's (see docs/accounts.md)."""
+    """With `accounts:`, an account's imap and smtp take the keys they leave out from the top-level
+    ones; and the top-level identity and imap may be left out: the first account's stand in for
+    commands that speak for one mailbox (see docs/accounts.md)."""
     if not isinstance(data, dict) or not isinstance(data.get("accounts"), list) or not data["accounts"]:
         return data
-    first = data["accounts"][0]
+    accounts = [{**account, **{key: _server_defaults(data[key], account[key]) for key in ("imap", "smtp")
+                               if key in account and key in data}} if isinstance(account, dict) else account
+                for account in data["accounts"]]
+    first = accounts[0]
     missing = [key for key in ("identity", "imap") if key not in data and isinstance(first, dict) and key in first]
-    return {**data, **{key: first[key] for key in missing}} if missing else data
+    return {**data, "accounts": accounts, **{key: first[key] for key in missing}}
 
 
 def _schema_with_accounts(schema: dict[str, Any]) -> None:
