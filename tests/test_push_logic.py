@@ -205,3 +205,20 @@ def test_idle_is_renewed_with_a_noop_every_renew() -> None:
 def test_a_sleep_of_the_machine_is_told_from_a_quiet_wait() -> None:
     assert slept(awake=1.0, passed=1.2) is False
     assert slept(awake=1.0, passed=3600.0) is True
+
+
+def test_validate_says_what_push_answers_and_warns_when_it_cannot(
+        write_rules: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from mailtriage.config.readiness import warnings
+    from tests.cli import run_cli
+
+    path = write_rules(MINIMAL + CLIENTS)
+    code, out, _ = run_cli(capsys, "-c", path, "validate")
+    assert code == 0 and "\n  push:        Acme answered as their mail comes (IDLE on the INBOX" in out
+    rules = load(path)
+    assert not [w for w in warnings(rules) if "push" in w]
+    off = warnings(rules.model_copy(update={"push": "off"}))
+    assert any(w.startswith("push: off: the urgent clients (Acme) are answered at check times only") for w in off)
+    elsewhere = rules.model_copy(update={"imap": rules.imap.model_copy(update={"folders": ["Klienci"]})})
+    assert any(w.startswith("push watches the INBOX, and the folders checked do not include it")
+               for w in warnings(elsewhere))

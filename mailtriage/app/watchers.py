@@ -152,7 +152,7 @@ def start(rules: Rules) -> list[Watcher]:
     for account in accounts:
         if requested(account.rules) and not wanted(account.rules):
             where = f"account {account.name}: " if rules.accounts else ""
-            log.warning("%spush is off: it watches the INBOX, and imap.folders does not list INBOX", where)
+            log.warning("%spush is off: it watches the INBOX, and the folders checked do not include it", where)
     watchers = [Watcher(rules, account) for account in accounts if wanted(account.rules)]
     for watcher in watchers:
         watcher.start()

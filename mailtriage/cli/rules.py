@@ -18,13 +18,28 @@ def _account(name: str, rules: Rules, warned: list[str]) -> dict[str, object]:
     """One account of `validate --json`: whose mailbox, which clients, how it signs in, its warnings."""
     return {"name": name, "identity": rules.identity.address, "imap": f"{rules.imap.username}@{rules.imap.host}",
             "folders": rules.imap.folders, "clients": [c.name for c in rules.clients],
-            "smtp": rules.smtp.host if rules.smtp else None, "sign_in": _sign_in(rules), "warnings": warned}
+            "smtp": rules.smtp.host if rules.smtp else None, "sign_in": _sign_in(rules), "warnings": warned,
+            "push": _push_text(rules)}
 
 
 def _account_lines(name: str, rules: Rules) -> list[str]:
     clients = ", ".join(c.name for c in rules.clients) or "none"
+    push = _push_text(rules)
     return [f"  account {name}: {rules.identity.address}, imap {rules.imap.username}@{rules.imap.host} "
-            f"({', '.join(rules.imap.folders)}), clients: {clients}", *(f"    {note}" for note in _sign_in(rules))]
+            f"({', '.join(rules.imap.folders)}), clients: {clients}", *(f"    {note}" for note in _sign_in(rules)),
+            *([f"    push: {push}"] if push else [])]
+
+
+def _push_text(rules: Rules) -> str | None:
+    """What is answered between checks, while `mailtriage run` runs (None: nothing)."""
+    from mailtriage.app.push import wanted
+
+    if not wanted(rules):
+        return None
+    if rules.push == "all":
+        return "every message answered as it comes (IDLE on the INBOX, while `mailtriage run` runs)"
+    urgent = ", ".join(c.name for c in rules.clients if c.urgent)
+    return f"{urgent} answered as their mail comes (IDLE on the INBOX, while `mailtriage run` runs)"
 
 
 def _sign_in(rules: Rules) -> list[str]:
@@ -86,6 +101,8 @@ def validate(obj: Context, as_json: bool) -> None:
         notes = []  # each account says how it signs in, on its own lines
     found, warned = _warnings(rules)  # valid but not ready yet: said, and the exit status stays 0
     clients = [c.name for c in rules.clients]
+    if rules.accounts:  # every account's clients, once each name
+        clients = list(dict.fromkeys(c.name for a in accounts for c in a.rules.clients))
     times = [clock_text(t) for t in rules.check_times]
     data = {
         "file": str(obj.config),
@@ -100,12 +117,14 @@ def validate(obj: Context, as_json: bool) -> None:
     }
     text = "\n".join([
         f"{obj.config}: OK",
-        f"  clients:     {len(rules.clients)} ({', '.join(clients) or 'none'})",
+        f"  clients:     {len(clients)} ({', '.join(clients) or 'none'})"
+        + (f" in {len(accounts)} accounts" if rules.accounts else ""),
         f"  check times: {', '.join(times)} ({rules.timezone})",
         f"  next check:  {when(upcoming, rules.tz, now)}",
         f"  database:    {rules.database}",
         f"  retention:   {_retention_text(rules)}",
         *(f"  {note}" for note in notes),
+        *([f"  push:        {_push_text(rules)}"] if not rules.accounts and _push_text(rules) else []),
         *(line for a in accounts if rules.accounts for line in _account_lines(a.name, a.rules)),
     ])
     said = found + [f"account {name}: {line}" for name, lines in warned.items() for line in lines]

@@ -32,6 +32,7 @@ def warnings(rules: Rules, environ: Mapping[str, str] | None = None) -> list[str
         if server is not None:
             found += _server(name, server, env)
     found += _oauth2(rules, env)
+    found += _push(rules)
     for key, address in _addresses(rules):
         if address.lower() in PLACEHOLDER_ADDRESSES:
             found.append(f"{key}: {address} is the example's placeholder address; put your own address there")
@@ -94,3 +95,16 @@ def _addresses(rules: Rules) -> list[tuple[str, str]]:
     if rules.summary is not None:
         pairs.append(("summary.to", rules.summary.to))
     return pairs  # every one a bare address: the model reduced 'Name <a@b>' to a@b
+
+
+def _push(rules: Rules) -> list[str]:
+    """Urgent clients that push cannot answer between checks, and why."""
+    urgent = [c.name for c in rules.clients if c.urgent]
+    if urgent and rules.push == "off":
+        return [f"push: off: the urgent clients ({', '.join(urgent)}) are answered at check times only; remove "
+                "push: off to answer them as their mail comes"]
+    if (urgent or rules.push == "all") and "INBOX" not in rules.imap.folders:
+        return ["push watches the INBOX, and the folders checked do not include it: push is off; add INBOX to "
+                "folders (imap.folders, or an account's folders) to answer "
+                + (f"{', '.join(urgent)} as their mail comes" if urgent else "mail as it comes")]
+    return []
