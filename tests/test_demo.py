@@ -84,7 +84,8 @@ def test_demo_keep_leaves_both_servers_running_with_commands_to_try_and_stop_end
         assert len(list((folder / "received").glob("*.eml"))) == 3
         checked = mailtriage("-c", str(folder / "rules.yaml"), "doctor", cwd=tmp_path)  # a green demo
         assert checked.returncode == 0, checked.stdout
-        assert "✔ example values: the demo's address kasia@demo.example on the demo's loopback" in checked.stdout
+        assert "✔ example values: identity.addresses, identity.from, summary.to: the demo's address " \
+               "kasia@demo.example on the demo's loopback" in checked.stdout
         assert re.search(rf"^  \S*mailtriage demo --stop {folder}$", done.stdout, re.MULTILINE)
     finally:
         stop = mailtriage("demo", "--stop", str(folder), cwd=tmp_path)

@@ -60,11 +60,12 @@ def mailbox_steps(rules: Rules, *, with_database: bool = False) -> list[Step]:
 
     steps = []
     leftovers = example_values(rules)
-    demo = loopback_only(rules) and DEMO_ADDRESS in {a.lower() for _, a in addresses(rules)}
+    demo = sorted({key for key, a in addresses(rules) if a.lower() == DEMO_ADDRESS}) if loopback_only(rules) else []
     steps.append(Step("example values", FAIL, "still the example's: " + ", ".join(leftovers),
                       "put in your own server names and addresses") if leftovers
-                 else Step("example values", OK, f"the demo's address {DEMO_ADDRESS} on the demo's loopback servers: "
-                           "fine for trying mailtriage; a real rules.yaml has your own") if demo
+                 else Step("example values", OK, f"{', '.join(demo)}: the demo's address {DEMO_ADDRESS} on the "
+                           "demo's loopback servers: fine for trying mailtriage; a real rules.yaml has your own")
+                 if demo
                  else Step("example values", OK, "none of the example's host names or addresses left"))
     if with_database:
         steps.append(database_step(rules.database))
