@@ -220,6 +220,11 @@ def stats(obj: Context, days: int, as_json: bool) -> None:
         rows = client_stats(store, utc_now(), days)
     finally:
         store.close()
+    if rules.accounts:  # grouped by account, in the order of `accounts:`
+        order = {account.name: i for i, account in enumerate(rules.accounts)}
+        rows = sorted(rows, key=lambda row: order.get(row.account, len(order)))
+        if rows and not as_json:
+            click.echo(f"{'account':12} {'client':20} {'threads':12} answered within the window, median response")
     for row in rows:
         if as_json:
             click.echo(json.dumps(row.as_dict(), ensure_ascii=False))
