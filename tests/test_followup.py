@@ -318,5 +318,5 @@ def test_status_reports_the_last_check_the_next_one_and_what_waits(
     assert data["last_check"]["at"].endswith(("+01:00", "+02:00")) and data["next_check"].endswith(("+01:00", "+02:00"))
     code, out, _ = cli(capsys, box, "status")
     assert "threads:     1 open, 2 overdue" in out
-    assert "\n  Sent folder Sent     checked " in out and "sent:" not in out
+    assert "\n  Sent (sent mail)     checked " in out and "sent:" not in out
     assert re.search(r"\nnext check:  \w{3} \d{1,2} \w{3}( \d{4})? \d\d:\d\d\n", out)

@@ -113,5 +113,8 @@ def test_without_subjects_nothing_of_a_subject_is_stored_and_lists_show_number_a
     assert "Acme from jan@acme.pl" in found["summary"]
     assert '"subject": null' in found["threads"] and "jan@acme.pl" in found["threads text"]
     assert "(subject not stored)" in found["explain 2"]
+    code, out, _ = run_cli(capsys, "-c", box.rules, "explain", "INBOX:1")  # text: said so, not ''
+    assert code == 0 and "from Jan Kowalski <jan@acme.pl>, (subject not stored), arrived" in out
+    assert out.rstrip().endswith("jan@acme.pl, (subject not stored)") and "''" not in out
     data = database_bytes(box)
     assert b"Invoice" not in data and b"Oferta" not in data and b"jan@acme.pl" in data

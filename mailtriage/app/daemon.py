@@ -306,7 +306,7 @@ class Daemon:
             if self.notifier.watchdog_interval and time.monotonic() - last_ping >= tick:
                 self.notifier.watchdog()
                 last_ping = time.monotonic()
-        log.info("stopping: letting a running check finish its current message")
+        log.info("stopping (a check that is running finishes its current message first)")
         self.notifier.stopping()
         self.stop_push()
         self.scheduler.shutdown(wait=True)

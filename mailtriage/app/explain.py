@@ -161,7 +161,10 @@ def text(item: Explanation, tz: ZoneInfo, accounts: bool = False) -> list[str]:
     m = item.message
     who = f"{m.sender_name} <{m.sender}>" if m.sender_name else m.sender or "(no From)"
     where = f"{m.account}: {m.folder}" if accounts else m.folder
-    lines = [f"{where}:{m.uid} {m.message_id} from {who}, {m.subject!r}, arrived {_at(m.received, tz)}",
+    # Without stored subjects a message's is '' and its thread's None: say so rather than show ''.
+    unstored = not m.subject and item.thread is not None and item.thread.subject is None
+    subject = _subject(None if unstored else m.subject)
+    lines = [f"{where}:{m.uid} {m.message_id} from {who}, {subject}, arrived {_at(m.received, tz)}",
              *verdict_lines(item), *deadline_lines(item, tz), *_reply_lines(item, tz)]
     if item.thread is not None:
         lines.append(f"  thread:    {_thread_text(item.thread, tz)}")
@@ -224,7 +227,7 @@ def _thread_text(thread: Thread, tz: ZoneInfo) -> str:
         out += f", answered {_at(thread.answered_at, tz)} ({thread.answered_via})"
     if thread.closed_at:
         out += f", closed {_at(thread.closed_at, tz)}"
-    return out + f"; {thread.client or 'no client'}, {thread.sender}, {thread.subject or ''!r}"
+    return out + f"; {thread.client or 'no client'}, {thread.sender}, {_subject(thread.subject)}"
 
 
 def _at(instant: datetime, tz: ZoneInfo) -> str:
@@ -233,3 +236,8 @@ def _at(instant: datetime, tz: ZoneInfo) -> str:
 
 def _iso(instant: datetime | None, tz: ZoneInfo) -> str | None:
     return instant.astimezone(tz).isoformat() if instant else None
+
+
+def _subject(subject: str | None) -> str:
+    """The subject quoted, or what stands in for it when none is stored (store_subjects: false)."""
+    return repr(subject) if subject is not None else "(subject not stored)"

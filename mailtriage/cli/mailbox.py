@@ -200,7 +200,7 @@ def status(obj: Context, as_json: bool) -> None:
     click.echo(f"last check:  {last.status if last else 'never'}" + ("" if not last or last.ok else "  (FAILED)"))
     several = len({folder.account for folder in data.folders}) > 1 or bool(rules.accounts)
     for folder in data.folders:
-        name = f"Sent folder {folder.name}" if folder.role == FolderKind.SENT else folder.name
+        name = f"{folder.name} (sent mail)" if folder.role == FolderKind.SENT else folder.name
         name = f"{folder.account}: {name}" if several else name
         checked = when(datetime.fromisoformat(folder.checked_at), rules.tz, now) if folder.checked_at else "never"
         click.echo(f"  {name:20} checked {checked}, up to UID {folder.last_uid}")
