@@ -76,6 +76,8 @@ def test_an_urgent_message_is_answered_at_once_and_an_ordinary_one_waits_for_the
     reply = next(m for m in smtp.messages if m.rcpt_tos == ["jan@acme.pl"])
     parsed = email.message_from_bytes(reply.data, policy=email.policy.default)
     assert parsed["Auto-Submitted"] == "auto-replied" and parsed["Subject"] == "Re: Server down"
+    body = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "I check and answer mail every day at " in body  # check_on_days_off: true, not "on business days"
     alert = next(m for m in smtp.messages if m.rcpt_tos == ["kasia@example.com"])
     alerted = email.message_from_bytes(alert.data, policy=email.policy.default)
     assert alerted["Subject"] == "mailtriage: Urgent: Acme: Server down"

@@ -100,6 +100,7 @@ def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rule
         "deadline": deadline_text(verdict.deadline, language, today=today),
         "check_times": [t.strftime("%H:%M") for t in sorted(rules.check_times)],
         "check_times_text": join([clock(t, language) for t in sorted(rules.check_times)], language),
+        "every_day": rules.check_on_days_off,  # checks run on days off too (check_on_days_off)
         # The older bare forms (for templates written before the *_text ones) and the prose forms.
         "away_until": day_text(away[0], language, today=today, role="until", bare=True) if away else None,
         "back_on": day_text(away[1], language, today=today, role="on", bare=True) if away else None,
