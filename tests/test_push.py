@@ -187,6 +187,9 @@ def test_a_server_without_idle_is_polled(
         box.rules.write_text(box.rules.read_text().replace("idle: {renew: 3 seconds}\n", ""))
         assert run_check(capsys, box)[0] == 0
         box = urgent_box(lambda extra: box, capsys)
+        code, out, _ = run_cli(capsys, "-c", box.rules, "doctor", "--json")
+        idle = [step for step in json.loads(out) if step["step"] == "imap IDLE"]
+        assert [s["status"] for s in idle] == ["warn"] and "asking every 2 s (idle.poll)" in idle[0]["detail"]
         daemon = daemons(box)
         daemon.wait_for("push: watching the INBOX (polling every 2 s (no IDLE))")
         box.deliver(message("Jan Kowalski <jan@acme.pl>", "Polled", 1))

@@ -77,7 +77,10 @@ def mailbox_steps(rules: Rules, *, with_database: bool = False) -> list[Step]:
     if rules.smtp is not None:
         smtp_step, smtp_password = password_step("smtp", rules.smtp, rules)
         steps.append(smtp_step)
-    steps += imap_steps(rules.imap, imap_password, placeholder=rules.imap.host in EXAMPLE_HOSTS)
+    from mailtriage.app.push import wanted
+
+    steps += imap_steps(rules.imap, imap_password, placeholder=rules.imap.host in EXAMPLE_HOSTS,
+                        push_poll=rules.idle.poll.total_seconds() if wanted(rules) else None)
     if rules.smtp is None:
         steps.append(Step("smtp", WARN, "no smtp section: holding replies are recorded but never sent",
                           "add smtp: {host: ..., port: 465, security: tls, username: ..., password_env: ...}"))

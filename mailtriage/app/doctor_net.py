@@ -25,7 +25,8 @@ USUAL_PORTS = {"imap": {"tls": 993, "starttls": 143, "none": 143}, "smtp": {"tls
 APP_PASSWORDS = ("with two-step verification, Gmail, iCloud and Yahoo need an app password, not the account "
                  "password; Microsoft 365 may allow only OAuth2 sign-in, which its admin can relax for this mailbox")
 SENT_LIKE = re.compile(r"sent|wys[łl]ane|gesendet|envoy|enviad|inviat|verzonden|odeslan", re.IGNORECASE)
-# What a missing capability costs mailtriage; IDLE and UIDPLUS cost nothing, as checks run at set times.
+# What a missing capability costs mailtriage; IDLE and UIDPLUS cost nothing, as checks run at set times
+# (IDLE does when urgent clients are pushed: then it is asked for).
 CAPABILITIES = {
     "CONDSTORE": "each check reads the flags of every open thread's messages, not only the changed ones",
     "SPECIAL-USE": "the Sent folder is found by its name only",
@@ -37,7 +38,9 @@ AGAIN = "run doctor again; if it repeats, look at the server's log"
 WELL_KNOWN = ("imap.gmail.com", "outlook.office365.com")
 
 
-def imap_steps(config: Imap, password: str | RetryOnce | None, *, placeholder: bool = False) -> list[Step]:
+def imap_steps(config: Imap, password: str | RetryOnce | None, *, placeholder: bool = False,
+               push_poll: float | None = None) -> list[Step]:
+    """The IMAP steps; `push_poll` (seconds) when urgent clients are pushed: then IDLE is wanted."""
     steps = reach("imap", config, placeholder, _imap_hello)
     if steps[-1].status != OK:  # reach ends with its own "skipped" line when it stops
         return steps
@@ -50,7 +53,7 @@ def imap_steps(config: Imap, password: str | RetryOnce | None, *, placeholder: b
                 _skipped("imap", "folders, Sent folder, capabilities", "no login")]
     with mailbox:
         steps.append(Step("imap login", OK, f"logged in as {config.username}{_how(password)}"))
-        for check in (_folder_steps, _sent_step, _capability_steps):
+        for check in (_folder_steps, _sent_step, lambda box: _capability_steps(box, push_poll)):
             try:
                 steps += check(mailbox)
             except MailtriageError as exc:  # the connection broke mid-way: what is left cannot be checked
@@ -229,13 +232,18 @@ def _sent_step(mailbox: Mailbox) -> list[Step]:
     return [Step("imap Sent folder", WARN, f"{what}: answers are noticed only by the \\Answered flag", fix)]
 
 
-def _capability_steps(mailbox: Mailbox) -> list[Step]:
+def _capability_steps(mailbox: Mailbox, push_poll: float | None = None) -> list[Step]:
     offered = {c.decode().upper() if isinstance(c, bytes) else str(c).upper()
                for c in mailbox.command("capability", mailbox.client.capabilities)}
     steps = [Step(f"imap {name}", WARN, f"not offered: {cost}", "nothing to do; it works, only less well")
              for name, cost in CAPABILITIES.items() if name not in offered]
+    if push_poll is not None and "IDLE" not in offered:
+        steps.append(Step("imap IDLE", WARN, f"not offered: urgent clients' mail is found by asking every "
+                          f"{int(push_poll)} s (idle.poll), not the moment it comes",
+                          "nothing to do; a shorter idle.poll answers sooner"))
+    not_needed = [name for name in NOT_NEEDED if push_poll is None or name != "IDLE"]
     have = [name for name in (*CAPABILITIES, *NOT_NEEDED) if name in offered]
-    lacking = [name for name in NOT_NEEDED if name not in offered]
+    lacking = [name for name in not_needed if name not in offered]
     note = f"; no {', '.join(lacking)} (not needed)" if lacking else ""
     return [Step("imap capabilities", OK, f"{', '.join(have) or 'none of note'}{note}"), *steps]
 
