@@ -78,6 +78,17 @@ def test_defaults_language_pl_and_the_name_is_the_address(tmp_path: Path) -> Non
     assert "not confirmed" in result.stderr
 
 
+def test_init_json_says_what_was_written_and_what_comes_next(tmp_path: Path) -> None:
+    import json
+
+    result, path = init(tmp_path, "--provider", "wp", "--address", "kasia@wp.pl", "--json")
+    assert result.exit_code == 0, result.output
+    said = json.loads(result.stdout)
+    assert (said["written"], said["provider"], said["auth"]) == (str(path), "wp", "password")
+    assert said["next"].startswith("set MAILTRIAGE_IMAP_PASSWORD") and "not confirmed" in said["note"]
+    assert result.stderr == ""  # the note is in the JSON
+
+
 def test_language_and_name_when_given(tmp_path: Path) -> None:
     name = 'Żaneta "Biuro" Wójcik, VA'
     result, path = init(tmp_path, "--provider", "icloud", "--address", "zaneta@icloud.com", "--name", name,

@@ -8,6 +8,7 @@ from typing import IO, Literal, cast
 
 import click
 
+from mailtriage.cli.common import emit
 from mailtriage.config.providers import PROVIDERS, Provider
 from mailtriage.errors import MailtriageError
 
@@ -78,9 +79,11 @@ def _address(value: str) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="rules.yaml",
               show_default=True, help="Where to write the file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: the file written, the provider, how it "
+              "signs in and the next steps.")
 def init(provider: str | None, address: str | None, name: str | None, language: str, timezone: str,
          imap_host: str | None, smtp_host: str | None, passwords: str, auth: str | None, client_id: str | None,
-         output: Path, force: bool) -> None:
+         output: Path, force: bool, as_json: bool) -> None:
     """Write a first, commented rules.yaml for your provider (asks for what is missing in a terminal).
 
     \b
@@ -127,13 +130,16 @@ def init(provider: str | None, address: str | None, name: str | None, language: 
         first = "" if client_id else "put your app registration's client id into rules.yaml (README), "
         secret = f"set {CLIENT_SECRET_ENV}, " if chosen.oauth2 == "google" else ""
         because = " with OAuth2 sign-in (--client-id given, so --auth oauth2)" if inferred else ""
-        click.echo(f"wrote {output} for {chosen.name}{because}; next: {first}{secret}mailtriage -c {output} login, "
-                   f"then mailtriage -c {output} validate")
+        steps = f"{first}{secret}mailtriage -c {output} login, then mailtriage -c {output} validate"
+        said = f"wrote {output} for {chosen.name}{because}; next: {steps}"
     else:
-        click.echo(f"wrote {output} for {chosen.name}; next: set {_next(passwords)}, then "
-                   f"mailtriage -c {output} validate")
-    if not chosen.verified:
-        click.echo(f"note: {chosen.name}'s settings are not confirmed by a published source; check them", err=True)
+        steps = f"set {_next(passwords)}, then mailtriage -c {output} validate"
+        said = f"wrote {output} for {chosen.name}; next: {steps}"
+    note = None if chosen.verified else f"{chosen.name}'s settings are not confirmed by a published source; check them"
+    emit({"written": str(output), "provider": chosen.key, "auth": "oauth2" if answers.oauth2 else "password",
+          "next": steps, "note": note}, as_json, said)
+    if note and not as_json:
+        click.echo(f"note: {note}", err=True)
 
 
 def _next(passwords: str) -> str:
