@@ -19,7 +19,7 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from mailtriage.core.addresses import normalise
-from mailtriage.core.models import ThreadState
+from mailtriage.core.models import DEFAULT_ACCOUNT, ThreadState
 from mailtriage.store.base import Database, Params, placeholders
 from mailtriage.store.rows import Message, Reply, SqlValue, Thread, iso
 
@@ -126,8 +126,7 @@ class Privacy(Database):
 
     def client_records(self, client: str, account: str | None = None) -> Selection:
         """Everything of one client (in one account, or in every one for None): its threads and messages,
-        the replies in its threads, its answered periods, and (for every account only: the key names no
-        account) the record of its monthly reports."""
+        the replies in its threads, its answered periods, and the record of its monthly reports."""
         params: dict[str, SqlValue] = {"c": client, "a": account}
         mine = "lower(client) = lower(:c) AND (:a IS NULL OR account = :a)"
         threads = self._keys(f"SELECT number FROM threads WHERE {mine}", params)
@@ -138,10 +137,20 @@ class Privacy(Database):
         selection.other = self._around(threads, messages)
         answers = self._keys(f"SELECT id FROM answers WHERE {mine}", params)
         selection.other["answers"] = sorted(set(selection.other["answers"]) | set(answers))
-        if account is None:
-            selection.meta = [str(r[0]) for r in self.rows("SELECT key FROM meta WHERE key LIKE ? ESCAPE '\\'",
-                                                           [f"report\\_sent:{_like(client)}:%"])]
+        selection.meta = self._reports_sent(client, account)
         return selection
+
+    def _reports_sent(self, client: str, account: str | None) -> list[str]:
+        """The meta keys of the client's monthly reports sent (app/monthly.py sent_key): 'report_sent:CLIENT:MONTH'
+        in the default account, 'report_sent:ACCOUNT/CLIENT:MONTH' in a named one."""
+        name = _like(client)
+        patterns = {DEFAULT_ACCOUNT: f"report\\_sent:{name}:%", None: f"report\\_sent:%/{name}:%"}
+        if account is not None:
+            patterns = {account: patterns[DEFAULT_ACCOUNT] if account == DEFAULT_ACCOUNT
+                        else f"report\\_sent:{_like(account)}/{name}:%"}
+        mine = list(patterns.values())
+        return [str(r[0]) for pattern in mine for r in self.rows(
+            "SELECT key FROM meta WHERE key LIKE ? ESCAPE '\\'", [pattern])]
 
     def expired(self, cutoffs: dict[tuple[str, str], datetime], default: datetime,
                 messages_before: datetime) -> Selection:
