@@ -16,6 +16,7 @@ from mailtriage.config.model import Rules
 from mailtriage.config.rulesfile import load
 from mailtriage.core.models import AnsweredVia, Decision, ReplyState, ThreadState
 from mailtriage.demo.rules import loopback_rules
+from mailtriage.errors import MailtriageError
 from mailtriage.store.db import Store
 from mailtriage.store.rows import Message, Reply, Thread
 from tests.servers import SmtpSink
@@ -147,8 +148,10 @@ def test_purge_of_a_client_removes_all_of_it_and_says_so_in_the_clients_language
     store.close()
     assert (erasure.counts["threads"], erasure.counts["messages"], erasure.counts["replies"]) == (1, 1, 1)
     assert erasure.confirmation == {"pl": (
-        "Potwierdzam, że w dniu 29 listopada 2026 r. zostały usunięte wszystkie dane dotyczące Państwa "
-        "korespondencji przetwarzane przez mailtriage: 1 wątek i 1 wiadomość. Numer referencyjny: umowa 3/2025.")}
+        "Uprzejmie informuję, że w dniu 29 listopada 2026 r. zostały usunięte wszystkie zapisy dotyczące Państwa "
+        "korespondencji, prowadzone w ramach obsługi Państwa poczty: 1 wątek i 1 wiadomość (nadawcy, tematy, daty "
+        "oraz wysłane potwierdzenia). Usunięcie nie obejmuje samych wiadomości w skrzynce pocztowej. "
+        "Numer referencyjny: umowa 3/2025.\n\nZ poważaniem\nKasia Nowak")}
     data = raw(rules.database)
     assert b"Chlebowski" not in data and b"Chleb-zamowienie" not in data and b"piekarnia-x" not in data
     assert b"Nowicka" in data and b"Kowalski" in data
@@ -158,16 +161,30 @@ def test_purge_of_a_client_removes_all_of_it_and_says_so_in_the_clients_language
 
 
 @pytest.mark.parametrize(("threads", "messages", "language", "text"), [
-    (2, 5, "pl", "2 wątki i 5 wiadomości."), (5, 22, "pl", "5 wątków i 22 wiadomości."),
-    (1, 1, "en", "1 thread and 1 message."), (12, 40, "en", "12 threads and 40 messages."),
+    (1, 1, "pl", "1 wątek i 1 wiadomość"), (2, 5, "pl", "2 wątki i 5 wiadomości"),
+    (3, 12, "pl", "3 wątki i 12 wiadomości"), (4, 2, "pl", "4 wątki i 2 wiadomości"),
+    (5, 22, "pl", "5 wątków i 22 wiadomości"), (12, 1, "pl", "12 wątków i 1 wiadomość"),
+    (22, 14, "pl", "22 wątki i 14 wiadomości"), (112, 0, "pl", "112 wątków i 0 wiadomości"),
+    (1, 1, "en", "1 thread and 1 message"), (12, 40, "en", "12 threads and 40 messages"),
 ])
 def test_the_confirmation_counts_in_good_polish_and_english(threads: int, messages: int, language: str,
                                                             text: str) -> None:
-    said = privacy.confirmation(NOW.date(), threads, messages, language, None)
-    assert said.endswith(text)
-    if language == "en":
-        assert said.startswith("I confirm that on 29 November 2026 all data about your correspondence processed "
-                               "by mailtriage was deleted: ")
+    said = privacy.confirmation(NOW.date(), threads, messages, language, "X", signature="Kasia Nowak")
+    if language == "pl":
+        assert said == (
+            "Uprzejmie informuję, że w dniu 29 listopada 2026 r. zostały usunięte wszystkie zapisy dotyczące Państwa "
+            f"korespondencji, prowadzone w ramach obsługi Państwa poczty: {text} (nadawcy, tematy, daty oraz "
+            "wysłane potwierdzenia). Usunięcie nie obejmuje samych wiadomości w skrzynce pocztowej. Numer "
+            "referencyjny: X.\n\nZ poważaniem\nKasia Nowak")
+        assert not any(word in said for word in ("usunęłam", "usunąłem", "mailtriage", "dane"))
+    else:
+        assert said == (
+            "This is to confirm that on 29 November 2026 all records of your correspondence kept while handling "
+            f"your mail were deleted: {text} (senders, subjects, dates and the acknowledgements sent). The messages "
+            "in the mailbox itself are not covered by this deletion. Reference: X.\n\nKind regards,\nKasia Nowak")
+    unsigned = privacy.confirmation(NOW.date(), threads, messages, language, None, subjects=False)
+    assert "Reference" not in unsigned and "referencyjny" not in unsigned and "\n" not in unsigned
+    assert "subjects" not in unsigned and "tematy" not in unsigned
 
 
 def test_retention_removes_settled_threads_by_calendar_months_and_a_clients_own(tmp_path: Path) -> None:
@@ -211,8 +228,14 @@ def test_export_of_a_person_and_of_a_client_in_words_a_person_reads(tmp_path: Pa
     fill(rules.database)
     store = Store(rules.database)
     person = privacy.export(store, rules, NOW, address="JAN.KOWALSKI@acme.pl")
-    client = privacy.export(store, rules, NOW, client="acme")
+    # Acme of rules.yaml (account default), and an Acme in records of an account gone from it (biuro).
+    with pytest.raises(MailtriageError, match="accounts default, biuro each have a client 'acme': name one"):
+        privacy.export(store, rules, NOW, client="acme")
+    client = privacy.export(store, rules, NOW, client="acme", account="default")
+    old = privacy.export(store, rules, NOW, client="acme", account="biuro")
     store.close()
+    assert old["about"] == {"client": "acme", "mailbox": "biuro"}
+    assert [t["subject"] for t in old["threads"]] == ["Biuro-tajne"]  # type: ignore[index]
     assert person["about"] == {"email_address": JAN}
     threads, messages, replies = person["threads"], person["messages"], person["automatic_replies"]
     assert isinstance(threads, list) and isinstance(messages, list) and isinstance(replies, list)
@@ -221,8 +244,8 @@ def test_export_of_a_person_and_of_a_client_in_words_a_person_reads(tmp_path: Pa
     assert all("Nowicka" not in json.dumps(m) for m in threads)
     assert any("Dear Jan Kowalski" in (r["text"] or "") for r in replies)
     assert set(messages[0]) >= {"received", "from", "from_name", "subject", "what_mailtriage_did", "why"}
-    assert client["about"] == {"client": "Acme"}
-    assert len(client["threads"]) == 3  # type: ignore[arg-type]
+    assert client["about"] == {"client": "Acme", "mailbox": "default"}
+    assert len(client["threads"]) == 2  # type: ignore[arg-type]
     assert "Chlebowski" not in json.dumps(client, ensure_ascii=False)
 
 

@@ -79,8 +79,10 @@ def test_after_forget_and_purge_nothing_removed_shows_anywhere(
     code, out, err = run_cli(capsys, "-c", box.rules, "purge", "--client", "Piekarnia", "--language", "en")
     assert code == 0, err
     assert "removed 1 thread (#3), 1 message, 1 reply" in out
-    assert ("I confirm that on " in out and "all data about your correspondence processed by mailtriage was "
-            "deleted: 1 thread and 1 message." in out)
+    assert ("This is to confirm that on " in out and "all records of your correspondence kept while handling your "
+            "mail were deleted: 1 thread and 1 message (senders, subjects, dates and the acknowledgements sent)."
+            in out and out.rstrip().endswith("Kind regards,\nKasia Nowak") and "mailtriage" not in
+            out[out.index("This is to confirm"):])
 
     after = outputs(capsys, box)
     for name, text in after.items():

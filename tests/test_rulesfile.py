@@ -81,6 +81,9 @@ def test_every_problem_is_reported_not_just_the_first(write_rules: Write) -> Non
         ("reminders: {before: 2 business hours}\n", 0, "reminders: reminders go to summary.to"),
         ("overdue_notice: maybe\n", 0, "overdue_notice: input should be a valid boolean"),
         ("retention: {threads: 12 moons}\n", 0, "retention.threads: not a length of time to keep records"),
+        ("retention: {threads: forever}\n", 0, "retention.threads: not a length of time to keep records: "
+         "'forever'; write e.g. '12 months', '2 years', '90 days'; `retention: null` (at the top level) keeps "
+         "records forever"),
         ("retention: {thread: 12 months}\n", 0, "retention: unknown key 'thread' (did you mean 'threads'?)"),
         ("clients:\n  - {name: A, match: {domains: [a.pl]}, retention: {threads: 0 months}}\n", 1,
          "clients[0].retention.threads: not a length of time"),

@@ -51,7 +51,7 @@ def test_a_version_3_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> 
     version_3(path)
     store = Store(path)
     try:
-        assert migrations.version(store.conn) == SCHEMA_VERSION == 7
+        assert migrations.version(store.conn) == SCHEMA_VERSION == 8
         assert store.mark("INBOX") == Mark(7, 120) and store.modseq("INBOX") == 55
         assert store.mark("Sent", FolderKind.SENT) == Mark(3, 40)  # no longer under a "sent:" name
         assert store.mark("sent:Sent") is None and store.mark("Sent") is None
@@ -162,6 +162,16 @@ def test_a_migrated_database_has_the_schema_of_a_new_one(tmp_path: Path) -> None
 
     assert indexes(tmp_path / "old.db") == indexes(tmp_path / "new.db") == indexes(tmp_path / "five.db")
 
+    def threads_table(path: Path) -> str:
+        conn = sqlite3.connect(path)
+        try:
+            return str(conn.execute("SELECT sql FROM sqlite_master WHERE name = 'threads'").fetchone()[0])
+        finally:
+            conn.close()
+
+    assert all("number INTEGER PRIMARY KEY AUTOINCREMENT" in threads_table(tmp_path / name)
+               for name in ("old.db", "new.db", "five.db"))
+
 
 def test_a_version_6_database_gets_an_empty_erasure_log(tmp_path: Path) -> None:
     """Schema 7: the log of erasures (forget, purge, retention) is added, the records stay as they were."""
@@ -181,6 +191,39 @@ def test_a_version_6_database_gets_an_empty_erasure_log(tmp_path: Path) -> None:
         store.log_erasure("forget", datetime(2026, 11, 29, tzinfo=UTC), "REQ-1", threads=1, messages=2, replies=1)
         assert [tuple(r) for r in store.rows("SELECT kind, reference, threads, messages, replies, rows"
                                              " FROM erasures")] == [("forget", "REQ-1", 1, 2, 1, 4)]
+    finally:
+        store.close()
+
+
+def test_a_version_7_database_keeps_its_thread_numbers_and_never_gives_one_twice(tmp_path: Path) -> None:
+    """Schema 8: `number` AUTOINCREMENT. The numbers there are stay; a new thread gets one above the
+    highest ever given, even after the highest thread was erased."""
+    from mailtriage.store.privacy import Selection
+
+    path = tmp_path / "mailtriage.db"
+    version_5(path)
+    conn = sqlite3.connect(path)
+    for step in (6, 7):
+        for statement in migrations.MIGRATIONS[step]:
+            conn.execute(statement)
+    conn.execute("UPDATE threads SET number = 5")  # 1 to 4 erased before (the file cannot know)
+    conn.execute("INSERT INTO threads (account, id, sender, first_received, last_received, opened_at, state)"
+                 " VALUES ('biuro', '<t2@x.pl>', 'a@x.pl', '2026-11-23', '2026-11-23', '2026-11-23', 'open')")
+    conn.execute("PRAGMA user_version = 7")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    try:
+        assert migrations.version(store.conn) == SCHEMA_VERSION
+        assert [tuple(r) for r in store.rows("SELECT number, account, id FROM threads ORDER BY number")] == [
+            (5, "default", "<t1@acme.pl>"), (6, "biuro", "<t2@x.pl>")]
+        assert store.thread_numbered(5) is not None and store.messages_of_thread(5) != []
+        store.erase(Selection(threads=[6]), "forget", datetime(2026, 11, 29, tzinfo=UTC), None)
+        store.compact()  # VACUUM keeps the highest number given
+        with store.transaction():
+            store.execute("INSERT INTO threads (id, sender, first_received, last_received, opened_at, state)"
+                          " VALUES ('<t3@x.pl>', 'b@x.pl', '2026-11-29', '2026-11-29', '2026-11-29', 'open')")
+        assert store.count("SELECT max(number) FROM threads") == 7
     finally:
         store.close()
 

@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-from mailtriage.config.model import Client, Rules
+from mailtriage.app.privacy_client import MESSAGES as _MESSAGES
+from mailtriage.app.privacy_client import THREADS as _THREADS
+from mailtriage.app.privacy_client import confirmation, whose_client
+from mailtriage.config.accounts import resolve
+from mailtriage.config.model import Rules
 from mailtriage.core.typed import ago
-from mailtriage.core.wording import date_text, join, plural
+from mailtriage.core.wording import join, plural
 from mailtriage.errors import MailtriageError
 from mailtriage.store.db import Store
 from mailtriage.store.privacy import Selection, address_of
 from mailtriage.store.rows import Message, Reply, Thread
 
 FORGET, PURGE, RETENTION = "forget", "purge", "retention"
-_THREADS = {"pl": ("wątek", "wątki", "wątków"), "en": ("thread", "threads")}
-_MESSAGES = {"pl": ("wiadomość", "wiadomości", "wiadomości"), "en": ("message", "messages")}
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")  # a local part and a domain: 'bad@' is a typo, not a person
 STORED = ("headers only (From, Reply-To, Subject, Date, Message-ID, References) and what mailtriage decided; "
           "never the body of a message; the full text of mailtriage's own automatic replies")
 
@@ -67,8 +71,7 @@ class Erasure:
 def forget(store: Store, rules: Rules, address: str, now: datetime, *, reference: str | None = None,
            dry_run: bool = False) -> Erasure:
     """Everything about the person at `address`, in every account (art. 17)."""
-    if "@" not in address:
-        raise MailtriageError(f"not an email address: {address!r}")
+    _check_address(address)
     selection = store.person(address)
     erasure = _erase(store, rules, selection, FORGET, now, reference, dry_run)
     if not (selection.rows or selection.handover):
@@ -78,19 +81,20 @@ def forget(store: Store, rules: Rules, address: str, now: datetime, *, reference
 
 
 def purge_client(store: Store, rules: Rules, name: str, now: datetime, *, reference: str | None = None,
-                 dry_run: bool = False, language: str | None = None) -> Erasure:
-    """All of one client's data, at the end of a contract (art. 28(3)(g)), and the text to tell them."""
-    client = _client(rules, name)
-    selection = store.client_records(client.name if client else name)
-    if client is None and not selection.rows:
-        raise MailtriageError(f"no client named {name!r} in rules.yaml or in the database")
+                 dry_run: bool = False, language: str | None = None, account: str | None = None) -> Erasure:
+    """All of one client's data, at the end of a contract (art. 28(3)(g)), and the text to tell them:
+    in its account only when another account has a client of that name (`whose_client`)."""
+    whose = whose_client(store, rules, name, account)
+    selection = store.client_records(whose.name, whose.account)
     erasure = _erase(store, rules, selection, PURGE, now, reference, dry_run)
-    chosen = language or (client.language if client and client.language else rules.language)
+    chosen = whose.language(language)
     if not dry_run:  # nothing to confirm before it is done
-        erasure.confirmation = {chosen: confirmation(now.astimezone(rules.tz).date(), erasure.counts["threads"],
-                                                     erasure.counts["messages"], chosen, reference)}
-    if client is not None:
-        erasure.notes.append(f"{client.name} is still in rules.yaml: remove it, or its new mail is recorded again")
+        erasure.confirmation = {chosen: confirmation(
+            now.astimezone(rules.tz).date(), erasure.counts["threads"], erasure.counts["messages"], chosen, reference,
+            signature=whose.rules.identity.name, subjects=whose.rules.store_subjects)}
+    if whose.client is not None:
+        erasure.notes.append(f"{whose.client.name} is still in rules.yaml: remove it, or its new mail is recorded "
+                             "again")
     return erasure
 
 
@@ -99,8 +103,8 @@ def expire(store: Store, rules: Rules, now: datetime, *, dry_run: bool = False) 
     if rules.retention is None:
         return Erasure(RETENTION, Selection().counts(), dry_run=dry_run,
                        notes=["retention: null in rules.yaml: nothing expires"])
-    cutoffs: dict[str | None, datetime] = {
-        c.name: ago(c.retention.threads, now) for c in _clients(rules) if c.retention is not None}
+    cutoffs = {(account.name, c.name): ago(c.retention.threads, now)  # an account may have clients of its own
+               for account in resolve(rules) for c in account.rules.clients if c.retention is not None}
     selection = store.expired(cutoffs, ago(rules.retention.threads, now), ago(rules.retention.messages, now))
     return _erase(store, rules, selection, RETENTION, now, None, dry_run, log_empty=False)
 
@@ -122,18 +126,6 @@ def daily_retention(store: Store, rules: Rules, now: datetime) -> None:
         return
     if erasure.counts["threads"] or erasure.counts["messages"]:
         log.info("%s", erasure.text("retention"))
-
-
-def confirmation(day: date, threads: int, messages: int, language: str, reference: str | None) -> str:
-    """The confirmation a client gets at the end of a contract, in their language."""
-    if language == "pl":
-        text = (f"Potwierdzam, że w dniu {date_text(day, 'pl')} zostały usunięte wszystkie dane dotyczące "
-                f"Państwa korespondencji przetwarzane przez mailtriage: {plural(threads, _THREADS['pl'])} "
-                f"i {plural(messages, _MESSAGES['pl'])}.")
-        return text + (f" Numer referencyjny: {reference}." if reference else "")
-    text = (f"I confirm that on {date_text(day, 'en')} all data about your correspondence processed by mailtriage "
-            f"was deleted: {plural(threads, _THREADS['en'])} and {plural(messages, _MESSAGES['en'])}.")
-    return text + (f" Reference: {reference}." if reference else "")
 
 
 def _erase(store: Store, rules: Rules, selection: Selection, kind: str, now: datetime, reference: str | None,
@@ -167,28 +159,27 @@ def _calendar(store: Store, rules: Rules, now: datetime) -> list[str]:
     return [f"calendar: {rules.deadline_calendar.file} rewritten without it"]
 
 
-def _clients(rules: Rules) -> list[Client]:
-    return [*rules.clients, *(c for account in rules.accounts for c in account.clients or [])]
-
-
-def _client(rules: Rules, name: str) -> Client | None:
-    return next((c for c in _clients(rules) if c.name.casefold() == name.casefold()), None)
+def _check_address(address: str) -> None:
+    if not _ADDRESS.fullmatch(address_of(address)):
+        raise MailtriageError(f"not an email address: {address!r}")
 
 
 # --- export ------------------------------------------------------------------------------------
 
 
 def export(store: Store, rules: Rules, now: datetime, *, address: str | None = None,
-           client: str | None = None) -> dict[str, object]:
-    """Everything stored about a person or a client, with field names a person can read (art. 15, 20)."""
+           client: str | None = None, account: str | None = None) -> dict[str, object]:
+    """Everything stored about a person or a client, with field names a person can read (art. 15, 20).
+    A valid address with nothing stored gives empty lists; an unknown client or a typo is refused."""
     if address is not None:
+        _check_address(address)
         about: dict[str, str] = {"email_address": address_of(address)}
         selection = store.person(address)
     else:
         assert client is not None
-        found = _client(rules, client)
-        about = {"client": found.name if found else client}
-        selection = store.client_records(about["client"])
+        whose = whose_client(store, rules, client, account)
+        about = {"client": whose.name, **({"mailbox": whose.account} if whose.account else {})}
+        selection = store.client_records(whose.name, whose.account)
     threads, messages, replies = store.selected(selection)
     tz = rules.tz
     numbers = {(t.account, t.id): t.number for t in threads}

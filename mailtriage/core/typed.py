@@ -38,7 +38,8 @@ def age(text: str) -> tuple[int, str]:
     are calendar ones (`ago`), not a count of days."""
     found = AGE.fullmatch(text.strip())
     if not found or int(found.group(1)) < 1:
-        raise ValueError(f"not a length of time to keep records: {text!r}; write {AGE_EXAMPLES}")
+        raise ValueError(f"not a length of time to keep records: {text!r}; write {AGE_EXAMPLES}; "
+                         "`retention: null` (at the top level) keeps records forever")
     unit = found.group(2).lower()
     return int(found.group(1)), unit if unit.endswith("s") else unit + "s"
 

@@ -11,7 +11,7 @@ import sqlite3
 
 from mailtriage.errors import MailtriageError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # The columns schema 5 had, copied as they are into the tables of schema 6.
 _THREAD_COLUMNS = ("number, id, client, sender, sender_name, subject, first_received, last_received, opened_at,"
                    " deadline, window, state, reason, language, acknowledged_at, answered_at, answered_via,"
@@ -26,6 +26,14 @@ _REPLY_COLUMNS = ("id, thread_id, in_reply_to, message_id, recipient, sender_key
 _ERASURES = ("CREATE TABLE IF NOT EXISTS erasures (id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL,"
              " reference TEXT, threads INTEGER NOT NULL DEFAULT 0, messages INTEGER NOT NULL DEFAULT 0,"
              " replies INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0)")
+# The threads table since schema 8 (`number` AUTOINCREMENT); {name}: its name, or "IF NOT EXISTS threads".
+_THREADS_TABLE = (
+    "CREATE TABLE {name} (number INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL DEFAULT 'default',"
+    " id TEXT NOT NULL, client TEXT, sender TEXT NOT NULL, sender_name TEXT, subject TEXT,"
+    " first_received TEXT NOT NULL, last_received TEXT NOT NULL, opened_at TEXT NOT NULL, deadline TEXT,"
+    " window TEXT, state TEXT NOT NULL, reason TEXT, language TEXT, acknowledged_at TEXT, answered_at TEXT,"
+    " answered_via TEXT, response_seconds REAL, response_business_seconds REAL, overdue_at TEXT,"
+    " snoozed_from TEXT, closed_at TEXT, waiting_since TEXT, waiting_until TEXT, UNIQUE (account, id))")
 # What each version adds to the one before.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE messages ADD COLUMN hits TEXT",
@@ -138,6 +146,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # GDPR erasures (mailtriage forget / purge, retention): when, what kind, how many rows, the reference.
     7: (_ERASURES,),
+    # A thread's number is never given twice: after an erasure, "#8" in an earlier export, purge output or
+    # note must not come to mean another person's thread (AUTOINCREMENT keeps the highest ever given in
+    # sqlite_sequence; the copy sets it to the highest number there is now, and every number stays).
+    8: (
+        _THREADS_TABLE.format(name="threads_v8"),
+        f"INSERT INTO threads_v8 (account, {_THREAD_COLUMNS}) SELECT account, {_THREAD_COLUMNS} FROM threads",
+        "DROP TABLE threads",
+        "ALTER TABLE threads_v8 RENAME TO threads",
+        "CREATE INDEX threads_state_deadline ON threads (state, deadline)",
+        "CREATE INDEX threads_first_received ON threads (first_received)",
+        "CREATE INDEX threads_client_opened ON threads (client, opened_at)",
+    ),
 }
 SCHEMA = """
 -- Every record knows its account (rules.yaml `accounts:`; 'default' without it), and the keys include it.
@@ -150,14 +170,8 @@ CREATE TABLE IF NOT EXISTS folders (
 -- A thread's current period runs from opened_at (its first message, or the message that reopened
 -- it) to answered_at; every answered period is kept in `answers` for the statistics. `number` is
 -- the one handle of a thread across accounts; `id` (its first Message-ID) is unique within one.
-CREATE TABLE IF NOT EXISTS threads (
-    number INTEGER PRIMARY KEY, account TEXT NOT NULL DEFAULT 'default', id TEXT NOT NULL, client TEXT,
-    sender TEXT NOT NULL, sender_name TEXT, subject TEXT, first_received TEXT NOT NULL, last_received TEXT NOT NULL,
-    opened_at TEXT NOT NULL, deadline TEXT, window TEXT, state TEXT NOT NULL, reason TEXT, language TEXT,
-    acknowledged_at TEXT, answered_at TEXT, answered_via TEXT, response_seconds REAL,
-    response_business_seconds REAL, overdue_at TEXT, snoozed_from TEXT, closed_at TEXT,
-    waiting_since TEXT, waiting_until TEXT, UNIQUE (account, id)
-);
+-- A number is never given twice (AUTOINCREMENT), not even after its thread was erased.
+""" + _THREADS_TABLE.format(name="IF NOT EXISTS threads") + """;
 CREATE INDEX IF NOT EXISTS threads_state_deadline ON threads (state, deadline);
 CREATE INDEX IF NOT EXISTS threads_first_received ON threads (first_received);
 CREATE INDEX IF NOT EXISTS threads_client_opened ON threads (client, opened_at);

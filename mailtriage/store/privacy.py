@@ -5,7 +5,8 @@ A selection (`Selection`) names the rows to remove by their keys; `erase` delete
 transaction with `PRAGMA secure_delete` on, takes the person's address out of the text that stays
 (reasons, errors, the last check's status), and logs the erasure in `erasures` without personal data.
 `compact` then empties the WAL and rebuilds the file, so no removed byte stays on disk.
-Every query here reads across accounts: a person or a client is the same in every mailbox.
+A person is the same in every mailbox, so their queries read across accounts; a client is one
+account's (two accounts may each have a client of one name), unless no account is named.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from mailtriage.core.addresses import normalise
-from mailtriage.core.models import ThreadState
+from mailtriage.core.models import DEFAULT_ACCOUNT, ThreadState
 from mailtriage.store.base import Database, Params, placeholders
 from mailtriage.store.rows import Message, Reply, SqlValue, Thread, iso
 
@@ -116,33 +117,56 @@ class Privacy(Database):
                 "reminders": self._keys(f"SELECT rowid FROM reminders WHERE (account, thread_id) IN {GONE}",
                                         [_json(threads)])}
 
-    def client_records(self, client: str) -> Selection:
-        """Everything of one client: its threads and messages, the replies in its threads, its
-        answered periods, and the record of its monthly reports."""
-        threads = self._keys("SELECT number FROM threads WHERE lower(client) = lower(?)", [client])
-        messages = sorted(set(self._keys("SELECT id FROM messages WHERE lower(client) = lower(?)", [client]))
+    def client_accounts(self, client: str) -> list[str]:
+        """The accounts that hold records of a client of this name (any case)."""
+        return [str(r[0]) for r in self.rows(
+            "SELECT account FROM threads WHERE lower(client) = lower(:c) UNION SELECT account FROM messages"
+            " WHERE lower(client) = lower(:c) UNION SELECT account FROM answers WHERE lower(client) = lower(:c)"
+            " ORDER BY account", {"c": client})]
+
+    def client_records(self, client: str, account: str | None = None) -> Selection:
+        """Everything of one client (in one account, or in every one for None): its threads and messages,
+        the replies in its threads, its answered periods, and the record of its monthly reports."""
+        params: dict[str, SqlValue] = {"c": client, "a": account}
+        mine = "lower(client) = lower(:c) AND (:a IS NULL OR account = :a)"
+        threads = self._keys(f"SELECT number FROM threads WHERE {mine}", params)
+        messages = sorted(set(self._keys(f"SELECT id FROM messages WHERE {mine}", params))
                           | set(self._thread_messages(threads)))
         replies = self._keys(f"SELECT id FROM replies WHERE (account, thread_id) IN {GONE}", [_json(threads)])
         selection = Selection(threads, messages, replies)
         selection.other = self._around(threads, messages)
-        answers = self._keys("SELECT id FROM answers WHERE lower(client) = lower(?)", [client])
+        answers = self._keys(f"SELECT id FROM answers WHERE {mine}", params)
         selection.other["answers"] = sorted(set(selection.other["answers"]) | set(answers))
-        selection.meta = [str(r[0]) for r in self.rows("SELECT key FROM meta WHERE key LIKE ? ESCAPE '\\'",
-                                                       [f"report\\_sent:{_like(client)}:%"])]
+        selection.meta = self._reports_sent(client, account)
         return selection
 
-    def expired(self, cutoffs: dict[str | None, datetime], default: datetime, messages_before: datetime) -> Selection:
+    def _reports_sent(self, client: str, account: str | None) -> list[str]:
+        """The meta keys of the client's monthly reports sent (app/monthly.py sent_key): 'report_sent:CLIENT:MONTH'
+        in the default account, 'report_sent:ACCOUNT/CLIENT:MONTH' in a named one."""
+        name = _like(client)
+        patterns = {DEFAULT_ACCOUNT: f"report\\_sent:{name}:%", None: f"report\\_sent:%/{name}:%"}
+        if account is not None:
+            patterns = {account: patterns[DEFAULT_ACCOUNT] if account == DEFAULT_ACCOUNT
+                        else f"report\\_sent:{_like(account)}/{name}:%"}
+        mine = list(patterns.values())
+        return [str(r[0]) for pattern in mine for r in self.rows(
+            "SELECT key FROM meta WHERE key LIKE ? ESCAPE '\\'", [pattern])]
+
+    def expired(self, cutoffs: dict[tuple[str, str], datetime], default: datetime,
+                messages_before: datetime) -> Selection:
         """Threads settled (closed, answered, ignored) before their client's cutoff (`cutoffs`, by
-        client; `default` for the rest), with their messages; and messages in no thread received
-        before `messages_before`."""
-        own = [name for name in cutoffs if name is not None]
+        account and client: two accounts may each have a client of one name; `default` for the rest),
+        with their messages; and messages in no thread received before `messages_before`."""
         settled = f"state IN ({placeholders(SETTLED)})"
+        own = json.dumps([list(key) for key in cutoffs])
         threads = self._keys(
-            f"SELECT number FROM threads WHERE {settled} AND {_LAST_ACTIVITY} < ?"
-            f" AND (client IS NULL OR client NOT IN ({placeholders(own)}))", [*SETTLED, iso(default), *own])
-        for name in own:
+            f"SELECT number FROM threads WHERE {settled} AND {_LAST_ACTIVITY} < ? AND (client IS NULL OR"
+            " (account, client) NOT IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+            " FROM json_each(?)))",
+            [*SETTLED, iso(default), own])
+        for (account, name), cutoff in cutoffs.items():
             threads += self._keys(f"SELECT number FROM threads WHERE {settled} AND {_LAST_ACTIVITY} < ?"
-                                  " AND client = ?", [*SETTLED, iso(cutoffs[name]), name])
+                                  " AND account = ? AND client = ?", [*SETTLED, iso(cutoff), account, name])
         loose = self._keys("SELECT id FROM messages WHERE thread_id IS NULL AND received_at < ?",
                            [iso(messages_before)])
         messages = sorted(set(loose) | set(self._thread_messages(threads)))
