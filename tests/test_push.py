@@ -225,3 +225,74 @@ def test_each_account_is_watched_alone_and_one_down_stops_no_other(
     assert said["kasia"] == ("watching", "the INBOX, by IDLE")
     assert said["biuro"][0] == "out" and "connecting again" in said["biuro"][1]
     assert daemon.stop() == 0
+
+
+def test_mail_that_comes_during_a_pass_is_answered_at_once_too(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its EXISTS comes while the connection is out of IDLE (in the pass's FETCH): no IDLE repeats it."""
+    from mailtriage.app import watchers
+    from mailtriage.config.rulesfile import load
+    from mailtriage.mail.imap import Mailbox as Connection
+
+    box = urgent_box(mailbox, capsys)
+    fetch, came = Connection.fetch, []
+
+    def fetch_and_meanwhile(self: Connection, uids: list[int]) -> object:
+        if not came:
+            came.append(True)
+            box.deliver(message("Anna Nowak <anna@acme.pl>", "Second", 2))
+        return fetch(self, uids)
+
+    monkeypatch.setattr(Connection, "fetch", fetch_and_meanwhile)
+    started = watchers.start(load(box.rules))
+    try:
+        wait_until(lambda: bool(started[0].passes), 10, "the first pass (nothing new)")
+        box.deliver(message("Jan Kowalski <jan@acme.pl>", "First", 1))
+        wait_until(lambda: to(smtp)["jan@acme.pl"] == 1, 15, "the first holding reply")
+        wait_until(lambda: to(smtp)["anna@acme.pl"] == 1, 10, "the second, which came during the first pass")
+    finally:
+        watchers.stop(started)
+
+
+def test_the_alert_names_only_replies_that_went_out(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink) -> None:
+    from mailtriage.app import watchers
+    from mailtriage.config.rulesfile import load
+
+    box = urgent_box(mailbox, capsys, "summary: {to: kasia@example.com, alert_urgent: true}\n")
+    smtp.rcpt_answers["jan@acme.pl"] = ["550 5.1.1 no such user"] * 5
+    started = watchers.start(load(box.rules))
+    try:
+        wait_until(lambda: bool(started[0].passes), 10, "the first pass (nothing new)")
+        box.deliver(message("Jan Kowalski <jan@acme.pl>", "Refused", 1))
+        box.deliver(message("Anna Nowak <anna@acme.pl>", "Accepted", 2))
+        wait_until(lambda: to(smtp)["kasia@example.com"] == 1, 15, "the alert")
+        time.sleep(1)
+        alert = next(m for m in smtp.messages if m.rcpt_tos == ["kasia@example.com"])
+        text = email.message_from_bytes(alert.data, policy=email.policy.default)
+        assert text["Subject"] == "mailtriage: Urgent: Acme: Accepted"
+        body = text.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "anna@acme.pl" in body and "jan@acme.pl" not in body  # refused (550): no "has had a reply"
+        assert to(smtp) == Counter({"anna@acme.pl": 1, "kasia@example.com": 1})
+    finally:
+        watchers.stop(started)
+
+
+@pytest.mark.slow
+def test_every_outage_is_said_and_the_backoff_starts_again(
+        capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
+        daemons: Callable[..., Running], own_dovecot: PrivateDovecot) -> None:  # noqa: F811
+    box = on_server(mailbox(QUIET), own_dovecot, own_dovecot.port)
+    assert run_check(capsys, box)[0] == 0
+    box = urgent_box(lambda extra: box, capsys)
+    daemon = daemons(box)
+    daemon.wait_for("push: watching the INBOX (IDLE)")
+    for outage in (1, 2):
+        own_dovecot.crash()
+        daemon.wait_for("connecting again", seconds=15, count=outage)
+        time.sleep(3)
+        own_dovecot.start()
+        back = daemon.wait_for("push: works again", seconds=30, count=outage)[-1]
+        assert int(back.split("works again after ")[1].split(" s")[0]) < 15  # this outage, the first backoff
+    assert daemon.stop() == 0

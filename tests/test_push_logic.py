@@ -83,7 +83,7 @@ def test_an_account_sets_its_own_push(write_rules: Callable[[str], Path]) -> Non
 
 
 @pytest.mark.parametrize(("idle", "said"), [
-    ("{renew: 40 minutes}", "idle.renew: must be between 1 second and 29 minutes"),
+    ("{renew: 40 minutes}", "idle.renew: must be between 1 second and 28 minutes"),
     ("{poll: 0 seconds}", "idle.poll: must be at least 1 second"),
 ])
 def test_idle_timings_out_of_range_are_refused_with_the_line(

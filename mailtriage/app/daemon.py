@@ -29,6 +29,7 @@ from mailtriage.core.wording import when
 from mailtriage.errors import ConfigError, MailtriageError, StoreError
 from mailtriage.store.db import Store
 from mailtriage.store.dbfile import DatabaseFault, store_error
+from mailtriage.store.lock import CheckRunning
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -185,7 +186,13 @@ class Daemon:
                         self.after_check(store, rules, now)
                 finally:
                     store.close()
-            except (MailtriageError, DatabaseFault) as exc:  # another check holds the lock; the disk
+            except CheckRunning as exc:  # a manual check, or a push pass held up by a slow server: later
+                log.error("check failed (attempt %d of %d): %s", attempt, rules.retry.attempts, exc)
+                if attempt == rules.retry.attempts or self.stop_requested.wait(delay):
+                    return
+                delay *= 2
+                continue
+            except (MailtriageError, DatabaseFault) as exc:  # the disk, a damaged database
                 log.error("check failed: %s", exc)
                 return
             for outcome in outcomes:

@@ -62,8 +62,15 @@ class PushStatus:
     since: str | None  # in the rules' time zone
 
 
-def remember_push(store: Store, account: str, state: str, detail: str, now: datetime) -> None:
-    store.set_meta(PUSH + account, json.dumps({"state": state, "detail": detail, "since": iso(now)}))
+def remember_push(store: Store, account: str, state: str, detail: str, now: datetime, by: str = "") -> None:
+    """What the daemon's watch of `account` says now; `by` names the watcher that says it."""
+    store.set_meta(PUSH + account, json.dumps({"state": state, "detail": detail, "since": iso(now), "by": by}))
+
+
+def push_said(store: Store, account: str) -> str | None:
+    """Which watcher said the last word about `account` (its token), None when none did."""
+    said = store.get_meta(PUSH + account)
+    return str(json.loads(said).get("by", "")) if said else None
 
 
 def push_states(store: Store, rules: Rules) -> list[PushStatus]:

@@ -139,8 +139,8 @@ class Idle(Section):
     @field_validator("renew")
     @classmethod
     def _within_rfc(cls, value: timedelta) -> timedelta:
-        if not timedelta(seconds=1) <= value <= timedelta(minutes=29):
-            raise error("renew", "must be between 1 second and 29 minutes: servers may log an idle client out "
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=28):
+            raise error("renew", "must be between 1 second and 28 minutes: servers may log an idle client out "
                         "after 30 minutes (RFC 2177); 9 minutes suits most")
         return value
 

@@ -103,7 +103,7 @@ def _push(rules: Rules) -> list[str]:
     if urgent and rules.push == "off":
         return [f"push: off: the urgent clients ({', '.join(urgent)}) are answered at check times only; remove "
                 "push: off to answer them as their mail comes"]
-    if (urgent or rules.push == "all") and "INBOX" not in rules.imap.folders:
+    if (urgent or rules.push == "all") and all(folder.upper() != "INBOX" for folder in rules.imap.folders):
         return ["push watches the INBOX, and the folders checked do not include it: push is off; add INBOX to "
                 "folders (imap.folders, or an account's folders) to answer "
                 + (f"{', '.join(urgent)} as their mail comes" if urgent else "mail as it comes")]

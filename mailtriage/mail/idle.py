@@ -24,9 +24,10 @@ from typing import TypeVar
 
 from mailtriage.errors import FetchError
 from mailtriage.mail.imap import FolderState, Mailbox
+from mailtriage.mail.netreasons import midway
 
+T = TypeVar("T")  # what an IMAP command returns, passed through `_command`
 SLICE = 1.0  # seconds of one wait on the socket: how soon a stop is noticed
-T = TypeVar("T")
 SLEPT = 30.0  # seconds the machine slept (suspend) beyond its waking time that end a connection
 
 
@@ -36,6 +37,11 @@ class Gone(FetchError):
 
 def _boottime() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic()
+
+
+def lost(exc: BaseException) -> str:
+    """Why the watched connection failed, in words, without the check's 'the next check tries again'."""
+    return midway(exc).split(": nothing is lost")[0]
 
 
 def slept(awake: float, passed: float, limit: float = SLEPT) -> bool:
@@ -51,6 +57,7 @@ class Watch:
         self.renew, self.poll = renew, poll
         self.idle = mailbox.client.has_capability("IDLE")
         self.idling = False
+        self.pending = False  # an EXISTS came in the answer to DONE or NOOP: news, said at the next wait
         self.state: FolderState | None = None
         self._renewed = time.monotonic()
 
@@ -65,12 +72,15 @@ class Watch:
         Raises Gone when the connection failed, was closed by the server, or outlived a suspend."""
         end = time.monotonic() + seconds
         while not should_stop():
+            if self.pending:
+                self.pending = False
+                return True
             left = end - time.monotonic()
             if left <= 0:
                 return False
             if self.idle and time.monotonic() - self._renewed >= self.renew:
                 with self.paused():
-                    self._command("NOOP", self.mailbox.client.noop)
+                    self._noop()
                 continue
             awake, passed = time.monotonic(), _boottime()
             news = self._idle_slice(min(left, SLICE)) if self.idle else self._poll_slice(min(left, SLICE))
@@ -82,10 +92,12 @@ class Watch:
 
     @contextmanager
     def paused(self) -> Iterator[Mailbox]:
-        """Out of IDLE for other commands (a fetch), and back into it after."""
+        """Out of IDLE for other commands (a fetch), and back into it after, whatever happened meanwhile."""
         self._end()
-        yield self.mailbox
-        self._begin()
+        try:
+            yield self.mailbox
+        finally:
+            self._begin()
 
     def close(self) -> None:
         """End the connection from any thread: a wait or a DONE that hangs returns at once."""
@@ -104,7 +116,20 @@ class Watch:
     def _end(self) -> None:
         if self.idling:
             self.idling = False
-            self._command("DONE", self.mailbox.client.idle_done)
+            answer = self._command("DONE", self.mailbox.client.idle_done)
+            self._heard(answer[1] if isinstance(answer, tuple) and len(answer) > 1 else [])
+
+    def _noop(self) -> bool:
+        """NOOP: proves the connection and brings the session up to date; True when mail came."""
+        answer = self._command("NOOP", self.mailbox.client.noop)
+        return self._heard(answer[1] if isinstance(answer, tuple) and len(answer) > 1 else [])
+
+    def _heard(self, responses: object) -> bool:
+        """Whether untagged answers say mail came (EXISTS, RECENT); if so, it is news for the next wait."""
+        came = isinstance(responses, list) and any(
+            isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+        self.pending = self.pending or came
+        return came
 
     def _idle_slice(self, seconds: float) -> bool:
         started = time.monotonic()
@@ -119,7 +144,7 @@ class Watch:
         if not responses and time.monotonic() - started < seconds * 0.5:
             # Readable yet nothing read: the end of the connection, or a partial line. Prove it.
             with self.paused():
-                self._command("NOOP", self.mailbox.client.noop)
+                self._noop()
         return False
 
     # --- polling (a server without IDLE) ---------------------------------------------------------
@@ -131,17 +156,15 @@ class Watch:
             time.sleep(seconds)
             return False
         self._renewed = time.monotonic()
-        answer = self._command("NOOP", self.mailbox.client.noop)
-        responses = answer[1] if isinstance(answer, tuple) and len(answer) > 1 else []
-        return any(isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+        came = self._noop()
+        self.pending = False  # said now, by returning True
+        return came
 
     def _command(self, what: str, call: Callable[[], T]) -> T:
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - whatever broke, the connection is not to be trusted
-            from mailtriage.mail.netreasons import midway
-
-            raise Gone(f"imap {self.mailbox.config.host}: {what}: {midway(exc)}") from None
+            raise Gone(f"imap {self.mailbox.config.host}: {what}: {lost(exc)}") from None
 
 
 def _text(parts: tuple[object, ...]) -> str:
