@@ -199,11 +199,13 @@ def status(obj: Context, as_json: bool) -> None:
     last = data.last_check
     click.echo(f"last check:  {last.status if last else 'never'}" + ("" if not last or last.ok else "  (FAILED)"))
     several = len({folder.account for folder in data.folders}) > 1 or bool(rules.accounts)
-    for folder in data.folders:
-        name = f"{folder.name} (sent mail)" if folder.role == FolderKind.SENT else folder.name
-        name = f"{folder.account}: {name}" if several else name
+    names = [(f"{folder.account}: " if several else "")
+             + (f"{folder.name} (sent mail)" if folder.role == FolderKind.SENT else folder.name)
+             for folder in data.folders]
+    width = max([20, *map(len, names)])
+    for name, folder in zip(names, data.folders, strict=True):
         checked = when(datetime.fromisoformat(folder.checked_at), rules.tz, now) if folder.checked_at else "never"
-        click.echo(f"  {name:20} checked {checked}, up to UID {folder.last_uid}")
+        click.echo(f"  {name:{width}} checked {checked}, up to UID {folder.last_uid}")
     if not data.folders:
         click.echo("  no folder checked yet")
     click.echo(f"next check:  {when(datetime.fromisoformat(data.next_check), rules.tz, now)}")
