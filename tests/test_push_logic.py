@@ -18,7 +18,7 @@ from mailtriage.mail.idle import Gone, Watch, slept
 from mailtriage.mail.imap import Fetched
 from mailtriage.store.db import Mark, Store
 from tests.conftest import MINIMAL
-from tests.test_stages import NOW, header, triage
+from tests.test_stages import NOW, header, store, triage  # noqa: F401 - the store fixture
 
 CLIENTS = """\
 defaults: {action: reply, respond_within: 1 business day}
@@ -32,14 +32,6 @@ clients:
 def rules(write_rules: Callable[[str], Path]) -> Rules:
     """Without smtp: a pass plans replies and says why they wait (no server is reached)."""
     return load(write_rules(MINIMAL + CLIENTS)).model_copy(update={"smtp": None})
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    db = Store(None)
-    record.batch(db, None, fetch.Batch("INBOX", 7, [], Mark(7, 0), baseline=True), NOW, lambda: False)
-    yield db
-    db.close()
 
 
 class FakeMailbox:
@@ -94,7 +86,8 @@ def test_idle_timings_out_of_range_are_refused_with_the_line(
     assert said in problem and "rules.yaml:" in problem
 
 
-def test_a_pass_records_and_answers_urgent_mail_only_and_leaves_the_mark(rules: Rules, store: Store) -> None:
+def test_a_pass_records_and_answers_urgent_mail_only_and_leaves_the_mark(
+        rules: Rules, store: Store) -> None:  # noqa: F811 - the fixture of test_stages
     box = FakeMailbox([header(1), from_acme(2), header(3), from_acme(4)])
     done = push.answer_urgent(rules, store, box, 7, NOW)  # type: ignore[arg-type]
     assert [(line.uid, line.decision, line.client) for line in done.lines] == [(2, "reply", "Acme"),
@@ -109,7 +102,7 @@ def test_a_pass_records_and_answers_urgent_mail_only_and_leaves_the_mark(rules: 
     assert box.fetched == [1, 3]
 
 
-def test_the_check_passes_over_what_push_recorded(rules: Rules, store: Store) -> None:
+def test_the_check_passes_over_what_push_recorded(rules: Rules, store: Store) -> None:  # noqa: F811
     box = FakeMailbox([header(1), from_acme(2)])
     push.answer_urgent(rules, store, box, 7, NOW)  # type: ignore[arg-type]
     lines = record.batch(store, triage(rules, store), fetch.Batch("INBOX", 7, [header(1), from_acme(2)], Mark(7, 2)),
