@@ -98,6 +98,12 @@ def test_two_accounts_are_checked_in_one_run_each_with_its_own_identity(
         ("biuro", "<invoice-1@acme.pl>"), ("kasia", "<invoice-1@acme.pl>")]
     code, out, _ = run_cli(capsys, "-c", rules, "threads")
     assert sorted(line.split()[1] for line in out.splitlines()) == ["biuro", "kasia"]
+    code, out, _ = run_cli(capsys, "-c", rules, "threads", "--account", "biuro", "--json")
+    assert [json.loads(line)["account"] for line in out.splitlines()] == ["biuro"]
+    code, out, _ = run_cli(capsys, "-c", rules, "stats", "--account", "kasia", "--json")
+    assert [json.loads(line)["account"] for line in out.splitlines()] == ["kasia"]
+    code, _, err = run_cli(capsys, "-c", rules, "threads", "--account", "nobody")
+    assert code == 2 and "no account 'nobody'" in err and "(its accounts: kasia, biuro)" in err
     # The one Message-ID is a thread in each account: by it, `done` asks for the number instead of guessing.
     code, _, err = run_cli(capsys, "-c", rules, "done", "<invoice-1@acme.pl>")
     assert code == 2 and "is a thread in 2 accounts: name it by its number, #" in err and "(biuro)" in err

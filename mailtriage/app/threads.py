@@ -52,12 +52,13 @@ class ThreadView:
 
 
 def list_threads(store: Store, tz: ZoneInfo, now: datetime, *, state: str | None = None,
-                 client: str | None = None, days: int = 30) -> list[ThreadView]:
-    """Threads by first arrival, newest first: the last `days` days, or every one in `state`."""
+                 client: str | None = None, days: int = 30, account: str | None = None) -> list[ThreadView]:
+    """Threads by first arrival, newest first: the last `days` days, or every one in `state`; of one
+    account, or of every one."""
     name = client_named(store, client) if client is not None else None
     found = reports.list_threads(store, state=ThreadState(state) if state is not None else None,
                                  since=now - timedelta(days=days), client=name,
-                                 no_client=client is not None and name is None)
+                                 no_client=client is not None and name is None, account=account)
     return [ThreadView(thread, tz) for thread in found]
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mailtriage.cli.common import Context, emit, open_store, pass_ctx, utc_now
+from mailtriage.cli.common import Context, account_named, emit, open_store, pass_ctx, utc_now
 from mailtriage.core import wording
 from mailtriage.core.models import STATES
 
@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 @click.option("--client", help="Only this client's threads, in any case ('no client' for senders no client "
               "matches).")
 @click.option("--days", default=30, show_default=True, help="Without --state: threads of the last DAYS days.")
+@click.option("--account", metavar="NAME", help="Only this account's threads (accounts: in rules.yaml).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per thread per line.")
 @pass_ctx
-def threads(obj: Context, state: str | None, client: str | None, days: int, as_json: bool) -> None:
+def threads(obj: Context, state: str | None, client: str | None, days: int, account: str | None,
+            as_json: bool) -> None:
     """List recorded threads, newest first.
 
     \b
@@ -38,10 +40,11 @@ def threads(obj: Context, state: str | None, client: str | None, days: int, as_j
     from mailtriage.app.threads import list_threads
 
     rules = obj.rules()
+    name = account_named(obj, rules, account).name if account is not None else None
     store = open_store(rules)
     now = utc_now()
     try:
-        views = list_threads(store, rules.tz, now, state=state, client=client, days=days)
+        views = list_threads(store, rules.tz, now, state=state, client=client, days=days, account=name)
     finally:
         store.close()
     for view in views:
@@ -200,9 +203,10 @@ def _moment(rules: Rules, text: str, hint: str, *, closing: bool) -> datetime:
 
 @click.command()
 @click.option("--days", default=30, show_default=True, help="The period: the last DAYS days.")
+@click.option("--account", metavar="NAME", help="Only this account's clients (accounts: in rules.yaml).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per client per line.")
 @pass_ctx
-def stats(obj: Context, days: int, as_json: bool) -> None:
+def stats(obj: Context, days: int, account: str | None, as_json: bool) -> None:
     """Per client: threads, share answered within the window, median response in business hours.
 
     With `accounts:` in rules.yaml, a row per client of each account (an account column, an `account`
@@ -215,9 +219,10 @@ def stats(obj: Context, days: int, as_json: bool) -> None:
     from mailtriage.app.stats import client_stats
 
     rules = obj.rules()
+    name = account_named(obj, rules, account).name if account is not None else None
     store = open_store(rules)
     try:
-        rows = client_stats(store, utc_now(), days)
+        rows = [row for row in client_stats(store, utc_now(), days) if name is None or row.account == name]
     finally:
         store.close()
     if rules.accounts:  # grouped by account, in the order of `accounts:`

@@ -187,11 +187,13 @@ def _by_client(db: Database, sql: str, params: dict[str, SqlValue]) -> dict[tupl
 
 
 def list_threads(db: Database, *, state: ThreadState | None, since: datetime,
-                 client: str | None = None, no_client: bool = False) -> list[Thread]:
+                 client: str | None = None, no_client: bool = False, account: str | None = None) -> list[Thread]:
     """Threads by first arrival, newest first: every one in `state`, or else those since `since`;
-    of one client, or of no client."""
+    of one client, or of no client; of one account, or of every one."""
     where, params = ["state = :state" if state is not None else "first_received >= :since"], {
-        "state": state, "since": iso(since), "client": client}
+        "state": state, "since": iso(since), "client": client, "account": account}
+    if account is not None:
+        where.append("account = :account")
     if no_client:
         where.append("client IS NULL")
     elif client is not None:
