@@ -422,3 +422,95 @@ def test_retention_removes_more_threads_than_sqlite_takes_parameters(tmp_path: P
     assert privacy.expire(store, rules, NOW).counts["threads"] == 40_000
     assert store.count("SELECT count(*) FROM threads") == 0
     store.close()
+
+
+def test_a_name_like_a_client_or_a_json_key_is_not_scrubbed_from_other_peoples_rows(tmp_path: Path) -> None:
+    """Forgetting someone named 'Acme' or 'Status' keeps 'client Acme' in others' reasons and status whole."""
+    rules = rules_for(tmp_path)
+    store = Store(rules.database)
+    at = NOW - timedelta(days=2)
+    thread_with(store, "<a1@x.pl>", "acme@x.pl", "Acme", "Pytanie", "Acme", at)
+    thread_with(store, "<s1@x.pl>", "status@x.pl", "Status", "Pytanie 2", None, at)
+    thread_with(store, "<e1@acme.pl>", "ewa@acme.pl", "Ewa Nowicka", "Umowa", "Acme", at)
+    store.set_meta("last_check", json.dumps({"at": NOW.isoformat(), "ok": True, "status": "3 new"}))
+    privacy.forget(store, rules, "acme@x.pl", NOW)
+    privacy.forget(store, rules, "status@x.pl", NOW)
+    assert table(rules.database, "SELECT reason FROM messages WHERE sender = 'ewa@acme.pl'") == [("client Acme",)]
+    assert json.loads(store.get_meta("last_check") or "") == {"at": NOW.isoformat(), "ok": True, "status": "3 new"}
+    store.close()
+
+
+def test_a_web_forms_thread_for_a_person_goes_with_them(tmp_path: Path) -> None:
+    """From the form's no-reply relay, Reply-To the person: their thread, name and subject go too."""
+    rules = rules_for(tmp_path)
+    store = Store(rules.database)
+    at = NOW - timedelta(days=2)
+    thread_with(store, "<f1@form.pl>", "noreply@form.pl", "Jan Kowalski via Formularz", "Rozwód Kowalskich", None,
+                at, reply=False)
+    store.execute("UPDATE messages SET reply_to = ? WHERE message_id = '<f1@form.pl>'", [JAN])
+    thread_with(store, "<e1@acme.pl>", "ewa@acme.pl", "Ewa Nowicka", "Umowa", "Acme", at)
+    erasure = privacy.forget(store, rules, JAN, NOW, reference=f"request of {JAN}")
+    store.close()
+    assert erasure.counts["threads"] == 1 and erasure.counts["messages"] == 1
+    assert table(rules.database, "SELECT sender FROM threads") == [("ewa@acme.pl",)]
+    assert table(rules.database, "SELECT reference FROM erasures") == [("request of [removed]",)]
+    data = raw(rules.database)
+    assert b"Kowalsk" not in data and b"Rozw" not in data and b"Nowicka" in data
+
+
+def test_forget_finds_a_name_in_any_case_in_a_thread_where_they_wrote(tmp_path: Path) -> None:
+    rules = rules_for(tmp_path)
+    store = Store(rules.database)
+    at = NOW - timedelta(days=2)
+    thread_with(store, "<l1@acme.pl>", "lukasz@acme.pl", "Łukasz Żółkiewski", "Oferta", "Acme", at)
+    with store.transaction():  # Łukasz answers in Ewa's thread; his name is quoted in her thread's reason
+        store.insert_thread(Thread("<e1@acme.pl>", "ewa@acme.pl", at, at, ThreadState.OPEN, client="Acme",
+                                   sender_name="Ewa Nowicka", subject="Umowa", reason="ŁUKASZ ŻÓŁKIEWSKI asked"))
+        message(store, "<e1@acme.pl>", "<e1@acme.pl>", "ewa@acme.pl", "Ewa Nowicka", "Umowa", "Acme", at)
+    with store.transaction():
+        message(store, "<e2@acme.pl>", "<e1@acme.pl>", "lukasz@acme.pl", "Łukasz Żółkiewski", "Re: Umowa", "Acme",
+                at + timedelta(hours=1))
+    privacy.forget(store, rules, "lukasz@acme.pl", NOW)
+    store.close()
+    assert table(rules.database, "SELECT reason FROM threads") == [("[removed] asked",)]
+    assert "Żółkiewski".encode() not in raw(rules.database) and "ŻÓŁKIEWSKI".encode() not in raw(rules.database)
+
+
+def test_without_subjects_a_reason_and_a_reply_that_never_went_out_keep_none(tmp_path: Path) -> None:
+    from mailtriage.app.check import outbox
+    from mailtriage.app.check.record import scrub_subject
+
+    subject = "Invitation: Rozwód Kowalskich @ Mon 30 Nov 2026 10:00 - 11:00"
+    reason = f"a calendar system's invitation ({subject[:40]!r})"
+    assert scrub_subject(reason, subject) == "a calendar system's invitation ((subject not stored))"
+    assert scrub_subject("from 'Jan' about x", "Hello there") == "from 'Jan' about x"  # another quote stays
+    rules = rules_for(tmp_path, "store_subjects: false\n").model_copy(update={"smtp": None})
+    store = Store(rules.database)
+    thread_with(store, "<t1@acme.pl>", JAN, "Jan Kowalski", "Rozwód Kowalskich", "Acme", NOW, reply=False)
+    with store.transaction():
+        store.plan_reply(Reply("<t1@acme.pl>", "<t1@acme.pl>", "<r1@x>", JAN, JAN, NOW,
+                               reply_bytes("Jan Kowalski", JAN, "Rozwód Kowalskich")))
+    reply = store.claim_next()
+    assert reply is not None
+    store.fail_reply(reply.id, "550 no such user")
+    outbox.send(store, rules, NOW)  # no smtp: nothing goes out, yet the failed one's text is dropped
+    assert table(rules.database, "SELECT state, length(data) FROM replies") == [("failed", 0)]
+    store.close()
+
+
+@pytest.mark.slow  # the checkpoints wait out the busy timeout (10 s each) while the reader holds on
+def test_a_reader_that_keeps_the_wal_delays_the_rewrite_and_the_daemon_finishes_it(tmp_path: Path) -> None:
+    rules = rules_for(tmp_path)
+    fill(rules.database)
+    reader = sqlite3.connect(rules.database, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM threads").fetchone()  # a read transaction holds the WAL's old pages
+    store = Store(rules.database)
+    erasure = privacy.forget(store, rules, JAN, NOW)
+    assert not erasure.compacted and store.compact_pending()
+    assert "the daemon finishes the job after its next check" in erasure.text("forget")
+    reader.close()
+    privacy.finish_erasure(store, rules)  # what the daemon does after a check
+    assert not store.compact_pending()
+    store.close()
+    assert [word for word in GONE if word in raw(rules.database)] == []

@@ -212,15 +212,14 @@ class Daemon:
         and, without a summary to run it, retention once a day. Each may fail on its own (a full disk,
         a refused recipient) without failing the check."""
         from mailtriage.app.aftercheck import after_check
+        from mailtriage.app.privacy import daily_retention, finish_erasure
 
         for problem in after_check(store, rules, now, reports=True):
             log.error("%s", problem)
         today = now.astimezone(rules.tz).date()
-        if rules.summary is None and self.retained_on != today:
-            from mailtriage.app.privacy import daily_retention
-
-            daily_retention(store, rules, now)
+        if rules.summary is None and self.retained_on != today and daily_retention(store, rules, now):
             self.retained_on = today
+        finish_erasure(store, rules)
 
     def run_summary(self) -> None:
         from mailtriage.app.privacy import daily_retention

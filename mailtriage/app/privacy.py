@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -29,6 +31,7 @@ from mailtriage.store.db import Store
 from mailtriage.store.privacy import Selection, address_of
 from mailtriage.store.rows import Message, Reply, Thread
 
+log = logging.getLogger("mailtriage")
 FORGET, PURGE, RETENTION = "forget", "purge", "retention"
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")  # a local part and a domain: 'bad@' is a typo, not a person
 STORED = ("headers only (From, Reply-To, Subject, Date, Message-ID, References) and what mailtriage decided; "
@@ -72,8 +75,7 @@ def forget(store: Store, rules: Rules, address: str, now: datetime, *, reference
            dry_run: bool = False) -> Erasure:
     """Everything about the person at `address`, in every account (art. 17)."""
     _check_address(address)
-    selection = store.person(address)
-    erasure = _erase(store, rules, selection, FORGET, now, reference, dry_run)
+    erasure, selection = _erase(store, rules, lambda: store.person(address), FORGET, now, reference, dry_run)
     if not (selection.rows or selection.handover):
         erasure.notes.append(f"nothing was stored about {address_of(address)} (the erasure is logged all the same)")
     erasure.notes.append("their mail itself is still in the mailbox: mailtriage never deletes mail")
@@ -85,8 +87,8 @@ def purge_client(store: Store, rules: Rules, name: str, now: datetime, *, refere
     """All of one client's data, at the end of a contract (art. 28(3)(g)), and the text to tell them:
     in its account only when another account has a client of that name (`whose_client`)."""
     whose = whose_client(store, rules, name, account)
-    selection = store.client_records(whose.name, whose.account)
-    erasure = _erase(store, rules, selection, PURGE, now, reference, dry_run)
+    erasure, _ = _erase(store, rules, lambda: store.client_records(whose.name, whose.account), PURGE, now, reference,
+                        dry_run)
     chosen = whose.language(language)
     if not dry_run:  # nothing to confirm before it is done
         erasure.confirmation = {chosen: confirmation(
@@ -105,44 +107,69 @@ def expire(store: Store, rules: Rules, now: datetime, *, dry_run: bool = False) 
                        notes=["retention: null in rules.yaml: nothing expires"])
     cutoffs = {(account.name, c.name): ago(c.retention.threads, now)  # an account may have clients of its own
                for account in resolve(rules) for c in account.rules.clients if c.retention is not None}
-    selection = store.expired(cutoffs, ago(rules.retention.threads, now), ago(rules.retention.messages, now))
-    return _erase(store, rules, selection, RETENTION, now, None, dry_run, log_empty=False)
+    threads, messages = ago(rules.retention.threads, now), ago(rules.retention.messages, now)
+    return _erase(store, rules, lambda: store.expired(cutoffs, threads, messages), RETENTION, now, None, dry_run,
+                  log_empty=False)[0]
 
 
-def daily_retention(store: Store, rules: Rules, now: datetime) -> None:
-    """The daemon's daily run, before the summary: a failure is one log line and the summary goes on."""
-    import logging
-
+def daily_retention(store: Store, rules: Rules, now: datetime) -> bool:
+    """The daemon's daily run, before the summary: a failure is one log line and the summary goes on.
+    False when it failed (another check held the lock...): the daemon tries again later that day."""
     from mailtriage.store.dbfile import DatabaseFault, store_error
 
-    log = logging.getLogger("mailtriage")
     try:
         erasure = expire(store, rules, now)
     except MailtriageError as exc:
         log.error("retention failed: %s", exc)
-        return
+        return False
     except DatabaseFault as exc:
         log.error("retention failed: %s", store_error(exc, rules.database))
-        return
+        return False
     if erasure.counts["threads"] or erasure.counts["messages"]:
         log.info("%s", erasure.text("retention"))
+    return True
 
 
-def _erase(store: Store, rules: Rules, selection: Selection, kind: str, now: datetime, reference: str | None,
-           dry_run: bool, *, log_empty: bool = True) -> Erasure:
-    erasure = Erasure(kind, selection.counts(), reference, dry_run, numbers=list(selection.threads))
-    if dry_run or (not selection.rows and not log_empty):
-        return erasure
+def finish_erasure(store: Store, rules: Rules) -> None:
+    """An erasure whose file rewrite was owed (a reader kept the WAL, a crash came between): done now,
+    under the check lock; said in the log when it is done, and tried again after the next check if not."""
+    from mailtriage.store.dbfile import DatabaseFault, store_error
+    from mailtriage.store.lock import one_check
+
+    try:
+        if not store.compact_pending():
+            return
+        with one_check(rules.database, 5.0):
+            if store.compact():
+                log.info("an earlier erasure's removed bytes have left the database file now")
+    except MailtriageError as exc:
+        log.warning("the file rewrite an erasure still owes waits: %s", exc)
+    except DatabaseFault as exc:
+        log.warning("the file rewrite an erasure still owes waits: %s", store_error(exc, rules.database))
+
+
+def _erase(store: Store, rules: Rules, select: Callable[[], Selection], kind: str, now: datetime,
+           reference: str | None, dry_run: bool, *, log_empty: bool = True) -> tuple[Erasure, Selection]:
+    """Select and erase under the check lock, so that no check or push pass adds to what is being
+    removed between the two (a dry run only selects)."""
+    if dry_run:
+        selection = select()
+        return Erasure(kind, selection.counts(), reference, True, numbers=list(selection.threads)), selection
     from mailtriage.store.lock import one_check
 
     with one_check(rules.database):  # no check writes meanwhile
+        selection = select()
+        erasure = Erasure(kind, selection.counts(), reference, False, numbers=list(selection.threads))
+        if not selection.rows and not log_empty:
+            return erasure, selection
         store.erase(selection, kind, now, reference)
         erasure.compacted = store.compact()
     if not erasure.compacted:
-        erasure.notes.append("another process kept the database open: run this again once it has ended, "
-                             "so the removed bytes leave the write-ahead log")
+        erasure.notes.append("another process kept the database open: the removed bytes leave the write-ahead "
+                             "log when it ends (the daemon finishes the job after its next check), or run this "
+                             "again then")
     erasure.notes += _calendar(store, rules, now)
-    return erasure
+    return erasure, selection
 
 
 def _calendar(store: Store, rules: Rules, now: datetime) -> list[str]:

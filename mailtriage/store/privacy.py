@@ -11,6 +11,7 @@ account's (two accounts may each have a client of one name), unless no account i
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -31,6 +32,8 @@ _TEXTS = {"threads": ("reason",), "messages": ("reason", "hits", "broken"),
 # A thread's last activity: its last message, its answer or its closing, whichever came last.
 _LAST_ACTIVITY = "max(last_received, coalesce(answered_at, ''), coalesce(closed_at, ''))"
 _REMOVED = "[removed]"
+_JSON_COLUMNS = ("hits",)
+COMPACT_PENDING = "compact_pending"  # meta: an erasure's file rewrite is still owed
 # A list of keys as one parameter (a JSON array): no limit on how many, unlike one ? per key.
 EACH = "(SELECT value FROM json_each(?))"
 GONE = f"(SELECT account, id FROM threads WHERE number IN {EACH})"  # the removed threads' keys
@@ -53,6 +56,7 @@ class Selection:
     other: dict[str, list[int]] = field(default_factory=dict)  # refs, answers, reminders: rowids
     meta: list[str] = field(default_factory=list)  # keys
     handover: list[int] = field(default_factory=list)  # shared threads the person started: given to another
+    shared: list[int] = field(default_factory=list)  # threads that stay, where the person wrote: names scrubbed
     needles: list[str] = field(default_factory=list)  # an address and names to take out of the rows that stay
 
     def counts(self) -> dict[str, int]:
@@ -82,24 +86,34 @@ class Privacy(Database):
         self._functions()
         a = address_of(address)
         params: dict[str, SqlValue] = {"a": a}
-        messages = self._keys("SELECT id FROM messages WHERE mt_addr(sender) = :a OR mt_addr(reply_to) = :a", params)
-        alone = ("mt_addr(t.sender) = :a AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.account = t.account"
-                 " AND m.thread_id = t.id AND NOT (mt_addr(m.sender) = :a OR mt_addr(m.reply_to) = :a))")
+        mine = "(mt_addr(m.sender) = :a OR mt_addr(m.reply_to) = :a)"  # from them, or a web form's, for them
+        of_thread = "m.account = t.account AND m.thread_id = t.id"
+        messages = self._keys(f"SELECT id FROM messages m WHERE {mine}", params)
+        # Theirs alone: every message in it is theirs (a form's thread too, whose From is the form's relay).
+        alone = (f"(mt_addr(t.sender) = :a OR EXISTS (SELECT 1 FROM messages m WHERE {of_thread} AND {mine}))"
+                 f" AND NOT EXISTS (SELECT 1 FROM messages m WHERE {of_thread} AND NOT {mine})")
         threads = [int(r[0]) for r in self.rows(f"SELECT number FROM threads t WHERE {alone}", params)]
+        # Shared, and started by them: the thread passes to the others (its sender, name and subject).
+        started = (f"(SELECT {mine} FROM messages m WHERE {of_thread} ORDER BY m.received_at, m.id LIMIT 1)")
         handover = [int(r[0]) for r in self.rows(
-            f"SELECT number FROM threads t WHERE mt_addr(t.sender) = :a AND NOT ({alone})", params)]
+            f"SELECT number FROM threads t WHERE NOT ({alone}) AND (mt_addr(t.sender) = :a OR coalesce({started}, 0))",
+            params)]
+        shared = [int(r[0]) for r in self.rows(
+            f"SELECT number FROM threads t WHERE NOT ({alone}) AND (mt_addr(t.sender) = :a OR EXISTS"
+            f" (SELECT 1 FROM messages m WHERE {of_thread} AND {mine}))", params)]
         replies = self._keys(
             "SELECT id FROM replies r WHERE mt_addr(recipient) = ? OR mt_addr(sender_key) = ?"
             f" OR mt_mentions(CAST(data AS TEXT), ?) OR (account, thread_id) IN {GONE}", [a, a, a, _json(threads)])
         selection = Selection(threads, sorted(set(messages) | set(self._thread_messages(threads))), replies,
-                              handover=handover, needles=[a, *self._names(a)])
+                              handover=handover, shared=shared, needles=[a, *self._names(a)])
         selection.other = self._around(threads, messages)
         return selection
 
     def _names(self, a: str) -> list[str]:
-        """The person's display names as stored: taken out of text that stays, like the address."""
-        rows = self.rows("SELECT sender_name FROM messages WHERE mt_addr(sender) = ? UNION"
-                         " SELECT sender_name FROM threads WHERE mt_addr(sender) = ?", [a, a])
+        """The person's display names as stored (of their messages, and of a form's messages for them):
+        taken out of the threads that stay where they wrote, as their address out of everything."""
+        rows = self.rows("SELECT sender_name FROM messages WHERE mt_addr(sender) = ? OR mt_addr(reply_to) = ? UNION"
+                         " SELECT sender_name FROM threads WHERE mt_addr(sender) = ?", [a, a, a])
         return sorted({str(r[0]) for r in rows if r[0] and len(str(r[0]).strip()) >= 3}, key=len, reverse=True)
 
     def _thread_messages(self, threads: list[int]) -> list[int]:
@@ -211,7 +225,11 @@ class Privacy(Database):
             for table, (key, keys) in tables.items():
                 self.execute(f"DELETE FROM {table} WHERE {key} IN {EACH}", [_json(keys)])
             self._scrub(selection)
+            self.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = '1'",
+                         [COMPACT_PENDING])  # cleared once compact() has left no removed byte behind
             counts = selection.counts()
+            for needle in selection.needles:  # "request of jan@acme.pl": the log keeps no personal data
+                reference = _whole(needle).sub(_REMOVED, reference) if reference else reference
             self.insert("erasures", {"at": iso(now), "kind": kind, "reference": reference,
                                      "threads": counts["threads"], "messages": counts["messages"],
                                      "replies": counts["replies"], "rows": selection.rows})
@@ -238,37 +256,85 @@ class Privacy(Database):
                     [row["sender"], row["sender_name"], row["subject"], number])
 
     def _scrub(self, selection: Selection) -> None:
-        """The needles (an address, names) taken out of text columns and meta values that stay."""
+        """The person's address taken out of every text column and meta value that stays; their names
+        only out of the threads that stay where they wrote (a name is no address: 'Acme' or 'Status' as
+        someone's name must not rewrite other people's rows). Matched in Python: SQLite's lower() is
+        ASCII only."""
         for key in selection.meta:
             self.execute("DELETE FROM meta WHERE key = ?", [key])
-        for needle in selection.needles:
-            pattern = _whole(needle)
-            for table, columns in {**_TEXTS, "meta": ("value",)}.items():
-                key = "key" if table == "meta" else "rowid"
+        if not selection.needles:
+            return
+        address, names = selection.needles[0], selection.needles[1:]
+        for table, columns in {**_TEXTS, "meta": ("value",)}.items():
+            key = "key" if table == "meta" else "rowid"
+            for column in columns:
+                self._replace(table, key, column, address, "")
+        if not names or not selection.shared:
+            return
+        handed = f"(account, {{id}}) IN (SELECT account, id FROM threads WHERE number IN {EACH})"
+        scope = {"threads": f"number IN {EACH}", "messages": handed.format(id="thread_id"),
+                 "replies": handed.format(id="thread_id")}
+        for name in names:
+            for table, columns in _TEXTS.items():
                 for column in columns:
-                    for row in self.rows(f"SELECT {key} AS k, {column} AS v FROM {table}"
-                                         f" WHERE instr(lower({column}), ?) > 0", [needle.lower()]):
-                        self.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?",
-                                     [pattern.sub(_REMOVED, str(row["v"])), row["k"]])
+                    self._replace(table, "rowid", column, name, f" AND {scope[table]}", [_json(selection.shared)])
+
+    def _replace(self, table: str, key: str, column: str, needle: str, where: str,
+                 params: list[SqlValue] | None = None) -> None:
+        """`needle` (whole, any case) replaced by [removed] in `column`; in a JSON column (hits), only in
+        its strings, so the JSON stays whole."""
+        pattern = _whole(needle)
+        for row in self.rows(f"SELECT {key} AS k, {column} AS v FROM {table} WHERE mt_mentions({column}, ?){where}",
+                             [needle, *(params or [])]):
+            text = str(row["v"])
+            if column in _JSON_COLUMNS or (table == "meta" and text[:1] in "[{"):
+                try:
+                    text = json.dumps(_scrubbed(json.loads(text), pattern), ensure_ascii=False)
+                except ValueError:  # not JSON after all: plain text
+                    text = pattern.sub(_REMOVED, text)
+            else:
+                text = pattern.sub(_REMOVED, text)
+            self.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", [text, row["k"]])
 
     def compact(self) -> bool:
         """Leave no removed byte in the file or its WAL: checkpoint, VACUUM (a new file, page by page),
         and checkpoint again, truncating the WAL to nothing. False when another connection kept the
         WAL busy (a reader): run again once it has ended."""
         self.conn.execute("PRAGMA secure_delete = ON")
+        self.execute("DELETE FROM meta WHERE key = ?", [COMPACT_PENDING])  # put back below if this fails
         first = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         self.conn.execute("VACUUM")
         last = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        return not ((first and first[0]) or (last and last[0]))
+        done = not ((first and first[0]) or (last and last[0]))
+        if not done:
+            self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", [COMPACT_PENDING])
+        return done
+
+    def compact_pending(self) -> bool:
+        """An erasure whose removed bytes may still be in the WAL (a reader kept it, or a crash came first)."""
+        return self.one("SELECT 1 AS x FROM meta WHERE key = ?", [COMPACT_PENDING]) is not None
 
 
 def _json(keys: list[int]) -> str:
     return json.dumps(keys)
 
 
+@functools.lru_cache(maxsize=64)  # asked once per row by mt_mentions
 def _whole(needle: str) -> re.Pattern[str]:
-    """`needle` as a whole address or name, in any case: an@acme.pl is not in jan@acme.pl, Jan not in Janina."""
-    return re.compile(rf"(?<![\w.+-]){re.escape(needle)}(?![\w-])", re.IGNORECASE)
+    """`needle` as a whole address or name, in any case: an@acme.pl is not in jan@acme.pl, Jan not in
+    Janina nor in jan@acme.pl."""
+    return re.compile(rf"(?<![\w.+-]){re.escape(needle)}(?![\w@-])", re.IGNORECASE)
+
+
+def _scrubbed(value: object, pattern: re.Pattern[str]) -> object:
+    """A JSON value with `pattern` replaced in its strings (never in its keys)."""
+    if isinstance(value, str):
+        return pattern.sub(_REMOVED, value)
+    if isinstance(value, list):
+        return [_scrubbed(item, pattern) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, pattern) for key, item in value.items()}
+    return value
 
 
 def _like(text: str) -> str:

@@ -99,6 +99,14 @@ class Replies(Database):
                  ThreadState.OVERDUE])
         return self.count_replies(PLANNED)
 
+    def drop_settled_texts(self) -> int:
+        """The stored text of every reply that will not be sent (failed, expired, of unknown fate) dropped:
+        it quotes the subject (store_subjects: false); returns how many were dropped."""
+        with self.transaction():
+            return self.execute(
+                "UPDATE replies SET data = x'' WHERE account = ? AND state IN (?, ?, ?) AND length(data) > 0",
+                [self.account, ReplyState.FAILED, ReplyState.EXPIRED, ReplyState.UNKNOWN]).rowcount
+
     def claim_next(self, after: int = 0) -> Reply | None:
         """Take the next planned reply (id above `after`) for sending: `planned -> sending`,
         committed before its SMTP transaction starts, so no reply can be sent twice and a crash

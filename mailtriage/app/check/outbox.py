@@ -44,7 +44,10 @@ class Sending:
 def send(store: Store, rules: Rules, now: datetime) -> Sending | None:
     """Send the outbox, claiming one reply at a time just before its own SMTP transaction.
     None when nothing is planned (no SMTP connection is made)."""
-    if not store.expire_replies(now, RETRY_FOR):
+    planned = store.expire_replies(now, RETRY_FOR)
+    if not rules.store_subjects:  # a reply that will not go out keeps no copy of the subject either
+        store.drop_settled_texts()
+    if not planned:
         return None
     if rules.smtp is None:
         return Sending(waiting=store.count_replies(ReplyState.PLANNED),
@@ -80,5 +83,7 @@ def send(store: Store, rules: Rules, now: datetime) -> Sending | None:
     except SendError as exc:
         outcome.error = str(exc)
     outcome.waiting = store.count_replies(ReplyState.PLANNED)
+    if not rules.store_subjects:  # refused just now (5xx), or lost during DATA
+        store.drop_settled_texts()
     return outcome
 

@@ -9,6 +9,7 @@ if handling failed) and the batch goes on past it (Mailman's shunt). Only a fail
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from mailtriage.app.check.triage import Triage, Triaged
 
 log = logging.getLogger("mailtriage")
+NOT_STORED = "(subject not stored)"
 
 
 def batch(store: Store, triage: Triage | None, fetched: Batch, now: datetime,
@@ -70,7 +72,10 @@ def write(store: Store, t: Triaged, now: datetime, *, keep_subjects: bool) -> Li
     if t.new_thread:
         assert t.thread_id is not None
         thread = thread_row(t, t.thread_id)
-        store.insert_thread(thread if keep_subjects else replace(thread, subject=None))
+        if not keep_subjects:
+            reason = scrub_subject(thread.reason, thread.subject) if thread.reason else thread.reason
+            thread = replace(thread, subject=None, reason=reason)
+        store.insert_thread(thread)
     elif t.thread_id is not None:
         store.touch_thread(t.thread_id, t.judged.received)
         if t.reopen:
@@ -104,13 +109,22 @@ def shunt(store: Store, folder: str, uidvalidity: int, item: Fetched, exc: Excep
 
 def without_subject(message: Message) -> Message:
     """The message as recorded when no subject may be kept: none, and none quoted in a guard's reason."""
-    def scrub(text: str) -> str:
-        for length in sorted({40, 50, 60, len(message.subject)}, reverse=True):
-            text = text.replace(repr(message.subject[:length]), "(subject not stored)")
-        return text.replace(message.subject, "(subject not stored)") if message.subject.strip() else text
+    return replace(message, subject="", reason=scrub_subject(message.reason, message.subject),
+                   hits=tuple((guard, scrub_subject(why, message.subject)) for guard, why in message.hits))
 
-    return replace(message, subject="", reason=scrub(message.reason),
-                   hits=tuple((guard, scrub(why)) for guard, why in message.hits))
+
+def scrub_subject(text: str, subject: str | None) -> str:
+    """`text` (a guard's reason) without the subject, whole or cut short, quoted or not."""
+    if not subject or not subject.strip():
+        return text
+    for length in sorted({40, 50, 60, len(subject)}, reverse=True):
+        text = text.replace(repr(subject[:length]), NOT_STORED)
+
+    def quoted(match: re.Match[str]) -> str:  # any quoted start of the subject ('Invitation: Rozwód ...')
+        inner = match.group(2)
+        return NOT_STORED if len(inner.strip()) >= 8 and subject.startswith(inner) else match.group(0)
+
+    return re.sub(r"(['\"])(.+?)\1", quoted, text).replace(subject, NOT_STORED)
 
 
 def thread_row(t: Triaged, thread_id: str) -> Thread:
