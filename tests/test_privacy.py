@@ -514,3 +514,68 @@ def test_a_reader_that_keeps_the_wal_delays_the_rewrite_and_the_daemon_finishes_
     assert not store.compact_pending()
     store.close()
     assert [word for word in GONE if word in raw(rules.database)] == []
+
+
+def test_forget_takes_every_spelling_of_a_person_and_leaves_others_who_only_name_them(tmp_path: Path) -> None:
+    """ewa@ and ewa+faktury@ are one person (as the sender limit counts); Bob's message that names
+    her in Reply-To stays Bob's, without her address."""
+    rules = rules_for(tmp_path)
+    store = Store(rules.database)
+    at = NOW - timedelta(days=2)
+    thread_with(store, "<e1@acme.pl>", "ewa+faktury@acme.pl", "Ewa Nowicka", "Faktura 7", "Acme", at)
+    thread_with(store, "<b1@other.pl>", "bob@other.pl", "Bob Smith", "Question", None, at)
+    store.execute("UPDATE messages SET reply_to = 'Ewa@Acme.pl' WHERE sender = 'bob@other.pl'")
+    erasure = privacy.forget(store, rules, "EWA@acme.pl", NOW)
+    store.close()
+    assert (erasure.counts["threads"], erasure.counts["messages"], erasure.counts["replies"]) == (1, 1, 1)
+    assert table(rules.database, "SELECT sender, reply_to FROM messages") == [("bob@other.pl", None)]
+    assert table(rules.database, "SELECT count(*) FROM threads WHERE sender = 'bob@other.pl'") == [(1,)]
+    data = raw(rules.database).lower()
+    assert b"ewa" not in data and b"nowicka" not in data and b"bob smith" in data
+
+
+@pytest.mark.parametrize(("address", "said"), [
+    ("alice@one.pl, jan@acme.pl", "one address at a time"),
+    ("a@b.pl; c@d.pl", "one address at a time"),
+    ("bad@", "not an email address"),
+])
+def test_forget_refuses_anything_but_one_address(tmp_path: Path, address: str, said: str) -> None:
+    rules = rules_for(tmp_path)
+    store = Store(rules.database)
+    with pytest.raises(MailtriageError, match=said):
+        privacy.forget(store, rules, address, NOW)
+    store.close()
+
+
+def test_export_output_is_a_new_file_never_mailtriages_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli import run_cli
+
+    rules = rules_for(tmp_path)
+    fill(rules.database)
+    config = tmp_path / "rules.yaml"
+    before = rules.database.read_bytes()
+    for output, said in ((rules.database, "is mailtriage's own file"), (config, "is mailtriage's own file"),
+                         (tmp_path, "is a folder"), (tmp_path / "nowhere" / "x.json", "does not exist")):
+        code, out, err = run_cli(capsys, "-c", config, "export", "--client", "Acme", "--account", "default",
+                                 "--output", output)
+        assert code == 2 and said in err and "Traceback" not in err, (output, err)
+    assert rules.database.read_bytes() == before
+    taken = tmp_path / "acme.json"
+    taken.write_text("mine")
+    code, _, err = run_cli(capsys, "-c", config, "export", "--client", "Acme", "--account", "default",
+                           "--output", taken)
+    assert code == 2 and "already there" in err and taken.read_text() == "mine"
+    code, _, _ = run_cli(capsys, "-c", config, "export", "--client", "Acme", "--account", "default",
+                         "--output", taken, "--force")
+    assert code == 0 and json.loads(taken.read_text())["threads"]
+    code, out, _ = run_cli(capsys, "-c", config, "export", "--client", "Acme", "--account", "default", "--output", "-")
+    assert code == 0 and json.loads(out)["threads"] and not (tmp_path / "-").exists()
+
+
+def test_a_retention_past_a_hundred_years_is_refused_with_its_line(tmp_path: Path) -> None:
+    from mailtriage.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        rules_for(tmp_path, "retention: {threads: 3000 years}\n")
+    problem = str(caught.value.problems[0])
+    assert "rules.yaml:" in problem and "retention.threads" in problem and "at most 100 years" in problem

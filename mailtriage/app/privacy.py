@@ -125,6 +125,9 @@ def daily_retention(store: Store, rules: Rules, now: datetime) -> bool:
     except DatabaseFault as exc:
         log.error("retention failed: %s", store_error(exc, rules.database))
         return False
+    except Exception:  # noqa: BLE001 - a bug here must not cost the morning summary that follows
+        log.exception("retention crashed")
+        return False
     if erasure.counts["threads"] or erasure.counts["messages"]:
         log.info("%s", erasure.text("retention"))
     return True
@@ -187,8 +190,12 @@ def _calendar(store: Store, rules: Rules, now: datetime) -> list[str]:
 
 
 def _check_address(address: str) -> None:
+    from email.utils import getaddresses
+
+    if len([found for _, found in getaddresses([address]) if found]) > 1 or address.count("@") > 1:
+        raise MailtriageError(f"one address at a time: {address[:200]!r} names several; run it for each")
     if not _ADDRESS.fullmatch(address_of(address)):
-        raise MailtriageError(f"not an email address: {address!r}")
+        raise MailtriageError(f"not an email address: {address[:200]!r}")
 
 
 # --- export ------------------------------------------------------------------------------------

@@ -53,12 +53,13 @@ def forget(obj: Context, address: str, reference: str | None, dry_run: bool, as_
 @click.option("--account", metavar="NAME", help=ACCOUNT_HELP.format("read"))
 @click.option("--erasures", is_flag=True, help="The log of erasures instead (when, what, how many rows, the "
               "reference): to show that data was removed.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the document to this file (owner-only, 0600) instead of printing it.")
+@click.option("--output", type=click.Path(path_type=Path),
+              help="Write the document to this new file (owner-only, 0600) instead of printing it; - prints it.")
+@click.option("--force", is_flag=True, help="With --output: replace a file that is already there.")
 @click.option("--json", "as_json", is_flag=True, help="Compact JSON (with --output: what was written, as JSON).")
 @pass_ctx
 def export(obj: Context, address: str | None, client: str | None, account: str | None, erasures: bool,
-           output: Path | None, as_json: bool) -> None:
+           output: Path | None, force: bool, as_json: bool) -> None:
     """Everything stored about a person or a client, as one JSON document (GDPR art. 15 and 20).
 
     \b
@@ -75,7 +76,11 @@ def export(obj: Context, address: str | None, client: str | None, account: str |
         raise click.UsageError("give --address ADDRESS, --client NAME or --erasures (one of them)")
     if account is not None and client is None:
         raise click.UsageError("--account goes with --client NAME")
+    if output is not None and str(output) == "-":
+        output = None
     rules = obj.rules()
+    if output is not None:
+        _writable(output, force, protected=(rules.database, obj.config))
     store = open_store(rules)
     try:
         document = erasure_log(store, rules) if erasures else \
@@ -103,12 +108,35 @@ def _about(about: dict[str, object]) -> str:
     return f"client {about['client']}" + (f" of account {about['mailbox']}" if "mailbox" in about else "")
 
 
+def _writable(path: Path, force: bool, protected: tuple[Path, ...]) -> None:
+    """Refused before anything is read: mailtriage's own files, a folder, a file already there
+    (unless --force), a folder that does not exist."""
+    target = path.resolve()
+    own = {p.resolve() for p in protected} | {Path(f"{p.resolve()}{suffix}") for p in protected[:1]
+                                               for suffix in ("-wal", "-shm", ".lock")}
+    if target in own:
+        raise click.BadParameter(f"{path} is mailtriage's own file: write the export somewhere else",
+                                 param_hint="--output")
+    if target.is_dir() or not path.name:
+        raise click.BadParameter(f"{path} is a folder: give a file name, e.g. {path / 'export.json'}",
+                                 param_hint="--output")
+    if path.is_symlink() or (path.exists() and not force):
+        raise click.BadParameter(f"{path} is already there: give another name, or --force to replace it",
+                                 param_hint="--output")
+    if not target.parent.is_dir():
+        raise click.BadParameter(f"the folder {target.parent} does not exist: create it first, or give another "
+                                 "place", param_hint="--output")
+
+
 def _write_private(path: Path, text: str) -> None:
-    """Personal data: the file is the owner's alone from its first byte."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
+    """Personal data: the file is the owner's alone from its first byte; a problem writing it is one line."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @click.command()

@@ -33,6 +33,10 @@ AGE_PATTERN = r"^\d+\s*(days?|weeks?|months?|years?)$"
 AGE_EXAMPLES = "e.g. '12 months', '2 years', '90 days'"
 
 
+_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}
+LONGEST_AGE_DAYS = 100 * 366  # a retention longer than this is 'forever' in all but name, and past year 1
+
+
 def age(text: str) -> tuple[int, str]:
     """'12 months', '1 year', '90 days' -> (12, 'months'): how long records are kept. Months and years
     are calendar ones (`ago`), not a count of days."""
@@ -40,8 +44,12 @@ def age(text: str) -> tuple[int, str]:
     if not found or int(found.group(1)) < 1:
         raise ValueError(f"not a length of time to keep records: {text!r}; write {AGE_EXAMPLES}; "
                          "`retention: null` (at the top level) keeps records forever")
-    unit = found.group(2).lower()
-    return int(found.group(1)), unit if unit.endswith("s") else unit + "s"
+    count, unit = int(found.group(1)), found.group(2).lower()
+    unit = unit if unit.endswith("s") else unit + "s"
+    if count * _DAYS[unit] > LONGEST_AGE_DAYS:
+        raise ValueError(f"{text!r} is longer than records can be kept (at most 100 years); "
+                         "`retention: null` (at the top level) keeps records forever")
+    return count, unit
 
 
 def ago(text: str, now: datetime) -> datetime:

@@ -21,6 +21,7 @@ from email.utils import parseaddr
 
 from mailtriage.core.addresses import normalise
 from mailtriage.core.models import DEFAULT_ACCOUNT, ThreadState
+from mailtriage.core.senders import robot_kind
 from mailtriage.store.base import Database, Params, placeholders
 from mailtriage.store.rows import Message, Reply, SqlValue, Thread, iso
 
@@ -37,6 +38,12 @@ COMPACT_PENDING = "compact_pending"  # meta: an erasure's file rewrite is still 
 # A list of keys as one parameter (a JSON array): no limit on how many, unlike one ? per key.
 EACH = "(SELECT value FROM json_each(?))"
 GONE = f"(SELECT account, id FROM threads WHERE number IN {EACH})"  # the removed threads' keys
+
+
+def person_of(text: str | None) -> str:
+    """'Ewa+Faktury@Acme.pl' -> 'ewa@acme.pl': one person's addresses as one (+detail and case ignored)."""
+    local, _, domain = address_of(text).rpartition("@")
+    return f"{local.split('+', 1)[0] or local}@{domain}" if local else address_of(text)
 
 
 def address_of(text: str | None) -> str:
@@ -57,6 +64,8 @@ class Selection:
     meta: list[str] = field(default_factory=list)  # keys
     handover: list[int] = field(default_factory=list)  # shared threads the person started: given to another
     shared: list[int] = field(default_factory=list)  # threads that stay, where the person wrote: names scrubbed
+    unlink: list[int] = field(default_factory=list)  # others' messages naming the person in Reply-To: it goes
+    addresses: list[str] = field(default_factory=list)  # every stored spelling of the person's address
     needles: list[str] = field(default_factory=list)  # an address and names to take out of the rows that stay
 
     def counts(self) -> dict[str, int]:
@@ -72,6 +81,9 @@ class Privacy(Database):
     def _functions(self) -> None:
         # Compared in Python: SQLite's lower() knows only ASCII, and a stored value may be 'Name <addr>'.
         self.conn.create_function("mt_addr", 1, address_of, deterministic=True)
+        self.conn.create_function("mt_person", 1, person_of, deterministic=True)
+        self.conn.create_function("mt_relay", 1, lambda text: robot_kind(address_of(text)) is not None,
+                                  deterministic=True)
         self.conn.create_function("mt_mentions", 2, lambda text, needle: bool(text and _whole(needle).search(text)),
                                   deterministic=True)
 
@@ -81,39 +93,56 @@ class Privacy(Database):
     # --- finding ------------------------------------------------------------------------------
 
     def person(self, address: str) -> Selection:
-        """Everything about one person: their messages, the threads only they took part in, the
-        replies to them and their sender-limit entries (which are those replies)."""
+        """Everything about one person, in any of their addresses (case and +detail ignored, as the
+        sender limit counts a person): their messages, the threads only they took part in, the replies
+        to them and their sender-limit entries (which are those replies). A web form's message for them
+        (From a no-reply relay, Reply-To them) is theirs; another person's message that only names them
+        in Reply-To stays that person's, without the Reply-To."""
         self._functions()
-        a = address_of(address)
+        a = person_of(address)
         params: dict[str, SqlValue] = {"a": a}
-        mine = "(mt_addr(m.sender) = :a OR mt_addr(m.reply_to) = :a)"  # from them, or a web form's, for them
+        mine = ("(mt_person(m.sender) = :a OR (mt_person(m.reply_to) = :a AND (m.sender IS NULL OR m.sender = ''"
+                " OR mt_relay(m.sender))))")
         of_thread = "m.account = t.account AND m.thread_id = t.id"
         messages = self._keys(f"SELECT id FROM messages m WHERE {mine}", params)
+        unlink = self._keys(f"SELECT id FROM messages m WHERE mt_person(m.reply_to) = :a AND NOT {mine}", params)
         # Theirs alone: every message in it is theirs (a form's thread too, whose From is the form's relay).
-        alone = (f"(mt_addr(t.sender) = :a OR EXISTS (SELECT 1 FROM messages m WHERE {of_thread} AND {mine}))"
+        alone = (f"(mt_person(t.sender) = :a OR EXISTS (SELECT 1 FROM messages m WHERE {of_thread} AND {mine}))"
                  f" AND NOT EXISTS (SELECT 1 FROM messages m WHERE {of_thread} AND NOT {mine})")
         threads = [int(r[0]) for r in self.rows(f"SELECT number FROM threads t WHERE {alone}", params)]
         # Shared, and started by them: the thread passes to the others (its sender, name and subject).
-        started = (f"(SELECT {mine} FROM messages m WHERE {of_thread} ORDER BY m.received_at, m.id LIMIT 1)")
+        started = f"(SELECT {mine} FROM messages m WHERE {of_thread} ORDER BY m.received_at, m.id LIMIT 1)"
         handover = [int(r[0]) for r in self.rows(
-            f"SELECT number FROM threads t WHERE NOT ({alone}) AND (mt_addr(t.sender) = :a OR coalesce({started}, 0))",
-            params)]
+            f"SELECT number FROM threads t WHERE NOT ({alone}) AND (mt_person(t.sender) = :a"
+            f" OR coalesce({started}, 0))", params)]
         shared = [int(r[0]) for r in self.rows(
-            f"SELECT number FROM threads t WHERE NOT ({alone}) AND (mt_addr(t.sender) = :a OR EXISTS"
-            f" (SELECT 1 FROM messages m WHERE {of_thread} AND {mine}))", params)]
+            f"SELECT number FROM threads t WHERE NOT ({alone}) AND (mt_person(t.sender) = :a OR EXISTS"
+            f" (SELECT 1 FROM messages m WHERE {of_thread} AND ({mine} OR mt_person(m.reply_to) = :a)))", params)]
         replies = self._keys(
-            "SELECT id FROM replies r WHERE mt_addr(recipient) = ? OR mt_addr(sender_key) = ?"
-            f" OR mt_mentions(CAST(data AS TEXT), ?) OR (account, thread_id) IN {GONE}", [a, a, a, _json(threads)])
+            f"SELECT id FROM replies r WHERE mt_person(recipient) = :a OR mt_person(sender_key) = :a"
+            f" OR mt_mentions(CAST(data AS TEXT), :a) OR (account, thread_id) IN {GONE.replace('?', ':threads')}",
+            {"a": a, "threads": _json(threads)})
+        addresses = self._addresses(a)
         selection = Selection(threads, sorted(set(messages) | set(self._thread_messages(threads))), replies,
-                              handover=handover, shared=shared, needles=[a, *self._names(a)])
+                              handover=handover, shared=shared, unlink=unlink, addresses=addresses,
+                              needles=[a, *self._names(a)])
         selection.other = self._around(threads, messages)
         return selection
+
+    def _addresses(self, a: str) -> list[str]:
+        """Every spelling of the person's address that is stored (+detail, case): each is taken out of
+        the text that stays."""
+        rows = self.rows("SELECT sender FROM messages WHERE mt_person(sender) = ? UNION SELECT reply_to FROM messages"
+                         " WHERE mt_person(reply_to) = ? UNION SELECT recipient FROM replies WHERE mt_person(recipient)"
+                         " = ?", [a, a, a])
+        return sorted({address_of(str(r[0])) for r in rows if r[0]} | {a}, key=len, reverse=True)
 
     def _names(self, a: str) -> list[str]:
         """The person's display names as stored (of their messages, and of a form's messages for them):
         taken out of the threads that stay where they wrote, as their address out of everything."""
-        rows = self.rows("SELECT sender_name FROM messages WHERE mt_addr(sender) = ? OR mt_addr(reply_to) = ? UNION"
-                         " SELECT sender_name FROM threads WHERE mt_addr(sender) = ?", [a, a, a])
+        rows = self.rows("SELECT sender_name FROM messages WHERE mt_person(sender) = ? OR (mt_person(reply_to) = ?"
+                         " AND (sender IS NULL OR sender = '' OR mt_relay(sender))) UNION"
+                         " SELECT sender_name FROM threads WHERE mt_person(sender) = ?", [a, a, a])
         return sorted({str(r[0]) for r in rows if r[0] and len(str(r[0]).strip()) >= 3}, key=len, reverse=True)
 
     def _thread_messages(self, threads: list[int]) -> list[int]:
@@ -224,11 +253,12 @@ class Privacy(Database):
                       "reminders": ("rowid", selection.other.get("reminders", []))}
             for table, (key, keys) in tables.items():
                 self.execute(f"DELETE FROM {table} WHERE {key} IN {EACH}", [_json(keys)])
+            self.execute(f"UPDATE messages SET reply_to = NULL WHERE id IN {EACH}", [_json(selection.unlink)])
             self._scrub(selection)
             self.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET value = '1'",
                          [COMPACT_PENDING])  # cleared once compact() has left no removed byte behind
             counts = selection.counts()
-            for needle in selection.needles:  # "request of jan@acme.pl": the log keeps no personal data
+            for needle in [*selection.addresses, *selection.needles]:  # "request of jan@acme.pl": no personal data
                 reference = _whole(needle).sub(_REMOVED, reference) if reference else reference
             self.insert("erasures", {"at": iso(now), "kind": kind, "reference": reference,
                                      "threads": counts["threads"], "messages": counts["messages"],
@@ -248,8 +278,9 @@ class Privacy(Database):
         for number in numbers:
             row = self.one(
                 "SELECT m.sender, m.sender_name, m.subject FROM messages m JOIN threads t ON t.account = m.account"
-                " AND t.id = m.thread_id WHERE t.number = ? AND mt_addr(m.sender) != ? AND mt_addr(m.reply_to) != ?"
-                " ORDER BY m.received_at, m.id LIMIT 1", [number, needles[0], needles[0]])
+                " AND t.id = m.thread_id WHERE t.number = ? AND mt_person(m.sender) != ?"
+                " AND coalesce(mt_person(m.reply_to), '') != ? ORDER BY m.received_at, m.id LIMIT 1",
+                [number, needles[0], needles[0]])
             if row is not None:
                 self.execute(
                     "UPDATE threads SET sender = ?, sender_name = ?, subject = ? WHERE number = ?",
@@ -264,11 +295,12 @@ class Privacy(Database):
             self.execute("DELETE FROM meta WHERE key = ?", [key])
         if not selection.needles:
             return
-        address, names = selection.needles[0], selection.needles[1:]
-        for table, columns in {**_TEXTS, "meta": ("value",)}.items():
-            key = "key" if table == "meta" else "rowid"
-            for column in columns:
-                self._replace(table, key, column, address, "")
+        names = selection.needles[1:]
+        for address in selection.addresses or selection.needles[:1]:
+            for table, columns in {**_TEXTS, "meta": ("value",)}.items():
+                key = "key" if table == "meta" else "rowid"
+                for column in columns:
+                    self._replace(table, key, column, address, "")
         if not names or not selection.shared:
             return
         handed = f"(account, {{id}}) IN (SELECT account, id FROM threads WHERE number IN {EACH})"
