@@ -579,3 +579,14 @@ def test_a_retention_past_a_hundred_years_is_refused_with_its_line(tmp_path: Pat
         rules_for(tmp_path, "retention: {threads: 3000 years}\n")
     problem = str(caught.value.problems[0])
     assert "rules.yaml:" in problem and "retention.threads" in problem and "at most 100 years" in problem
+
+
+@pytest.mark.parametrize("reference", ["umowa 1\n\nZ poważaniem\nFAKE", "x" * 201, "  "])
+def test_a_reference_is_one_short_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], reference: str) -> None:
+    from tests.cli import run_cli
+
+    rules = rules_for(tmp_path)
+    fill(rules.database)
+    code, out, err = run_cli(capsys, "-c", tmp_path / "rules.yaml", "forget", JAN, "--reference", reference)
+    assert code == 2 and "one line of at most 200 characters" in err and out == ""
+    assert len(err) < 400  # the refusal does not echo a huge argument back

@@ -280,3 +280,25 @@ def test_push_comes_back_after_each_server_restart_said_once_per_outage(
     wait_until(lambda: to(smtp)["jan@acme.pl"] == 1, 15, "the holding reply after the restarts")
     assert len([line for line in daemon.lines if "connecting again" in line]) == 2  # one line per outage
     assert daemon.stop() == 0
+
+
+def test_before_the_first_check_push_says_it_waits_for_it(
+        mailbox: Callable[..., Mailbox], smtp: SmtpSink, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from mailtriage.app import watchers
+    from mailtriage.config.rulesfile import load
+
+    box = mailbox(QUIET)  # no check yet: no INBOX mark
+    box.rules.write_text(box.rules.read_text().replace(URGENT, URGENT[:-1] + ", urgent: true}"))
+    caplog.set_level(logging.INFO, logger="mailtriage")
+    started = watchers.start(load(box.rules))
+    try:
+        wait_until(lambda: bool(started[0].passes), 10, "the first pass")
+        box.deliver(message("Jan Kowalski <jan@acme.pl>", "Before any check", 1))
+        time.sleep(1.5)
+    finally:
+        watchers.stop(started)
+    said = [r.getMessage() for r in caplog.records if "waits for the INBOX's first check" in r.getMessage()]
+    assert len(said) == 1 and "push answers what comes after it" in said[0]
+    assert len(smtp.messages) == 0  # nothing answered before the baseline

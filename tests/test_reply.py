@@ -169,3 +169,13 @@ def test_the_bytes_sent_are_the_email_packages_for_any_name_and_subject(name: st
     msg = incoming(b"From: x <x@y.pl>\n\n")
     _same_bytes(replace(msg, sender_name=name, subject=subject), rules)
     _same_bytes(replace(msg, sender_name=name, subject=subject, reply_to="z@y.pl"), rules)
+
+
+@pytest.mark.parametrize(("name", "greeted"), [
+    ("Nowak, Ewa", "Ewa Nowak"), ("Kowalski, Jan Maria", "Jan Maria Kowalski"), ("Ewa Nowak", "Ewa Nowak"),
+    ("Acme Sp. z o.o., Dział Kadr", "Acme Sp. z o.o., Dział Kadr"), ("Smith, Jones, Bob", "Smith, Jones, Bob"),
+])
+def test_a_directorys_last_first_name_is_greeted_first_last(name: str, greeted: str) -> None:
+    from mailtriage.mail.reply import greeting_name
+
+    assert greeting_name(name) == greeted

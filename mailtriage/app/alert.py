@@ -58,10 +58,10 @@ def gather(user: Rules, account: Rules, account_name: str, store: Store, lines: 
     urgent = {c.name for c in account.clients if c.urgent}
     language, items = user.language, []
     for line in lines:
-        if not line.thread or line.client not in urgent:
-            continue
+        if not line.thread or not line.reply_to or line.client not in urgent:
+            continue  # not urgent, or no holding reply for this message (a copy, a thread already told)
         thread, reply = store.thread(line.thread), store.holding_recipient(line.thread)
-        if thread is None or reply is None or reply.state != ReplyState.SENT:
+        if thread is None or reply is None or reply.state != ReplyState.SENT or reply.in_reply_to != line.message_id:
             continue
         subject = " ".join(thread.subject.split()) if thread.subject is not None else None  # one line
         items.append(Item(thread.number, thread.client or NO_CLIENT[language], thread.sender, subject,

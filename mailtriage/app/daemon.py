@@ -25,7 +25,7 @@ from mailtriage.app.status import describe, remember
 from mailtriage.config.fields import clock_text
 from mailtriage.config.model import Rules
 from mailtriage.config.rulesfile import load
-from mailtriage.core.wording import when
+from mailtriage.core.wording import plural, when
 from mailtriage.errors import ConfigError, MailtriageError, StoreError
 from mailtriage.store.db import Store
 from mailtriage.store.dbfile import DatabaseFault, store_error
@@ -273,7 +273,7 @@ class Daemon:
         schedule(self.scheduler, rules, self.run_check, self.run_summary)
         self.restart_push()
         times = ", ".join(clock_text(t) for t in sorted(rules.check_times))
-        log.info("rules reloaded: %d clients, check times %s", len(rules.clients), times)
+        log.info("rules reloaded: %s, check times %s", plural(len(rules.clients), ("client", "clients")), times)
         self.notifier.ready(f"rules reloaded; check times {times}")
         return True
 

@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 
 from mailtriage.app import alert
 from mailtriage.app.push import INBOX, answer_urgent, inbox, requested, wanted
-from mailtriage.app.schedule import skip_reason
+from mailtriage.app.schedule import next_check, skip_reason
 from mailtriage.app.status import push_said, remember_push
 from mailtriage.config.accounts import Account, for_the_user, resolve
 from mailtriage.config.model import Rules
+from mailtriage.core.wording import when
 from mailtriage.errors import FetchError, MailtriageError
 from mailtriage.mail.idle import Watch
 from mailtriage.mail.imap import Mailbox
@@ -61,6 +62,7 @@ class Watcher(threading.Thread):
         self.outage: float | None = None  # since when the connection is down (monotonic), None when up
         self.delay = FIRST_BACKOFF
         self.database_failing = False
+        self.told_unchecked = False  # "waits for the first check" said once
         self.passes = 0
 
     @property
@@ -159,6 +161,7 @@ class Watcher(threading.Thread):
                     with watch.paused() as mailbox:
                         done = answer_urgent(rules, store, mailbox, uidvalidity, now, self.looked_to, self.folder)
                     told = alert.gather(user, rules, self.account.name, store, done.lines, now)
+                    unchecked = store.mark(self.folder) is None
                 finally:
                     store.close()
         except CheckRunning:
@@ -169,6 +172,12 @@ class Watcher(threading.Thread):
             self.database_failing = True
             return Done.AGAIN
         self.database_failing = False
+        if unchecked and not self.told_unchecked:  # push answers only past the mark the first check sets
+            self.told_unchecked = True
+            first = when(next_check(rules, now), rules.tz, now)
+            log.info("%s: waits for the INBOX's first check (%s): what is there by then gets no reply, and push "
+                     "answers what comes after it", self.label, first)
+            self.said("waiting", f"for the INBOX's first check ({first}), then the INBOX, by IDLE or polling")
         self.looked_to = max(self.looked_to, done.looked_to)
         self.passes += 1
         for line in done.lines:

@@ -18,9 +18,20 @@ _FORMS = {"threads": ("thread", "threads"), "messages": ("message", "messages"),
           "automatic_replies": ("automatic reply", "automatic replies"), "erasures": ("erasure", "erasures")}
 
 
+def _reference(value: str | None) -> str | None:
+    """A reference is one short line: it goes into the erasure log and the client's confirmation as it is."""
+    if value is None:
+        return None
+    if len(value) > 200 or any(ch in value for ch in "\r\n\x00") or not value.strip():
+        raise click.BadParameter("one line of at most 200 characters, e.g. \"contract 12/2025\"",
+                                 param_hint="--reference")
+    return value.strip()
+
+
 @click.command()
 @click.argument("address")
-@click.option("--reference", help="The request's reference (a ticket, a letter's date): kept in the erasure log.")
+@click.option("--reference", callback=lambda ctx, param, value: _reference(value),
+              help="The request's reference (a ticket, a letter's date): kept in the erasure log.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @pass_ctx
@@ -143,7 +154,8 @@ def _write_private(path: Path, text: str) -> None:
 @click.option("--client", "client", help="Remove all of this client's data (the end of a contract).")
 @click.option("--account", metavar="NAME", help=ACCOUNT_HELP.format("removed"))
 @click.option("--expired", is_flag=True, help="Remove what is past rules.yaml's retention (the daemon does it daily).")
-@click.option("--reference", help="The contract's or request's reference: kept in the erasure log and put in "
+@click.option("--reference", callback=lambda ctx, param, value: _reference(value),
+              help="The contract's or request's reference: kept in the erasure log and put in "
               "the confirmation.")
 @click.option("--language", type=click.Choice(["pl", "en"]), help="The confirmation's language (default: the "
               "client's, else its account's).")

@@ -84,7 +84,7 @@ def validate(obj: Context, as_json: bool) -> None:
     from mailtriage.app.schedule import next_check
     from mailtriage.config.credentials import password_source
     from mailtriage.config.fields import clock_text
-    from mailtriage.core.wording import when
+    from mailtriage.core.wording import plural, when
 
     rules = obj.rules()
     now = datetime.now(rules.tz)
@@ -101,8 +101,8 @@ def validate(obj: Context, as_json: bool) -> None:
         notes = []  # each account says how it signs in, on its own lines
     found, warned = _warnings(rules)  # valid but not ready yet: said, and the exit status stays 0
     clients = [c.name for c in rules.clients]
-    if rules.accounts:  # every account's clients, once each name
-        clients = list(dict.fromkeys(c.name for a in accounts for c in a.rules.clients))
+    if rules.accounts:  # every account's clients (two accounts' Acme are two clients)
+        clients = [c.name for a in accounts for c in a.rules.clients]
     times = [clock_text(t) for t in rules.check_times]
     data = {
         "file": str(obj.config),
@@ -117,8 +117,8 @@ def validate(obj: Context, as_json: bool) -> None:
     }
     text = "\n".join([
         f"{obj.config}: OK",
-        f"  clients:     {len(clients)} ({', '.join(clients) or 'none'})"
-        + (f" in {len(accounts)} accounts" if rules.accounts else ""),
+        (f"  clients:     {len(clients)} ({', '.join(clients) or 'none'})" if not rules.accounts else
+         f"  clients:     {len(clients)} in {plural(len(accounts), ('account', 'accounts'))} (each account's below)"),
         f"  check times: {', '.join(times)} ({rules.timezone})",
         f"  next check:  {when(upcoming, rules.tz, now)}",
         f"  database:    {rules.database}",

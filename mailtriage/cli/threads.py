@@ -58,7 +58,7 @@ def threads(obj: Context, state: str | None, client: str | None, days: int, acco
             due = wording.when(t.deadline, rules.tz, now) if t.deadline else ""
         account = f"{t.account:12} " if rules.accounts else ""  # a column only where there are several
         click.echo(f"#{t.number:<5} {account}{t.state:8} {due:16}  {t.client or wording.NO_CLIENT['en']:14} "
-                   f"{t.sender:30} {t.subject or ''}")
+                   f"{t.sender:30} {_short(t.subject or '')}")
     if not views and not as_json:
         click.echo("no threads" + (f" in state {state}" if state else f" in the last {days} days")
                    + (f" for client {client}" if client else ""))
@@ -89,6 +89,12 @@ def done(obj: Context, thread: str, as_json: bool) -> None:
     already = before.state == ThreadState.CLOSED
     emit({**ThreadView(row, rules.tz).as_dict(), "already_closed": already}, as_json,
          f"#{row.number} {'was already closed' if already else 'closed'} ({_about(row)})")
+
+
+def _short(text: str, width: int = 80) -> str:
+    """A subject as a list shows it: one line, cut at `width` (JSON has it whole)."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _about(row: Thread) -> str:

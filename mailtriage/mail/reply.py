@@ -56,6 +56,14 @@ def echo(text: str) -> str:
     return (cut[:word_end] if word_end > _ECHO_MAX // 2 else cut).rstrip(" ,;:.-") + "…"
 
 
+def greeting_name(name: str) -> str:
+    """The name a greeting uses: 'Nowak, Ewa' (a directory's 'Last, First') reads 'Ewa Nowak'."""
+    last, comma, first = name.partition(",")
+    if comma and first.strip() and last.strip() and "," not in first and " " not in last.strip():
+        return f"{first.strip()} {last.strip()}"
+    return name
+
+
 def one_line(text: str) -> str:
     """Text that is safe in a header we write: one line, and no encoded-word left in it.
 
@@ -94,7 +102,7 @@ def render(env: jinja2.Environment, msg: Incoming, verdict: Verdict, rules: Rule
     away = (away_dates(rules, msg.received.astimezone(rules.tz).date(), calendar)
             or away_dates(rules, today, calendar))
     values = {
-        "name": one_line(msg.sender_name),
+        "name": greeting_name(one_line(msg.sender_name)),
         "subject": echo(_REPLY_PREFIX.sub("", one_line(msg.subject)).strip()),
         "client": verdict.client,
         "deadline": deadline_text(verdict.deadline, language, today=today),
