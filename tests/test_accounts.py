@@ -186,3 +186,16 @@ def test_an_accounts_imap_and_smtp_take_what_they_leave_out_from_the_top_level(w
         "imap.example.com", None, "/run/credentials/biuro")
     assert biuro.rules.smtp is not None and (biuro.rules.smtp.host, biuro.rules.smtp.port) == ("127.0.0.1", 2525)
     assert biuro.rules.smtp.password_env == "MT_TEST_SMTP"
+
+
+def test_a_top_level_imap_may_be_only_the_accounts_defaults(write_rules: Write) -> None:
+    text = TOP + (
+        "imap: {host: imap.example.com, password_env: MT_TEST_IMAP}\n"  # no username: each account has its own
+        "identity: {from: \"Kasia <kasia@example.com>\"}\n"
+        "accounts:\n  - {name: kasia, imap: {username: kasia}}\n  - {name: biuro, imap: {username: biuro}}\n")
+    kasia, biuro = resolve(load(write_rules(text)))
+    assert [(a.rules.imap.host, a.rules.imap.username) for a in (kasia, biuro)] == [
+        ("imap.example.com", "kasia"), ("imap.example.com", "biuro")]
+    without = TOP + "imap: {host: imap.example.com, password_env: MT_TEST_IMAP}\n" + \
+        "identity: {from: \"Kasia <kasia@example.com>\"}\n"
+    assert any("username" in p for p in problems_of(write_rules(without)))  # without accounts it is needed

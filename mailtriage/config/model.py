@@ -288,7 +288,12 @@ def _first_account_fills(data: object) -> object:
                 for account in data["accounts"]]
     first = accounts[0]
     missing = [key for key in ("identity", "imap") if key not in data and isinstance(first, dict) and key in first]
-    return {**data, "accounts": accounts, **{key: first[key] for key in missing}}
+    # A top-level imap that is only the accounts' defaults (no username of its own) stands as the first
+    # account's, whole: it is never checked by itself.
+    partial = ("imap" in data and isinstance(data["imap"], dict) and "username" not in data["imap"]
+               and isinstance(first, dict) and isinstance(first.get("imap"), dict))
+    return {**data, "accounts": accounts, **{key: first[key] for key in missing},
+            **({"imap": first["imap"]} if partial else {})}
 
 
 def _schema_with_accounts(schema: dict[str, Any]) -> None:
