@@ -37,14 +37,20 @@ def message(sender: str, subject: str, n: int) -> bytes:
 
 
 def urgent_box(make: Callable[..., Mailbox], capsys: pytest.CaptureFixture[str], extra: str = "",
-               times: str | None = None) -> Mailbox:
+               times: str | None = None, settings: str = QUIET) -> Mailbox:
     """A mailbox whose first check ran, with Acme urgent and no check time near (or `times`)."""
-    box = ready(capsys, make, QUIET + extra)
+    box = ready(capsys, make, settings + extra)
     text = box.rules.read_text().replace(URGENT, URGENT[:-1] + ", urgent: true}")
     assert "urgent: true" in text
     box.rules.write_text(text)
     with_check_times(box, times or far_away())
     return box
+
+
+def urgent_box_on(mailbox: Callable[..., Mailbox], capsys: pytest.CaptureFixture[str], server: PrivateDovecot,
+                  port: int, settings: str = QUIET) -> Mailbox:
+    """`urgent_box` on another server than the session's (our own Dovecot, or a relay to it at `port`)."""
+    return urgent_box(lambda extra: on_server(mailbox(extra), server, port), capsys, settings=settings)
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> float:
@@ -142,9 +148,7 @@ def test_push_comes_back_after_the_connection_is_cut(
         daemons: Callable[..., Running], dovecot: PrivateDovecot, cut: str) -> None:  # noqa: F811
     relay = CountingRelay(dovecot.port).start()
     try:
-        box = on_server(mailbox(QUIET), dovecot, relay.port)
-        assert run_check(capsys, box)[0] == 0
-        box = urgent_box(lambda extra: box, capsys)
+        box = urgent_box_on(mailbox, capsys, dovecot, relay.port)
         daemon = daemons(box)
         daemon.wait_for("push: watching the INBOX (IDLE)")
         getattr(relay, cut)()  # a reset route, or a silent one (found by the NOOP of the next renewal)
@@ -164,10 +168,8 @@ def test_a_server_without_idle_is_polled(
     server = PrivateDovecot(password=IMAP_PASSWORD, capability="IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UIDPLUS "
                             "CONDSTORE SPECIAL-USE").start()
     try:
-        box = on_server(mailbox(QUIET + "idle: {renew: 3 seconds, poll: 2 seconds}\n"), server, server.port)
-        box.rules.write_text(box.rules.read_text().replace("idle: {renew: 3 seconds}\n", ""))
-        assert run_check(capsys, box)[0] == 0
-        box = urgent_box(lambda extra: box, capsys)
+        box = urgent_box_on(mailbox, capsys, server, server.port,
+                            settings=QUIET.replace("{renew: 3 seconds}", "{renew: 3 seconds, poll: 2 seconds}"))
         code, out, _ = run_cli(capsys, "-c", box.rules, "doctor", "--json")
         idle = [step for step in json.loads(out) if step["step"] == "imap IDLE"]
         assert [s["status"] for s in idle] == ["warn"] and "asking every 2 s (idle.poll)" in idle[0]["detail"]
@@ -264,9 +266,7 @@ def test_the_alert_names_only_replies_that_went_out(
 def test_push_comes_back_after_each_server_restart_said_once_per_outage(
         capsys: pytest.CaptureFixture[str], mailbox: Callable[..., Mailbox], smtp: SmtpSink,
         daemons: Callable[..., Running], own_dovecot: PrivateDovecot) -> None:  # noqa: F811
-    box = on_server(mailbox(QUIET), own_dovecot, own_dovecot.port)
-    assert run_check(capsys, box)[0] == 0
-    box = urgent_box(lambda extra: box, capsys)
+    box = urgent_box_on(mailbox, capsys, own_dovecot, own_dovecot.port)
     daemon = daemons(box)
     daemon.wait_for("push: watching the INBOX (IDLE)")
     for outage in (1, 2):  # the server restarted under the IDLE connection (its sessions end too), twice
